@@ -1,0 +1,572 @@
+/* local-endpoint.c: an OAuth 2.0 token endpoint on 127.0.0.1
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "local-endpoint.h"
+
+/* The server side: decodes requests independently of the library, so that a
+ * test passes only when the library sends what RFC 6749 asks for. */
+
+static char *
+form_decode_value (const char *encoded,
+                   gssize      len)
+{
+  g_autofree char *copy = len < 0 ? g_strdup (encoded) : g_strndup (encoded, len);
+
+  for (char *p = copy; *p; p++)
+    if (*p == '+')
+      *p = ' ';
+
+  return g_uri_unescape_string (copy, NULL);
+}
+
+/* RFC 6749 section 2.3.1: base64 of form-encoded id ':' form-encoded secret. */
+static gboolean
+decode_basic (const char  *header,
+              char       **id,
+              char       **secret)
+{
+  g_autofree guchar *decoded = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+  const char *colon;
+
+  if (header == NULL || g_ascii_strncasecmp (header, "Basic ", 6) != 0)
+    return FALSE;
+
+  decoded = g_base64_decode (header + 6, &len);
+  text = g_strndup ((const char *) decoded, len);
+  colon = strchr (text, ':');
+  if (colon == NULL)
+    return FALSE;
+
+  *id = form_decode_value (text, colon - text);
+  *secret = form_decode_value (colon + 1, -1);
+
+  return *id != NULL && *secret != NULL;
+}
+
+static GHashTable *
+decode_json_body (const char *data,
+                  gsize       len)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  GHashTable *params;
+  JsonObject *object;
+  g_autoptr(GList) members = NULL;
+
+  if (!json_parser_load_from_data (parser, data, len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+
+  params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  object = json_node_get_object (json_parser_get_root (parser));
+  members = json_object_get_members (object);
+  for (GList *l = members; l != NULL; l = l->next)
+    g_hash_table_insert (params, g_strdup (l->data),
+                         g_strdup (json_object_get_string_member_with_default (object, l->data, "")));
+
+  return params;
+}
+
+static void
+respond_json (SoupServerMessage *msg,
+              guint              status,
+              JsonBuilder       *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = json_to_string (root, FALSE);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                    text, strlen (text));
+}
+
+static void
+respond_error (SoupServerMessage *msg,
+               guint              status,
+               const char        *code,
+               const char        *description)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "error_description");
+  json_builder_add_string_value (builder, description);
+  json_builder_end_object (builder);
+  respond_json (msg, status, builder);
+}
+
+static gboolean
+scope_allowed (const char *allowed,
+               const char *requested)
+{
+  g_auto(GStrv) allowed_v = NULL;
+  g_auto(GStrv) requested_v = NULL;
+
+  if (allowed == NULL || requested == NULL)
+    return TRUE;
+
+  allowed_v = g_strsplit (allowed, " ", -1);
+  requested_v = g_strsplit (requested, " ", -1);
+  for (guint i = 0; requested_v[i] != NULL; i++)
+    if (*requested_v[i] != '\0' && !g_strv_contains ((const char * const *) allowed_v, requested_v[i]))
+      return FALSE;
+
+  return TRUE;
+}
+
+static void
+token_handler (SoupServer        *server,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  LocalEndpoint *endpoint = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  const char *content_type = soup_message_headers_get_content_type (headers, NULL);
+  g_autoptr(GHashTable) params = NULL;
+  g_autofree char *basic_id = NULL;
+  g_autofree char *basic_secret = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *access_token = NULL;
+  const char *id, *secret, *auth;
+  gboolean has_basic;
+
+  if (strcmp (soup_server_message_get_method (msg), "POST") != 0)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      return;
+    }
+
+  if (g_strcmp0 (content_type, "application/json") == 0)
+    params = decode_json_body (body->data, body->length);
+  else if (g_strcmp0 (content_type, "application/x-www-form-urlencoded") == 0)
+    {
+      g_autofree char *text = g_strndup (body->data, body->length);
+
+      params = soup_form_decode (text);
+    }
+
+  g_mutex_lock (&endpoint->lock);
+  endpoint->n_requests++;
+  g_free (endpoint->last_content_type);
+  endpoint->last_content_type = g_strdup (content_type);
+  g_clear_pointer (&endpoint->last_params, g_hash_table_unref);
+  endpoint->last_params = params ? g_hash_table_ref (params) : NULL;
+  g_mutex_unlock (&endpoint->lock);
+
+  if (params == NULL)
+    {
+      respond_error (msg, 400, "invalid_request", "The body is neither a form nor JSON");
+      return;
+    }
+
+  if (endpoint->want_json && g_strcmp0 (content_type, "application/json") != 0)
+    {
+      respond_error (msg, 400, "invalid_request", "This endpoint wants a JSON body");
+      return;
+    }
+
+  if (g_strcmp0 (g_hash_table_lookup (params, "grant_type"), "client_credentials") != 0)
+    {
+      respond_error (msg, 400, "unsupported_grant_type", "Only client_credentials is supported");
+      return;
+    }
+
+  has_basic = soup_message_headers_get_one (headers, "Authorization") != NULL;
+  if (has_basic &&
+      !decode_basic (soup_message_headers_get_one (headers, "Authorization"), &basic_id, &basic_secret))
+    {
+      respond_error (msg, 400, "invalid_request", "Malformed Basic credentials");
+      return;
+    }
+
+  if (has_basic && g_hash_table_contains (params, "client_secret"))
+    {
+      respond_error (msg, 400, "invalid_request", "More than one authentication method");
+      return;
+    }
+
+  if (has_basic)
+    {
+      auth = "basic";
+      id = basic_id;
+      secret = basic_secret;
+    }
+  else if (g_hash_table_contains (params, "client_secret"))
+    {
+      auth = "post";
+      id = g_hash_table_lookup (params, "client_id");
+      secret = g_hash_table_lookup (params, "client_secret");
+    }
+  else
+    {
+      auth = "none";
+      id = g_hash_table_lookup (params, "client_id");
+      secret = NULL;
+    }
+
+  g_mutex_lock (&endpoint->lock);
+  g_free (endpoint->last_auth);
+  endpoint->last_auth = g_strdup (auth);
+  g_mutex_unlock (&endpoint->lock);
+
+  if ((has_basic && !endpoint->accept_basic) ||
+      (g_str_equal (auth, "post") && !endpoint->accept_post))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "WWW-Authenticate", "Basic realm=\"test\"");
+      respond_error (msg, 401, "invalid_client", "This authentication method is not accepted");
+      return;
+    }
+
+  if (g_strcmp0 (id, endpoint->client_id) != 0 ||
+      g_strcmp0 (secret, endpoint->client_secret) != 0)
+    {
+      respond_error (msg, 401, "invalid_client", "Client authentication failed");
+      return;
+    }
+
+  if (!scope_allowed (endpoint->allowed_scope, g_hash_table_lookup (params, "scope")))
+    {
+      respond_error (msg, 400, "invalid_scope", "The requested scope exceeds what this client may have");
+      return;
+    }
+
+  g_mutex_lock (&endpoint->lock);
+  access_token = g_strdup_printf ("at%08x.%u", endpoint->salt, ++endpoint->n_tokens);
+  g_mutex_unlock (&endpoint->lock);
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "access_token");
+  json_builder_add_string_value (builder, access_token);
+  json_builder_set_member_name (builder, "token_type");
+  json_builder_add_string_value (builder, "Bearer");
+  if (endpoint->expires_in >= 0)
+    {
+      json_builder_set_member_name (builder, "expires_in");
+      json_builder_add_int_value (builder, endpoint->expires_in);
+    }
+  if (g_hash_table_contains (params, "scope"))
+    {
+      json_builder_set_member_name (builder, "scope");
+      json_builder_add_string_value (builder, g_hash_table_lookup (params, "scope"));
+    }
+  json_builder_end_object (builder);
+  respond_json (msg, SOUP_STATUS_OK, builder);
+
+  if (endpoint->hold)
+    {
+      g_mutex_lock (&endpoint->lock);
+      soup_server_message_pause (msg);
+      g_ptr_array_add (endpoint->held, g_object_ref (msg));
+      g_mutex_unlock (&endpoint->lock);
+    }
+}
+
+typedef struct {
+  guint status;
+  char *header;
+  char *value;
+  char *content_type;
+  GBytes *body;
+} Canned;
+
+static void
+canned_free (gpointer data)
+{
+  Canned *canned = data;
+
+  g_free (canned->header);
+  g_free (canned->value);
+  g_free (canned->content_type);
+  g_bytes_unref (canned->body);
+  g_free (canned);
+}
+
+static void
+canned_handler (SoupServer        *server,
+                SoupServerMessage *msg,
+                const char        *path,
+                GHashTable        *query,
+                gpointer           user_data)
+{
+  Canned *canned = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  gsize len;
+  const char *data = g_bytes_get_data (canned->body, &len);
+
+  soup_server_message_set_status (msg, canned->status, NULL);
+  if (canned->header != NULL)
+    soup_message_headers_replace (headers, canned->header, canned->value);
+  soup_server_message_set_response (msg, canned->content_type, SOUP_MEMORY_COPY, data, len);
+}
+
+void
+local_endpoint_add_canned_with_header (LocalEndpoint *endpoint,
+                                      const char   *path,
+                                      guint         status,
+                                      const char   *header,
+                                      const char   *value,
+                                      const char   *content_type,
+                                      const char   *body)
+{
+  Canned *canned = g_new0 (Canned, 1);
+
+  canned->status = status;
+  canned->header = g_strdup (header);
+  canned->value = g_strdup (value);
+  canned->content_type = g_strdup (content_type);
+  canned->body = g_bytes_new (body, body ? strlen (body) : 0);
+  soup_server_add_handler (endpoint->server, path, canned_handler, canned, canned_free);
+}
+
+void
+local_endpoint_add_canned (LocalEndpoint *endpoint,
+                          const char   *path,
+                          guint         status,
+                          const char   *content_type,
+                          const char   *body,
+                          gssize        body_len)
+{
+  Canned *canned = g_new0 (Canned, 1);
+
+  canned->status = status;
+  canned->content_type = g_strdup (content_type);
+  canned->body = g_bytes_new (body, body_len < 0 ? strlen (body) : (gsize) body_len);
+  soup_server_add_handler (endpoint->server, path, canned_handler, canned, canned_free);
+}
+
+static gboolean
+endpoint_listen (LocalEndpoint  *endpoint,
+                 GError        **error)
+{
+  GSList *uris;
+
+  endpoint->server = soup_server_new ("server-header", "grant-local-endpoint ", NULL);
+  soup_server_add_handler (endpoint->server, "/token", token_handler, endpoint, NULL);
+  if (!soup_server_listen_local (endpoint->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, error))
+    return FALSE;
+
+  uris = soup_server_get_uris (endpoint->server);
+  endpoint->base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  endpoint->token_url = g_strconcat (endpoint->base_url, "/token", NULL);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  return TRUE;
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  LocalEndpoint *endpoint = data;
+  g_autoptr(GError) error = NULL;
+  gboolean listening;
+
+  g_main_context_push_thread_default (endpoint->context);
+  listening = endpoint_listen (endpoint, &error);
+
+  g_mutex_lock (&endpoint->lock);
+  endpoint->loop = g_main_loop_new (endpoint->context, FALSE);
+  endpoint->listen_error = g_steal_pointer (&error);
+  g_cond_signal (&endpoint->started);
+  g_mutex_unlock (&endpoint->lock);
+
+  if (listening)
+    g_main_loop_run (endpoint->loop);
+
+  soup_server_disconnect (endpoint->server);
+  g_clear_object (&endpoint->server);
+  while (g_main_context_pending (endpoint->context))
+    g_main_context_iteration (endpoint->context, FALSE);
+  g_main_context_pop_thread_default (endpoint->context);
+
+  return NULL;
+}
+
+/* Starts an endpoint that knows one client, "test-client" with the secret
+ * "test-secret", and hands out tokens valid for an hour. */
+LocalEndpoint *
+local_endpoint_new (gboolean   threaded,
+                    GError   **error)
+{
+  LocalEndpoint *endpoint = g_new0 (LocalEndpoint, 1);
+  GError *listen_error = NULL;
+
+  g_mutex_init (&endpoint->lock);
+  g_cond_init (&endpoint->started);
+  endpoint->client_id = g_strdup ("test-client");
+  endpoint->client_secret = g_strdup ("test-secret");
+  endpoint->accept_basic = TRUE;
+  endpoint->accept_post = TRUE;
+  endpoint->expires_in = 3600;
+  endpoint->held = g_ptr_array_new_with_free_func (g_object_unref);
+  endpoint->salt = g_random_int ();
+
+  if (threaded)
+    {
+      endpoint->context = g_main_context_new ();
+      endpoint->thread = g_thread_new ("local-endpoint", server_thread, endpoint);
+      g_mutex_lock (&endpoint->lock);
+      while (endpoint->loop == NULL)
+        g_cond_wait (&endpoint->started, &endpoint->lock);
+      listen_error = g_steal_pointer (&endpoint->listen_error);
+      g_mutex_unlock (&endpoint->lock);
+    }
+  else
+    {
+      endpoint->context = g_main_context_ref_thread_default ();
+      endpoint_listen (endpoint, &listen_error);
+    }
+
+  if (listen_error != NULL)
+    {
+      g_propagate_prefixed_error (error, listen_error,
+                                  "Cannot listen on 127.0.0.1: ");
+      local_endpoint_free (endpoint);
+      return NULL;
+    }
+
+  return endpoint;
+}
+
+static gboolean
+release_in_server (gpointer data)
+{
+  LocalEndpoint *endpoint = data;
+  g_autoptr(GPtrArray) held = NULL;
+
+  g_mutex_lock (&endpoint->lock);
+  held = g_steal_pointer (&endpoint->held);
+  endpoint->held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_mutex_unlock (&endpoint->lock);
+
+  for (guint i = 0; i < held->len; i++)
+    soup_server_message_unpause (g_ptr_array_index (held, i));
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends every answer held back so far, and stops holding. */
+void
+local_endpoint_release (LocalEndpoint *endpoint)
+{
+  endpoint->hold = FALSE;
+  g_main_context_invoke (endpoint->context, release_in_server, endpoint);
+}
+
+static gboolean
+quit_in_server (gpointer data)
+{
+  LocalEndpoint *endpoint = data;
+
+  g_main_loop_quit (endpoint->loop);
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+local_endpoint_free (LocalEndpoint *endpoint)
+{
+  if (endpoint->thread != NULL)
+    {
+      g_main_context_invoke (endpoint->context, quit_in_server, endpoint);
+      g_thread_join (endpoint->thread);
+      g_main_loop_unref (endpoint->loop);
+    }
+  else if (endpoint->server != NULL)
+    {
+      g_ptr_array_set_size (endpoint->held, 0);
+      soup_server_disconnect (endpoint->server);
+      g_clear_object (&endpoint->server);
+    }
+
+  g_main_context_unref (endpoint->context);
+  g_ptr_array_unref (endpoint->held);
+  g_free (endpoint->base_url);
+  g_free (endpoint->token_url);
+  g_free (endpoint->client_id);
+  g_free (endpoint->client_secret);
+  g_free (endpoint->allowed_scope);
+  g_free (endpoint->last_auth);
+  g_free (endpoint->last_content_type);
+  g_clear_pointer (&endpoint->last_params, g_hash_table_unref);
+  g_mutex_clear (&endpoint->lock);
+  g_cond_clear (&endpoint->started);
+  g_free (endpoint);
+}
+
+guint
+local_endpoint_get_requests (LocalEndpoint *endpoint)
+{
+  guint n;
+
+  g_mutex_lock (&endpoint->lock);
+  n = endpoint->n_requests;
+  g_mutex_unlock (&endpoint->lock);
+
+  return n;
+}
+
+guint
+local_endpoint_get_held (LocalEndpoint *endpoint)
+{
+  guint n;
+
+  g_mutex_lock (&endpoint->lock);
+  n = endpoint->held->len;
+  g_mutex_unlock (&endpoint->lock);
+
+  return n;
+}
+
+char *
+local_endpoint_dup_param (LocalEndpoint *endpoint,
+                         const char   *name)
+{
+  char *value = NULL;
+
+  g_mutex_lock (&endpoint->lock);
+  if (endpoint->last_params != NULL)
+    value = g_strdup (g_hash_table_lookup (endpoint->last_params, name));
+  g_mutex_unlock (&endpoint->lock);
+
+  return value;
+}
+
+char *
+local_endpoint_dup_auth (LocalEndpoint *endpoint)
+{
+  char *value;
+
+  g_mutex_lock (&endpoint->lock);
+  value = g_strdup (endpoint->last_auth);
+  g_mutex_unlock (&endpoint->lock);
+
+  return value;
+}
+
+/* The access token the endpoint hands out the @n-th time, from 1. */
+char *
+local_endpoint_token (LocalEndpoint *endpoint,
+                     guint         n)
+{
+  return g_strdup_printf ("at%08x.%u", endpoint->salt, n);
+}
+
+char *
+local_endpoint_url (LocalEndpoint *endpoint,
+                   const char   *path)
+{
+  return g_strconcat (endpoint->base_url, path, NULL);
+}
+

@@ -1,0 +1,476 @@
+/* grant-response.c: understanding a token response, without I/O
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "grant-error.h"
+#include "grant-json-pointer-private.h"
+#include "grant-response-private.h"
+#include "grant-utils-private.h"
+
+/* Where RFC 6749 section 5.1 and 5.2 keep each field. */
+#define POINTER_ACCESS_TOKEN      "/access_token"
+#define POINTER_TOKEN_TYPE        "/token_type"
+#define POINTER_EXPIRES_IN        "/expires_in"
+#define POINTER_SCOPE             "/scope"
+#define POINTER_ERROR             "/error"
+#define POINTER_ERROR_DESCRIPTION "/error_description"
+
+/* RFC 6585; libsoup 3.2 has no name for it. */
+#define STATUS_TOO_MANY_REQUESTS 429
+
+/* Longest error_description quoted in an error message, in characters. */
+#define MAX_DESCRIPTION_CHARS 300
+
+/* Scans @data as JSON text just enough to tell whether arrays and objects
+ * nest deeper than @max_depth. */
+gboolean
+grant_json_depth_ok (const char *data,
+                     gsize       len,
+                     guint       max_depth)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > max_depth)
+            return FALSE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+is_form_content_type (SoupMessageHeaders *headers)
+{
+  const char *content_type;
+
+  if (headers == NULL)
+    return FALSE;
+
+  content_type = soup_message_headers_get_content_type (headers, NULL);
+
+  return content_type != NULL &&
+         g_ascii_strcasecmp (content_type, "application/x-www-form-urlencoded") == 0;
+}
+
+static JsonNode *
+decode_form (const char *text)
+{
+  g_autoptr(GHashTable) form = soup_form_decode (text);
+  JsonObject *object = json_object_new ();
+  JsonNode *root = json_node_new (JSON_NODE_OBJECT);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, form);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    json_object_set_string_member (object, key, value);
+
+  json_node_take_object (root, object);
+
+  return root;
+}
+
+/* Turns a response body into a JSON node: a JSON document, or a form-encoded
+ * body as an object of strings. The error says why it could not. */
+JsonNode *
+grant_response_decode_body (SoupMessageHeaders  *headers,
+                            GBytes              *body,
+                            GError             **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  const char *data;
+  gsize len = 0;
+
+  data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+  if (len == 0)
+    {
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                           "the body is empty");
+      return NULL;
+    }
+
+  if (!g_utf8_validate_len (data, len, NULL))
+    {
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                           "the body is not valid UTF-8 text");
+      return NULL;
+    }
+
+  if (is_form_content_type (headers))
+    {
+      g_autofree char *text = g_strndup (data, len);
+
+      return decode_form (text);
+    }
+
+  if (!grant_json_depth_ok (data, len, GRANT_MAX_JSON_DEPTH))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "the JSON body nests deeper than %d levels",
+                   GRANT_MAX_JSON_DEPTH);
+      return NULL;
+    }
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, len, NULL))
+    {
+      /* The parser's message quotes the body, which may hold a token. */
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                           "the body is not valid JSON");
+      return NULL;
+    }
+
+  if (json_parser_get_root (parser) == NULL)
+    {
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                           "the body is empty");
+      return NULL;
+    }
+
+  return json_parser_steal_root (parser);
+}
+
+static const char *
+get_string (JsonNode   *root,
+            const char *pointer)
+{
+  JsonNode *node = grant_json_pointer_get (root, pointer);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
+static GrantError
+error_code_from_string (const char *code)
+{
+  static const struct {
+    const char *name;
+    GrantError code;
+  } codes[] = {
+    { "invalid_request", GRANT_ERROR_INVALID_REQUEST },
+    { "invalid_client", GRANT_ERROR_INVALID_CLIENT },
+    { "invalid_grant", GRANT_ERROR_INVALID_GRANT },
+    { "unauthorized_client", GRANT_ERROR_UNAUTHORIZED_CLIENT },
+    { "unsupported_grant_type", GRANT_ERROR_UNSUPPORTED_GRANT_TYPE },
+    { "invalid_scope", GRANT_ERROR_INVALID_SCOPE },
+    { "server_error", GRANT_ERROR_SERVER_ERROR },
+    { "temporarily_unavailable", GRANT_ERROR_TEMPORARILY_UNAVAILABLE },
+    { "slow_down", GRANT_ERROR_RATE_LIMITED },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    if (g_strcmp0 (code, codes[i].name) == 0)
+      return codes[i].code;
+
+  return GRANT_ERROR_FAILED;
+}
+
+static char *
+describe_status (guint status)
+{
+  const char *phrase = status == STATUS_TOO_MANY_REQUESTS ? "Too Many Requests"
+                                                          : soup_status_get_phrase (status);
+
+  return g_strdup_printf ("HTTP %u %s", status, phrase);
+}
+
+/* An error response with an RFC 6749 section 5.2 body. */
+static void
+set_oauth_error (GError     **error,
+                 guint        status,
+                 const char  *code,
+                 const char  *description,
+                 const char  *secret)
+{
+  /* A server can echo anything back: keep the secret out. */
+  g_autofree char *redacted_code = grant_redact (code, secret);
+  g_autofree char *redacted_description = grant_redact (description, secret);
+  g_autofree char *safe_code = grant_sanitize_text (redacted_code, 64);
+  g_autofree char *safe_description = grant_sanitize_text (redacted_description, MAX_DESCRIPTION_CHARS);
+  g_autofree char *status_text = describe_status (status);
+  GrantError grant_code = error_code_from_string (code);
+
+  if (status == STATUS_TOO_MANY_REQUESTS)
+    grant_code = GRANT_ERROR_RATE_LIMITED;
+
+  if (safe_description != NULL && *safe_description != '\0')
+    g_set_error (error, GRANT_ERROR, grant_code,
+                 "The token endpoint refused the request: %s (%s): %s",
+                 safe_code, status_text, safe_description);
+  else
+    g_set_error (error, GRANT_ERROR, grant_code,
+                 "The token endpoint refused the request: %s (%s)",
+                 safe_code, status_text);
+}
+
+/* An error status without an OAuth error body. */
+static void
+set_status_error (GError             **error,
+                  guint                status,
+                  SoupMessageHeaders  *headers,
+                  const GError        *body_error)
+{
+  g_autofree char *status_text = describe_status (status);
+  const char *content_type = headers ? soup_message_headers_get_content_type (headers, NULL) : NULL;
+  g_autofree char *what = NULL;
+  GrantError code;
+
+  if (body_error != NULL)
+    what = g_strdup_printf ("%s%s%s", body_error->message,
+                            content_type ? ", content type " : "",
+                            content_type ? content_type : "");
+  else
+    what = g_strdup ("no OAuth error in the body");
+
+  if (status == STATUS_TOO_MANY_REQUESTS)
+    code = GRANT_ERROR_RATE_LIMITED;
+  else if (SOUP_STATUS_IS_SERVER_ERROR (status))
+    code = GRANT_ERROR_SERVER_ERROR;
+  else if (status == SOUP_STATUS_UNAUTHORIZED)
+    code = GRANT_ERROR_INVALID_CLIENT;
+  else
+    code = GRANT_ERROR_INVALID_RESPONSE;
+
+  g_set_error (error, GRANT_ERROR, code,
+               "The token endpoint answered %s (%s)", status_text, what);
+}
+
+static gboolean
+is_valid_access_token (const char *token)
+{
+  const char *p;
+
+  /* RFC 6749 appendix A.12: printable ASCII only. Anything else could break
+   * or inject into the Authorization header. */
+  if (*token == '\0')
+    return FALSE;
+
+  for (p = token; *p; p++)
+    if (*p < 0x20 || *p > 0x7e)
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Reads expires_in: an integer, a float or a numeric string. Sets *seconds
+ * to -1 when it is absent or null. */
+static gboolean
+read_expires_in (JsonNode  *root,
+                 guint      status,
+                 gint64    *seconds,
+                 GError   **error)
+{
+  JsonNode *node = grant_json_pointer_get (root, POINTER_EXPIRES_IN);
+  double value;
+
+  *seconds = -1;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!JSON_NODE_HOLDS_VALUE (node))
+    goto bad;
+
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64:
+      /* json-glib 1.6 wraps integers that do not fit in 64 bits; 2^63, the
+       * usual "forever", arrives as G_MININT64. */
+      if (json_node_get_int (node) == G_MININT64)
+        value = (double) G_MAXINT64;
+      else
+        value = (double) json_node_get_int (node);
+      break;
+
+    case G_TYPE_DOUBLE:
+      value = json_node_get_double (node);
+      break;
+
+    case G_TYPE_STRING:
+      {
+        g_autofree char *text = g_strstrip (g_strdup (json_node_get_string (node)));
+        char *end = NULL;
+
+        value = g_ascii_strtod (text, &end);
+        if (*text == '\0' || end == NULL || *end != '\0')
+          goto bad;
+      }
+      break;
+
+    default:
+      goto bad;
+    }
+
+  if (isnan (value))
+    goto bad;
+
+  if (value < 1)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u with a token that has "
+                   "already expired (expires_in %.0f)", status, value);
+      return FALSE;
+    }
+
+  *seconds = value >= (double) GRANT_MAX_LIFETIME ? GRANT_MAX_LIFETIME : (gint64) value;
+  return TRUE;
+
+bad:
+  g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+               "The token endpoint answered HTTP %u with an expires_in that "
+               "is not a number of seconds, so when the token expires is "
+               "unknown", status);
+  return FALSE;
+}
+
+/* Understands the answer of a token endpoint: a token, or an error that says
+ * what went wrong. A pure function of its arguments. The token carries the
+ * requested scope when the server does not name one. */
+GrantToken *
+grant_response_parse (const GrantParseContext  *context,
+                      guint                     status,
+                      SoupMessageHeaders       *headers,
+                      GBytes                   *body,
+                      GError                  **error)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) body_error = NULL;
+  g_autoptr(GDateTime) issued_at = NULL;
+  g_autoptr(GDateTime) expires_at = NULL;
+  JsonNode *scope_node;
+  const char *access_token;
+  const char *token_type;
+  const char *scope = context->requested_scope;
+  const char *code;
+  gint64 expires_in;
+
+  if (SOUP_STATUS_IS_REDIRECTION (status))
+    {
+      const char *location = headers ? soup_message_headers_get_one (headers, "Location") : NULL;
+      g_autofree char *described = location ? grant_describe_url (location) : NULL;
+      g_autofree char *target = grant_redact (described, context->client_secret);
+      g_autofree char *status_text = describe_status (status);
+
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "The token endpoint answered %s%s%s; token requests do not "
+                   "follow redirects, set the token URL to the final address",
+                   status_text,
+                   target ? ", a redirect to " : "",
+                   target ? target : "");
+      return NULL;
+    }
+
+  root = grant_response_decode_body (headers, body, &body_error);
+
+  code = root != NULL ? get_string (root, POINTER_ERROR) : NULL;
+  if (code != NULL && *code != '\0')
+    {
+      set_oauth_error (error, status, code, get_string (root, POINTER_ERROR_DESCRIPTION),
+                       context->client_secret);
+      return NULL;
+    }
+
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      set_status_error (error, status, headers, body_error);
+      return NULL;
+    }
+
+  if (root == NULL)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u but %s", status,
+                   body_error->message);
+      return NULL;
+    }
+
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u with JSON that is not "
+                   "an object", status);
+      return NULL;
+    }
+
+  access_token = get_string (root, POINTER_ACCESS_TOKEN);
+  if (access_token == NULL)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u without an access "
+                   "token (no string at %s)", status, POINTER_ACCESS_TOKEN);
+      return NULL;
+    }
+
+  if (!is_valid_access_token (access_token))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u with an access token "
+                   "that has characters outside printable ASCII", status);
+      return NULL;
+    }
+
+  token_type = get_string (root, POINTER_TOKEN_TYPE);
+  if (token_type == NULL && grant_json_pointer_get (root, POINTER_TOKEN_TYPE) != NULL &&
+      !JSON_NODE_HOLDS_NULL (grant_json_pointer_get (root, POINTER_TOKEN_TYPE)))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u with a token_type "
+                   "that is not a string", status);
+      return NULL;
+    }
+  if (token_type != NULL && !is_valid_access_token (token_type))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u with an empty or "
+                   "unprintable token_type", status);
+      return NULL;
+    }
+
+  if (!read_expires_in (root, status, &expires_in, error))
+    return NULL;
+
+  /* Any JSON type is accepted (ExpertFile sends a boolean); the property
+   * holds it only when it is a string, and the response keeps it anyway. */
+  scope_node = grant_json_pointer_get (root, POINTER_SCOPE);
+  if (scope_node != NULL)
+    scope = get_string (root, POINTER_SCOPE);
+
+  issued_at = grant_date_time_new_from_usec (context->now);
+  if (expires_in >= 0)
+    expires_at = g_date_time_add_seconds (issued_at, (double) expires_in);
+
+  return g_object_new (GRANT_TYPE_TOKEN,
+                       "access-token", access_token,
+                       "token-type", token_type,
+                       "scope", scope,
+                       "issued-at", issued_at,
+                       "expires-at", expires_at,
+                       "response", root,
+                       NULL);
+}

@@ -1,0 +1,1842 @@
+/* grant-token-provider.c: gets, caches and shares client credentials tokens
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "grant-enum-types.h"
+#include "grant-error.h"
+#include "grant-request-private.h"
+#include "grant-response-private.h"
+#include "grant-token-provider-private.h"
+#include "grant-utils-private.h"
+
+/**
+ * GrantTokenProvider:
+ *
+ * Gets OAuth 2.0 access tokens with the client credentials grant
+ * (RFC 6749, section 4.4), caches them and shares them.
+ *
+ * A provider stands for one client at one token endpoint. Ask it for a token
+ * whenever one is needed: it answers from its cache while the cached token
+ * is fresh, and otherwise fetches one. Any number of concurrent callers share
+ * a single request.
+ *
+ * ```c
+ * g_autoptr(GrantTokenProvider) provider =
+ *   grant_token_provider_new ("https://auth.example.com/oauth/token",
+ *                             "my-client-id", secret);
+ *
+ * grant_token_provider_get_token_async (provider, cancellable,
+ *                                       on_token_cb, user_data);
+ * ```
+ *
+ * A cached token counts as fresh until
+ * [property@Grant.TokenProvider:expiry-margin] seconds before it expires
+ * (at most half its lifetime before); a token is never handed out after its
+ * expiry. When the server names no expiry, the provider assumes
+ * [property@Grant.TokenProvider:default-lifetime].
+ *
+ * Changing a property that alters the request (the token URL, the client,
+ * the scope, the authentication method, the request format or a parameter)
+ * drops the cached token; a request already in flight still completes its
+ * callers but its token is not cached.
+ *
+ * Requests only go to `https://` URLs, or to `http://` URLs whose host is a
+ * loopback address, unless [property@Grant.TokenProvider:allow-insecure-http]
+ * is set. Token requests never follow redirects, and the response body read
+ * is limited to 1 MiB.
+ *
+ * A provider is not thread-safe: use it from the thread whose main context
+ * was the thread-default one when it was created. The blocking
+ * [method@Grant.TokenProvider.get_token] runs a main context of its own.
+ */
+
+struct _GrantTokenProvider
+{
+  GObject parent_instance;
+
+  char *token_url;
+  char *client_id;
+  char *client_secret;
+  char *scope;
+  GrantAuthMethod auth_method;
+  GrantRequestFormat request_format;
+  guint expiry_margin;
+  guint default_lifetime;
+  guint timeout;
+  gboolean allow_insecure_http;
+  SoupSession *session;
+  GPtrArray *parameters;
+
+  /* The cached token, and when it expires and goes stale, in wall-clock
+   * microseconds. */
+  GrantToken *token;
+  gint64 token_expires;
+  gint64 token_stale;
+
+  /* Bumped by every change to what a request is; a fetch started before
+   * the change does not fill the cache. */
+  guint generation;
+
+  /* The fetch that callers on the provider's own main context join. */
+  struct _Fetch *fetch;
+
+  GrantClockFunc clock;
+  gpointer clock_data;
+};
+
+G_DEFINE_FINAL_TYPE (GrantTokenProvider, grant_token_provider, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_TOKEN_URL,
+  PROP_CLIENT_ID,
+  PROP_CLIENT_SECRET,
+  PROP_SCOPE,
+  PROP_AUTH_METHOD,
+  PROP_REQUEST_FORMAT,
+  PROP_EXPIRY_MARGIN,
+  PROP_DEFAULT_LIFETIME,
+  PROP_TIMEOUT,
+  PROP_ALLOW_INSECURE_HTTP,
+  PROP_SESSION,
+  PROP_TOKEN,
+  N_PROPS,
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_TOKEN_REFRESHED,
+  SIGNAL_REFRESH_FAILED,
+  N_SIGNALS,
+};
+
+static guint signals[N_SIGNALS];
+
+#define DEFAULT_EXPIRY_MARGIN    60
+#define DEFAULT_DEFAULT_LIFETIME 600
+#define DEFAULT_TIMEOUT          30
+
+/* The authentication method that worked, per token URL and client id, for
+ * GRANT_AUTH_METHOD_AUTO; shared by every provider in the process. */
+G_LOCK_DEFINE_STATIC (auto_methods);
+static GHashTable *auto_methods;
+
+static char *
+auto_method_key (const char *token_url,
+                 const char *client_id)
+{
+  return g_strconcat (token_url, "\n", client_id, NULL);
+}
+
+static GrantAuthMethod
+auto_method_lookup (const char *token_url,
+                    const char *client_id)
+{
+  g_autofree char *key = auto_method_key (token_url, client_id);
+  gpointer method = NULL;
+
+  G_LOCK (auto_methods);
+  if (auto_methods != NULL)
+    method = g_hash_table_lookup (auto_methods, key);
+  G_UNLOCK (auto_methods);
+
+  return method != NULL ? (GrantAuthMethod) GPOINTER_TO_INT (method)
+                        : GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
+}
+
+static void
+auto_method_remember (const char      *token_url,
+                      const char      *client_id,
+                      GrantAuthMethod  method)
+{
+  G_LOCK (auto_methods);
+  if (auto_methods == NULL)
+    auto_methods = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_insert (auto_methods, auto_method_key (token_url, client_id),
+                       GINT_TO_POINTER (method));
+  G_UNLOCK (auto_methods);
+}
+
+static gint64
+provider_now (GrantTokenProvider *self)
+{
+  if (self->clock != NULL)
+    return self->clock (self->clock_data);
+
+  return g_get_real_time ();
+}
+
+/* Cache */
+
+static void
+update_token_times (GrantTokenProvider *self)
+{
+  gint64 issued, lifetime, margin;
+  GDateTime *expires_at;
+
+  if (self->token == NULL)
+    {
+      self->token_expires = self->token_stale = 0;
+      return;
+    }
+
+  issued = grant_date_time_to_usec (grant_token_get_issued_at (self->token));
+  expires_at = grant_token_get_expires_at (self->token);
+  if (expires_at != NULL)
+    self->token_expires = grant_date_time_to_usec (expires_at);
+  else
+    self->token_expires = issued + (gint64) self->default_lifetime * G_USEC_PER_SEC;
+
+  lifetime = MAX (self->token_expires - issued, 0);
+  margin = MIN ((gint64) self->expiry_margin * G_USEC_PER_SEC, lifetime / 2);
+  self->token_stale = self->token_expires - margin;
+}
+
+static void
+set_token (GrantTokenProvider *self,
+           GrantToken         *token)
+{
+  if (!g_set_object (&self->token, token))
+    return;
+
+  update_token_times (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOKEN]);
+}
+
+static GrantToken *
+fresh_token (GrantTokenProvider *self)
+{
+  if (self->token != NULL && provider_now (self) < self->token_stale)
+    return self->token;
+
+  return NULL;
+}
+
+/* Fetches.
+ *
+ * A fetch is one attempt to get a token, shared by every caller (a waiter)
+ * that asked on the same main context while it was in flight. It snapshots
+ * the configuration when it starts, runs one HTTP request (two for AUTO) and
+ * then completes every waiter with the same result. When the last waiter
+ * cancels, the request is cancelled too.
+ */
+
+typedef struct _Fetch Fetch;
+
+typedef struct {
+  Fetch *fetch;
+  GTask *task;
+  GSource *cancel_source;
+} Waiter;
+
+struct _Fetch {
+  GrantTokenProvider *provider;
+  SoupSession *session;
+  GMainContext *context;
+  guint generation;
+  GQueue waiters;
+
+  /* The configuration when the fetch started. */
+  char *token_url;
+  char *client_id;
+  char *client_secret;
+  char *scope;
+  GPtrArray *parameters;
+  GrantAuthMethod auth_method;
+  GrantRequestFormat format;
+  guint timeout;
+
+  /* The request in flight. */
+  GrantAuthMethod attempt_method;
+  GError *first_error;
+  SoupMessage *message;
+  GInputStream *stream;
+  GByteArray *body;
+  GCancellable *cancellable;
+  GSource *timeout_source;
+  gboolean timed_out;
+  gboolean abandoned;
+};
+
+static void fetch_attempt (Fetch           *fetch,
+                           GrantAuthMethod  method);
+
+static Fetch *
+fetch_new (GrantTokenProvider *self)
+{
+  Fetch *fetch = g_new0 (Fetch, 1);
+
+  fetch->provider = g_object_ref (self);
+  fetch->session = g_object_ref (self->session);
+  fetch->context = g_main_context_ref_thread_default ();
+  fetch->generation = self->generation;
+  g_queue_init (&fetch->waiters);
+
+  fetch->token_url = g_strdup (self->token_url);
+  fetch->client_id = g_strdup (self->client_id);
+  fetch->client_secret = g_strdup (self->client_secret);
+  fetch->scope = g_strdup (self->scope);
+  fetch->parameters = g_ptr_array_new_with_free_func ((GDestroyNotify) grant_parameter_free);
+  for (guint i = 0; i < self->parameters->len; i++)
+    {
+      GrantParameter *parameter = g_ptr_array_index (self->parameters, i);
+
+      g_ptr_array_add (fetch->parameters,
+                       grant_parameter_new (parameter->name, parameter->value));
+    }
+  fetch->auth_method = self->auth_method;
+  fetch->format = self->request_format;
+  fetch->timeout = self->timeout;
+
+  return fetch;
+}
+
+static void
+fetch_clear_attempt (Fetch *fetch)
+{
+  if (fetch->timeout_source != NULL)
+    {
+      g_source_destroy (fetch->timeout_source);
+      g_clear_pointer (&fetch->timeout_source, g_source_unref);
+    }
+  g_clear_object (&fetch->cancellable);
+  g_clear_object (&fetch->message);
+  g_clear_object (&fetch->stream);
+  g_clear_pointer (&fetch->body, g_byte_array_unref);
+}
+
+static void
+fetch_free (Fetch *fetch)
+{
+  g_assert (g_queue_is_empty (&fetch->waiters));
+
+  fetch_clear_attempt (fetch);
+  g_clear_error (&fetch->first_error);
+  g_free (fetch->token_url);
+  g_free (fetch->client_id);
+  grant_secret_free (fetch->client_secret);
+  g_free (fetch->scope);
+  g_ptr_array_unref (fetch->parameters);
+  g_main_context_unref (fetch->context);
+  g_object_unref (fetch->session);
+  g_object_unref (fetch->provider);
+  g_free (fetch);
+}
+
+static void
+waiter_free (Waiter *waiter)
+{
+  if (waiter->cancel_source != NULL)
+    {
+      g_source_destroy (waiter->cancel_source);
+      g_source_unref (waiter->cancel_source);
+    }
+  g_object_unref (waiter->task);
+  g_free (waiter);
+}
+
+/* Completes every waiter and frees the fetch. The signals come first, so
+ * that a handler sees the new state before any caller's callback runs. */
+static void
+fetch_finish (Fetch      *fetch,
+              GrantToken *token,
+              GError     *error)
+{
+  g_autoptr(GrantTokenProvider) self = g_object_ref (fetch->provider);
+  gboolean current = fetch->generation == self->generation;
+  Waiter *waiter;
+
+  g_assert ((token == NULL) != (error == NULL));
+
+  if (self->fetch == fetch)
+    self->fetch = NULL;
+
+  if (token != NULL)
+    {
+      g_debug ("Got a token from %s, valid for %s",
+               fetch->token_url,
+               grant_token_get_expires_at (token) ? "the time the server gave"
+                                                 : "the default lifetime");
+      if (current)
+        {
+          set_token (self, token);
+          g_signal_emit (self, signals[SIGNAL_TOKEN_REFRESHED], 0, token);
+        }
+    }
+  else
+    {
+      g_debug ("Token request to %s failed: %s", fetch->token_url, error->message);
+      if (current && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, error);
+    }
+
+  while ((waiter = g_queue_pop_head (&fetch->waiters)) != NULL)
+    {
+      if (token != NULL)
+        g_task_return_pointer (waiter->task, g_object_ref (token), g_object_unref);
+      else
+        g_task_return_error (waiter->task, g_error_copy (error));
+      waiter_free (waiter);
+    }
+
+  fetch_free (fetch);
+}
+
+static gboolean
+waiter_cancelled_cb (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  Waiter *waiter = user_data;
+  Fetch *fetch = waiter->fetch;
+
+  g_queue_remove (&fetch->waiters, waiter);
+  g_task_return_error_if_cancelled (waiter->task);
+  waiter_free (waiter);
+
+  if (g_queue_is_empty (&fetch->waiters))
+    {
+      /* Nobody wants this token any more: stop the request. New callers
+       * start a fetch of their own rather than join a dying one. */
+      g_debug ("Every caller cancelled; cancelling the token request");
+      fetch->abandoned = TRUE;
+      if (fetch->provider->fetch == fetch)
+        fetch->provider->fetch = NULL;
+      if (fetch->cancellable != NULL)
+        g_cancellable_cancel (fetch->cancellable);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fetch_add_waiter (Fetch *fetch,
+                  GTask *task)
+{
+  Waiter *waiter = g_new0 (Waiter, 1);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  waiter->fetch = fetch;
+  waiter->task = g_object_ref (task);
+
+  if (cancellable != NULL)
+    {
+      waiter->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (waiter->cancel_source,
+                             G_SOURCE_FUNC (waiter_cancelled_cb), waiter, NULL);
+      g_source_set_priority (waiter->cancel_source, G_PRIORITY_DEFAULT);
+      g_source_attach (waiter->cancel_source, fetch->context);
+    }
+
+  g_queue_push_tail (&fetch->waiters, waiter);
+}
+
+static gboolean
+is_authentication_refusal (const GError *error)
+{
+  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_REQUEST) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_UNAUTHORIZED_CLIENT);
+}
+
+static GrantAuthMethod
+other_auth_method (GrantAuthMethod method)
+{
+  return method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC
+         ? GRANT_AUTH_METHOD_CLIENT_SECRET_POST
+         : GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
+}
+
+static const char *
+describe_auth_method (GrantAuthMethod method)
+{
+  return method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC
+         ? "with HTTP Basic authentication"
+         : "with the credentials in the request body";
+}
+
+/* The end of one HTTP request: an AUTO fetch may try the other method,
+ * anything else ends the fetch. Takes @token and @error. */
+static void
+fetch_attempt_done (Fetch      *fetch,
+                    GrantToken *token,
+                    GError     *error)
+{
+  fetch_clear_attempt (fetch);
+
+  if (error != NULL)
+    {
+      if (fetch->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *where = grant_describe_url (fetch->token_url);
+
+          g_clear_error (&error);
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       "The token request to %s timed out after %u seconds",
+                       where, fetch->timeout);
+        }
+      else if (error->domain != GRANT_ERROR &&
+               !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *where = grant_describe_url (fetch->token_url);
+
+          g_prefix_error (&error, "The token request to %s failed: ", where);
+        }
+    }
+
+  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO && !fetch->abandoned)
+    {
+      if (token != NULL)
+        auto_method_remember (fetch->token_url, fetch->client_id, fetch->attempt_method);
+      else if (fetch->first_error == NULL && is_authentication_refusal (error))
+        {
+          g_debug ("The token endpoint refused client authentication %s; "
+                   "trying %s", describe_auth_method (fetch->attempt_method),
+                   describe_auth_method (other_auth_method (fetch->attempt_method)));
+          fetch->first_error = error;
+          fetch_attempt (fetch, other_auth_method (fetch->attempt_method));
+          return;
+        }
+      else if (fetch->first_error != NULL)
+        {
+          /* Report both answers, Basic first, with the second one's code. */
+          GrantAuthMethod second = fetch->attempt_method;
+          GError *basic = second == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC ? error : fetch->first_error;
+          GError *post = second == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC ? fetch->first_error : error;
+          GError *both = g_error_new (error->domain, error->code,
+                                      "Both client authentication methods failed. "
+                                      "With HTTP Basic authentication: %s With the "
+                                      "credentials in the request body: %s",
+                                      basic->message, post->message);
+
+          g_clear_error (&error);
+          error = both;
+        }
+    }
+
+  fetch_finish (fetch, token, error);
+  g_clear_object (&token);
+  g_clear_error (&error);
+}
+
+static void
+fetch_parse (Fetch *fetch)
+{
+  g_autoptr(GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&fetch->body));
+  GrantParseContext context = {
+    .now = provider_now (fetch->provider),
+    .requested_scope = fetch->scope,
+    .client_secret = fetch->client_secret,
+  };
+  GError *error = NULL;
+  GrantToken *token;
+
+  token = grant_response_parse (&context,
+                                soup_message_get_status (fetch->message),
+                                soup_message_get_response_headers (fetch->message),
+                                body,
+                                &error);
+  fetch_attempt_done (fetch, token, error);
+}
+
+static void
+read_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Fetch *fetch = user_data;
+  g_autoptr(GBytes) bytes = NULL;
+  GError *error = NULL;
+
+  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, &error);
+  if (bytes == NULL)
+    {
+      fetch_attempt_done (fetch, NULL, error);
+      return;
+    }
+
+  if (g_bytes_get_size (bytes) == 0)
+    {
+      fetch_parse (fetch);
+      return;
+    }
+
+  if (fetch->body->len + g_bytes_get_size (bytes) > GRANT_MAX_BODY_SIZE)
+    {
+      fetch_attempt_done (fetch, NULL,
+                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                                       "The token endpoint sent a response body "
+                                       "larger than %d bytes", GRANT_MAX_BODY_SIZE));
+      return;
+    }
+
+  g_byte_array_append (fetch->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
+                                   fetch->cancellable, read_cb, fetch);
+}
+
+static void
+send_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Fetch *fetch = user_data;
+  SoupMessageHeaders *headers;
+  GError *error = NULL;
+
+  fetch->stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  if (fetch->stream == NULL)
+    {
+      fetch_attempt_done (fetch, NULL, error);
+      return;
+    }
+
+  headers = soup_message_get_response_headers (fetch->message);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > GRANT_MAX_BODY_SIZE)
+    {
+      fetch_attempt_done (fetch, NULL,
+                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                                       "The token endpoint announced a response body "
+                                       "of %" G_GINT64_FORMAT " bytes, more than the "
+                                       "%d bytes a token response may have",
+                                       soup_message_headers_get_content_length (headers),
+                                       GRANT_MAX_BODY_SIZE));
+      return;
+    }
+
+  fetch->body = g_byte_array_new ();
+  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
+                                   fetch->cancellable, read_cb, fetch);
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  Fetch *fetch = user_data;
+
+  fetch->timed_out = TRUE;
+  g_cancellable_cancel (fetch->cancellable);
+  g_clear_pointer (&fetch->timeout_source, g_source_unref);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fetch_attempt (Fetch           *fetch,
+               GrantAuthMethod  method)
+{
+  g_autoptr(GrantRequest) request = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *where = grant_describe_url (fetch->token_url);
+  GrantRequestSpec spec = {
+    .client_id = fetch->client_id,
+    .client_secret = fetch->client_secret,
+    .scope = fetch->scope,
+    .parameters = fetch->parameters,
+    .auth_method = method,
+    .format = fetch->format,
+  };
+  SoupMessageHeaders *headers;
+
+  fetch->attempt_method = method;
+  fetch->timed_out = FALSE;
+  fetch->message = soup_message_new ("POST", fetch->token_url);
+  if (fetch->message == NULL)
+    {
+      fetch_attempt_done (fetch, NULL,
+                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                       "The token URL %s cannot be requested", where));
+      return;
+    }
+
+  request = grant_request_build (&spec);
+  headers = soup_message_get_request_headers (fetch->message);
+  soup_message_headers_replace (headers, "Accept", "application/json");
+  if (request->authorization != NULL)
+    soup_message_headers_replace (headers, "Authorization", request->authorization);
+  soup_message_set_request_body_from_bytes (fetch->message, request->content_type, request->body);
+  /* Credentials must not follow a redirect anywhere. */
+  soup_message_add_flags (fetch->message, SOUP_MESSAGE_NO_REDIRECT);
+
+  g_debug ("Requesting a token from %s, client authentication %s, %s body",
+           where, grant_auth_method_to_string (method),
+           fetch->format == GRANT_REQUEST_FORMAT_JSON ? "JSON" : "form");
+
+  fetch->cancellable = g_cancellable_new ();
+  if (fetch->timeout > 0)
+    {
+      /* Milliseconds: a seconds source may fire up to a second early. */
+      fetch->timeout_source = fetch->timeout < G_MAXUINT / 1000
+                              ? g_timeout_source_new (fetch->timeout * 1000)
+                              : g_timeout_source_new_seconds (fetch->timeout);
+      g_source_set_callback (fetch->timeout_source, timeout_cb, fetch, NULL);
+      g_source_attach (fetch->timeout_source, fetch->context);
+    }
+
+  soup_session_send_async (fetch->session, fetch->message, G_PRIORITY_DEFAULT,
+                           fetch->cancellable, send_cb, fetch);
+}
+
+static gboolean
+check_configuration (Fetch   *fetch,
+                     GError **error)
+{
+  if (fetch->token_url == NULL || *fetch->token_url == '\0')
+    {
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                           "No token URL is set: set the token-url property");
+      return FALSE;
+    }
+
+  if (!grant_check_url (fetch->token_url, fetch->provider->allow_insecure_http, error))
+    return FALSE;
+
+  if (fetch->client_id == NULL || *fetch->client_id == '\0')
+    {
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                           "No client id is set: set the client-id property");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+fetch_begin (Fetch *fetch)
+{
+  GError *error = NULL;
+
+  if (!check_configuration (fetch, &error))
+    {
+      fetch_finish (fetch, NULL, error);
+      g_error_free (error);
+      return;
+    }
+
+  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO)
+    fetch_attempt (fetch, auto_method_lookup (fetch->token_url, fetch->client_id));
+  else
+    fetch_attempt (fetch, fetch->auth_method);
+}
+
+/* Adds @task to the fetch in flight on the current main context, or starts
+ * one. */
+static void
+join_or_start_fetch (GrantTokenProvider *self,
+                     GTask              *task)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  Fetch *fetch;
+
+  if (self->fetch != NULL && self->fetch->context == context)
+    {
+      fetch_add_waiter (self->fetch, task);
+      return;
+    }
+
+  fetch = fetch_new (self);
+  /* A fetch on another main context (a blocking call) is not shared: its
+   * callers could not be completed while this one's context is blocked. */
+  if (self->fetch == NULL)
+    self->fetch = fetch;
+  fetch_add_waiter (fetch, task);
+  fetch_begin (fetch);
+}
+
+/* Configuration changes */
+
+static void
+request_changed (GrantTokenProvider *self)
+{
+  self->generation++;
+  self->fetch = NULL;
+  set_token (self, NULL);
+}
+
+static void
+grant_token_provider_dispose (GObject *object)
+{
+  GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
+
+  /* A fetch holds a reference, so none can be in flight here unless
+   * g_object_run_dispose() was called; that one completes on its own. */
+  self->fetch = NULL;
+  g_clear_object (&self->token);
+
+  G_OBJECT_CLASS (grant_token_provider_parent_class)->dispose (object);
+}
+
+static void
+grant_token_provider_finalize (GObject *object)
+{
+  GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
+
+  g_free (self->token_url);
+  g_free (self->client_id);
+  grant_secret_free (self->client_secret);
+  g_free (self->scope);
+  g_clear_object (&self->session);
+  g_ptr_array_unref (self->parameters);
+
+  G_OBJECT_CLASS (grant_token_provider_parent_class)->finalize (object);
+}
+
+static void
+grant_token_provider_constructed (GObject *object)
+{
+  GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
+
+  G_OBJECT_CLASS (grant_token_provider_parent_class)->constructed (object);
+
+  if (self->session == NULL)
+    self->session = soup_session_new_with_options ("user-agent", "libgrant/" PACKAGE_VERSION " ",
+                                                   NULL);
+}
+
+static void
+grant_token_provider_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
+
+  switch (prop_id)
+    {
+    case PROP_TOKEN_URL:
+      g_value_set_string (value, self->token_url);
+      break;
+
+    case PROP_CLIENT_ID:
+      g_value_set_string (value, self->client_id);
+      break;
+
+    case PROP_SCOPE:
+      g_value_set_string (value, self->scope);
+      break;
+
+    case PROP_AUTH_METHOD:
+      g_value_set_enum (value, self->auth_method);
+      break;
+
+    case PROP_REQUEST_FORMAT:
+      g_value_set_enum (value, self->request_format);
+      break;
+
+    case PROP_EXPIRY_MARGIN:
+      g_value_set_uint (value, self->expiry_margin);
+      break;
+
+    case PROP_DEFAULT_LIFETIME:
+      g_value_set_uint (value, self->default_lifetime);
+      break;
+
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->timeout);
+      break;
+
+    case PROP_ALLOW_INSECURE_HTTP:
+      g_value_set_boolean (value, self->allow_insecure_http);
+      break;
+
+    case PROP_SESSION:
+      g_value_set_object (value, self->session);
+      break;
+
+    case PROP_TOKEN:
+      g_value_set_object (value, self->token);
+      break;
+
+    case PROP_CLIENT_SECRET: /* write-only: GObject refuses to read it */
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+grant_token_provider_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
+
+  switch (prop_id)
+    {
+    case PROP_TOKEN_URL:
+      grant_token_provider_set_token_url (self, g_value_get_string (value));
+      break;
+
+    case PROP_CLIENT_ID:
+      grant_token_provider_set_client_id (self, g_value_get_string (value));
+      break;
+
+    case PROP_CLIENT_SECRET:
+      grant_token_provider_set_client_secret (self, g_value_get_string (value));
+      break;
+
+    case PROP_SCOPE:
+      grant_token_provider_set_scope (self, g_value_get_string (value));
+      break;
+
+    case PROP_AUTH_METHOD:
+      grant_token_provider_set_auth_method (self, g_value_get_enum (value));
+      break;
+
+    case PROP_REQUEST_FORMAT:
+      grant_token_provider_set_request_format (self, g_value_get_enum (value));
+      break;
+
+    case PROP_EXPIRY_MARGIN:
+      grant_token_provider_set_expiry_margin (self, g_value_get_uint (value));
+      break;
+
+    case PROP_DEFAULT_LIFETIME:
+      grant_token_provider_set_default_lifetime (self, g_value_get_uint (value));
+      break;
+
+    case PROP_TIMEOUT:
+      grant_token_provider_set_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_ALLOW_INSECURE_HTTP:
+      grant_token_provider_set_allow_insecure_http (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_SESSION:
+      self->session = g_value_dup_object (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+grant_token_provider_class_init (GrantTokenProviderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = grant_token_provider_constructed;
+  object_class->dispose = grant_token_provider_dispose;
+  object_class->finalize = grant_token_provider_finalize;
+  object_class->get_property = grant_token_provider_get_property;
+  object_class->set_property = grant_token_provider_set_property;
+
+  /**
+   * GrantTokenProvider:token-url:
+   *
+   * The URL of the token endpoint.
+   *
+   * It must use `https://`, or `http://` with a loopback host.
+   */
+  properties[PROP_TOKEN_URL] =
+    g_param_spec_string ("token-url", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:client-id:
+   *
+   * The client identifier the server issued.
+   */
+  properties[PROP_CLIENT_ID] =
+    g_param_spec_string ("client-id", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:client-secret:
+   *
+   * The client secret.
+   *
+   * The property is write-only: the secret can be set but never read back,
+   * and the provider wipes its copy when it is replaced or finalized.
+   * Changing it does not drop the cached token.
+   */
+  properties[PROP_CLIENT_SECRET] =
+    g_param_spec_string ("client-secret", NULL, NULL,
+                         NULL,
+                         G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:scope:
+   *
+   * The space-separated scope to request, or `NULL` to send none.
+   */
+  properties[PROP_SCOPE] =
+    g_param_spec_string ("scope", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:auth-method:
+   *
+   * How the client authenticates to the token endpoint.
+   */
+  properties[PROP_AUTH_METHOD] =
+    g_param_spec_enum ("auth-method", NULL, NULL,
+                       GRANT_TYPE_AUTH_METHOD,
+                       GRANT_AUTH_METHOD_CLIENT_SECRET_POST,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:request-format:
+   *
+   * How the body of a token request is encoded.
+   */
+  properties[PROP_REQUEST_FORMAT] =
+    g_param_spec_enum ("request-format", NULL, NULL,
+                       GRANT_TYPE_REQUEST_FORMAT,
+                       GRANT_REQUEST_FORMAT_FORM,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:expiry-margin:
+   *
+   * How many seconds before its expiry a cached token counts as stale.
+   *
+   * The margin is never more than half the token's lifetime, so that a
+   * short-lived token is still used for half of it.
+   */
+  properties[PROP_EXPIRY_MARGIN] =
+    g_param_spec_uint ("expiry-margin", NULL, NULL,
+                       0, G_MAXUINT32, DEFAULT_EXPIRY_MARGIN,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:default-lifetime:
+   *
+   * The lifetime, in seconds, assumed for a token when the server names no
+   * expiry.
+   */
+  properties[PROP_DEFAULT_LIFETIME] =
+    g_param_spec_uint ("default-lifetime", NULL, NULL,
+                       1, G_MAXUINT32, DEFAULT_DEFAULT_LIFETIME,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:timeout:
+   *
+   * How many seconds one token request may take, from sending it to the
+   * end of the response; 0 for no limit.
+   *
+   * A request that takes longer fails with `G_IO_ERROR_TIMED_OUT`.
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT32, DEFAULT_TIMEOUT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:allow-insecure-http:
+   *
+   * Whether plain `http://` token URLs are allowed for hosts that are not
+   * loopback addresses.
+   *
+   * Credentials then cross the network in clear text: only set this for a
+   * network you trust entirely.
+   */
+  properties[PROP_ALLOW_INSECURE_HTTP] =
+    g_param_spec_boolean ("allow-insecure-http", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:session:
+   *
+   * The session token requests are sent on.
+   *
+   * When none is given at construction, the provider makes its own.
+   */
+  properties[PROP_SESSION] =
+    g_param_spec_object ("session", NULL, NULL,
+                         SOUP_TYPE_SESSION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:token:
+   *
+   * The cached token, or `NULL`.
+   *
+   * It changes after every fetch, and goes back to `NULL` when the token is
+   * invalidated or a change to the configuration drops it. It may have gone
+   * stale: to use a token, call [method@Grant.TokenProvider.peek_token] or
+   * [method@Grant.TokenProvider.get_token_async].
+   */
+  properties[PROP_TOKEN] =
+    g_param_spec_object ("token", NULL, NULL,
+                         GRANT_TYPE_TOKEN,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * GrantTokenProvider::token-refreshed:
+   * @self: the provider
+   * @token: the new token
+   *
+   * Emitted after every newly obtained token, before the callers waiting
+   * for it are completed.
+   */
+  signals[SIGNAL_TOKEN_REFRESHED] =
+    g_signal_new ("token-refreshed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1,
+                  GRANT_TYPE_TOKEN);
+
+  /**
+   * GrantTokenProvider::refresh-failed:
+   * @self: the provider
+   * @error: what went wrong
+   *
+   * Emitted after every failed attempt to get a token, whether a caller
+   * asked for it or not, before the callers waiting for it are completed.
+   *
+   * It is not emitted when every caller cancelled.
+   */
+  signals[SIGNAL_REFRESH_FAILED] =
+    g_signal_new ("refresh-failed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1,
+                  G_TYPE_ERROR);
+}
+
+static void
+grant_token_provider_init (GrantTokenProvider *self)
+{
+  self->auth_method = GRANT_AUTH_METHOD_CLIENT_SECRET_POST;
+  self->request_format = GRANT_REQUEST_FORMAT_FORM;
+  self->expiry_margin = DEFAULT_EXPIRY_MARGIN;
+  self->default_lifetime = DEFAULT_DEFAULT_LIFETIME;
+  self->timeout = DEFAULT_TIMEOUT;
+  self->parameters = g_ptr_array_new_with_free_func ((GDestroyNotify) grant_parameter_free);
+}
+
+/**
+ * grant_token_provider_new:
+ * @token_url: (nullable): the URL of the token endpoint
+ * @client_id: (nullable): the client identifier
+ * @client_secret: (nullable): the client secret
+ *
+ * Creates a provider for one client at one token endpoint, with the standard
+ * RFC 6749 request: a form body with the credentials in it.
+ *
+ * Returns: (transfer full): a new provider
+ */
+GrantTokenProvider *
+grant_token_provider_new (const char *token_url,
+                          const char *client_id,
+                          const char *client_secret)
+{
+  return g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                       "token-url", token_url,
+                       "client-id", client_id,
+                       "client-secret", client_secret,
+                       NULL);
+}
+
+/**
+ * grant_token_provider_get_token_url:
+ * @self: a provider
+ *
+ * Gets the URL of the token endpoint.
+ *
+ * Returns: (nullable): the token URL
+ */
+const char *
+grant_token_provider_get_token_url (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return self->token_url;
+}
+
+/**
+ * grant_token_provider_set_token_url:
+ * @self: a provider
+ * @token_url: (nullable): the URL of the token endpoint
+ *
+ * Sets the URL of the token endpoint, and drops the cached token if it
+ * changed.
+ */
+void
+grant_token_provider_set_token_url (GrantTokenProvider *self,
+                                    const char         *token_url)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  if (!grant_set_str (&self->token_url, token_url))
+    return;
+
+  request_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOKEN_URL]);
+}
+
+/**
+ * grant_token_provider_get_client_id:
+ * @self: a provider
+ *
+ * Gets the client identifier.
+ *
+ * Returns: (nullable): the client id
+ */
+const char *
+grant_token_provider_get_client_id (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return self->client_id;
+}
+
+/**
+ * grant_token_provider_set_client_id:
+ * @self: a provider
+ * @client_id: (nullable): the client identifier
+ *
+ * Sets the client identifier, and drops the cached token if it changed.
+ */
+void
+grant_token_provider_set_client_id (GrantTokenProvider *self,
+                                    const char         *client_id)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  if (!grant_set_str (&self->client_id, client_id))
+    return;
+
+  request_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_ID]);
+}
+
+/**
+ * grant_token_provider_set_client_secret:
+ * @self: a provider
+ * @client_secret: (nullable): the client secret
+ *
+ * Sets the client secret.
+ *
+ * The old secret is wiped from memory. A rotated secret belongs to the same
+ * client, so the cached token stays.
+ */
+void
+grant_token_provider_set_client_secret (GrantTokenProvider *self,
+                                        const char         *client_secret)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  /* No notification: the property cannot be read, and a handler has no
+   * business knowing when the secret changes. */
+  grant_set_secret (&self->client_secret, client_secret);
+}
+
+/**
+ * grant_token_provider_get_scope:
+ * @self: a provider
+ *
+ * Gets the space-separated scope requested.
+ *
+ * Returns: (nullable): the scope
+ */
+const char *
+grant_token_provider_get_scope (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return self->scope;
+}
+
+/**
+ * grant_token_provider_set_scope:
+ * @self: a provider
+ * @scope: (nullable): a space-separated scope, or `NULL` to send none
+ *
+ * Sets the scope to request, and drops the cached token if it changed.
+ */
+void
+grant_token_provider_set_scope (GrantTokenProvider *self,
+                                const char         *scope)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  if (scope != NULL && *scope == '\0')
+    scope = NULL;
+
+  if (!grant_set_str (&self->scope, scope))
+    return;
+
+  request_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SCOPE]);
+}
+
+/**
+ * grant_token_provider_get_auth_method:
+ * @self: a provider
+ *
+ * Gets how the client authenticates to the token endpoint.
+ *
+ * Returns: the client authentication method
+ */
+GrantAuthMethod
+grant_token_provider_get_auth_method (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+
+  return self->auth_method;
+}
+
+/**
+ * grant_token_provider_set_auth_method:
+ * @self: a provider
+ * @auth_method: a client authentication method
+ *
+ * Sets how the client authenticates to the token endpoint, and drops the
+ * cached token if it changed.
+ */
+void
+grant_token_provider_set_auth_method (GrantTokenProvider *self,
+                                      GrantAuthMethod     auth_method)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (auth_method <= GRANT_AUTH_METHOD_NONE);
+
+  if (self->auth_method == auth_method)
+    return;
+
+  self->auth_method = auth_method;
+  request_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTH_METHOD]);
+}
+
+/**
+ * grant_token_provider_get_request_format:
+ * @self: a provider
+ *
+ * Gets how the body of a token request is encoded.
+ *
+ * Returns: the request format
+ */
+GrantRequestFormat
+grant_token_provider_get_request_format (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), GRANT_REQUEST_FORMAT_FORM);
+
+  return self->request_format;
+}
+
+/**
+ * grant_token_provider_set_request_format:
+ * @self: a provider
+ * @request_format: a request format
+ *
+ * Sets how the body of a token request is encoded, and drops the cached
+ * token if it changed.
+ */
+void
+grant_token_provider_set_request_format (GrantTokenProvider *self,
+                                         GrantRequestFormat  request_format)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (request_format <= GRANT_REQUEST_FORMAT_JSON);
+
+  if (self->request_format == request_format)
+    return;
+
+  self->request_format = request_format;
+  request_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REQUEST_FORMAT]);
+}
+
+/**
+ * grant_token_provider_get_expiry_margin:
+ * @self: a provider
+ *
+ * Gets how many seconds before its expiry a cached token counts as stale.
+ *
+ * Returns: the margin, in seconds
+ */
+guint
+grant_token_provider_get_expiry_margin (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), 0);
+
+  return self->expiry_margin;
+}
+
+/**
+ * grant_token_provider_set_expiry_margin:
+ * @self: a provider
+ * @seconds: the margin, in seconds
+ *
+ * Sets how many seconds before its expiry a cached token counts as stale.
+ */
+void
+grant_token_provider_set_expiry_margin (GrantTokenProvider *self,
+                                        guint               seconds)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  if (self->expiry_margin == seconds)
+    return;
+
+  self->expiry_margin = seconds;
+  update_token_times (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXPIRY_MARGIN]);
+}
+
+/**
+ * grant_token_provider_get_default_lifetime:
+ * @self: a provider
+ *
+ * Gets the lifetime assumed for tokens without an expiry.
+ *
+ * Returns: the lifetime, in seconds
+ */
+guint
+grant_token_provider_get_default_lifetime (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), 0);
+
+  return self->default_lifetime;
+}
+
+/**
+ * grant_token_provider_set_default_lifetime:
+ * @self: a provider
+ * @seconds: a lifetime in seconds, at least 1
+ *
+ * Sets the lifetime assumed for tokens when the server names no expiry.
+ */
+void
+grant_token_provider_set_default_lifetime (GrantTokenProvider *self,
+                                           guint               seconds)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (seconds > 0);
+
+  if (self->default_lifetime == seconds)
+    return;
+
+  self->default_lifetime = seconds;
+  update_token_times (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEFAULT_LIFETIME]);
+}
+
+/**
+ * grant_token_provider_get_timeout:
+ * @self: a provider
+ *
+ * Gets how many seconds one token request may take.
+ *
+ * Returns: the timeout in seconds, or 0 for none
+ */
+guint
+grant_token_provider_get_timeout (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), 0);
+
+  return self->timeout;
+}
+
+/**
+ * grant_token_provider_set_timeout:
+ * @self: a provider
+ * @seconds: the timeout in seconds, or 0 for none
+ *
+ * Sets how many seconds one token request may take. Requests already in
+ * flight keep the timeout they started with.
+ */
+void
+grant_token_provider_set_timeout (GrantTokenProvider *self,
+                                  guint               seconds)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  if (self->timeout == seconds)
+    return;
+
+  self->timeout = seconds;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * grant_token_provider_get_allow_insecure_http:
+ * @self: a provider
+ *
+ * Gets whether plain `http://` token URLs are allowed for any host.
+ *
+ * Returns: `TRUE` if insecure URLs are allowed
+ */
+gboolean
+grant_token_provider_get_allow_insecure_http (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), FALSE);
+
+  return self->allow_insecure_http;
+}
+
+/**
+ * grant_token_provider_set_allow_insecure_http:
+ * @self: a provider
+ * @allow: whether to allow plain `http://` to any host
+ *
+ * Allows or forbids plain `http://` token URLs for hosts that are not
+ * loopback addresses. Forbidden by default.
+ */
+void
+grant_token_provider_set_allow_insecure_http (GrantTokenProvider *self,
+                                              gboolean            allow)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  allow = !!allow;
+  if (self->allow_insecure_http == allow)
+    return;
+
+  self->allow_insecure_http = allow;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALLOW_INSECURE_HTTP]);
+}
+
+/**
+ * grant_token_provider_get_session:
+ * @self: a provider
+ *
+ * Gets the session token requests are sent on.
+ *
+ * Returns: (transfer none): the session
+ */
+SoupSession *
+grant_token_provider_get_session (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return self->session;
+}
+
+static guint
+find_parameter (GrantTokenProvider *self,
+                const char         *name)
+{
+  for (guint i = 0; i < self->parameters->len; i++)
+    {
+      GrantParameter *parameter = g_ptr_array_index (self->parameters, i);
+
+      if (g_strcmp0 (parameter->name, name) == 0)
+        return i;
+    }
+
+  return G_MAXUINT;
+}
+
+/**
+ * grant_token_provider_get_parameter:
+ * @self: a provider
+ * @name: a parameter name
+ *
+ * Gets the value of an extra request parameter.
+ *
+ * Returns: (nullable): the value, or `NULL` if the parameter is not set
+ */
+const char *
+grant_token_provider_get_parameter (GrantTokenProvider *self,
+                                    const char         *name)
+{
+  guint index;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  index = find_parameter (self, name);
+  if (index == G_MAXUINT)
+    return NULL;
+
+  return ((GrantParameter *) g_ptr_array_index (self->parameters, index))->value;
+}
+
+/**
+ * grant_token_provider_set_parameter:
+ * @self: a provider
+ * @name: a parameter name, such as "audience" or "resource"
+ * @value: (nullable): its value, or `NULL` to remove the parameter
+ *
+ * Sets an extra parameter of the token request, and drops the cached token
+ * if it changed.
+ *
+ * Parameters are sent in the order they were first set. The names the
+ * request builds itself (`grant_type`, `client_id`, `client_secret` and
+ * `scope`) cannot be set here: use the properties.
+ */
+void
+grant_token_provider_set_parameter (GrantTokenProvider *self,
+                                    const char         *name,
+                                    const char         *value)
+{
+  guint index;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (name != NULL && *name != '\0');
+  g_return_if_fail (!grant_parameter_name_is_reserved (name));
+
+  index = find_parameter (self, name);
+  if (index == G_MAXUINT && value == NULL)
+    return;
+
+  if (index != G_MAXUINT)
+    {
+      GrantParameter *parameter = g_ptr_array_index (self->parameters, index);
+
+      if (value == NULL)
+        g_ptr_array_remove_index (self->parameters, index);
+      else if (!grant_set_secret (&parameter->value, value))
+        return;
+    }
+  else
+    g_ptr_array_add (self->parameters, grant_parameter_new (name, value));
+
+  request_changed (self);
+}
+
+/**
+ * grant_token_provider_get_token_async:
+ * @self: a provider
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when a token is ready
+ * @user_data: data for @callback
+ *
+ * Gets a valid token: the cached one while it is fresh, otherwise a new one
+ * from the token endpoint.
+ *
+ * Concurrent calls share one request. Cancelling one call completes it at
+ * once with `G_IO_ERROR_CANCELLED` and leaves the others alone; the request
+ * itself is cancelled when every caller has cancelled.
+ *
+ * Call [method@Grant.TokenProvider.get_token_finish] in @callback.
+ */
+void
+grant_token_provider_get_token_async (GrantTokenProvider  *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GrantToken *token;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, grant_token_provider_get_token_async);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  token = fresh_token (self);
+  if (token != NULL)
+    {
+      g_task_return_pointer (task, g_object_ref (token), g_object_unref);
+      return;
+    }
+
+  join_or_start_fetch (self, task);
+}
+
+/**
+ * grant_token_provider_get_token_finish:
+ * @self: a provider
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenProvider.get_token_async].
+ *
+ * Returns: (transfer full): a token that has not expired, or `NULL` with
+ *   @error set
+ */
+GrantToken *
+grant_token_provider_get_token_finish (GrantTokenProvider  *self,
+                                       GAsyncResult        *result,
+                                       GError             **error)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_get_token_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+sync_result_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GAsyncResult **result_out = user_data;
+
+  *result_out = g_object_ref (result);
+}
+
+/**
+ * grant_token_provider_get_token:
+ * @self: a provider
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Gets a valid token, blocking until it is there.
+ *
+ * This is for scripts and command-line tools; an application with a main
+ * loop should call [method@Grant.TokenProvider.get_token_async]. The request
+ * runs on a main context of its own, so it does not join a request that the
+ * asynchronous calls have in flight.
+ *
+ * Returns: (transfer full): a token that has not expired, or `NULL` with
+ *   @error set
+ */
+GrantToken *
+grant_token_provider_get_token (GrantTokenProvider  *self,
+                                GCancellable        *cancellable,
+                                GError             **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  GrantToken *token;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  token = fresh_token (self);
+  if (token != NULL && (cancellable == NULL || !g_cancellable_is_cancelled (cancellable)))
+    return g_object_ref (token);
+
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  grant_token_provider_get_token_async (self, cancellable, sync_result_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  return grant_token_provider_get_token_finish (self, result, error);
+}
+
+/**
+ * grant_token_provider_peek_token:
+ * @self: a provider
+ *
+ * Gets the cached token if it is still fresh, without any I/O.
+ *
+ * Returns: (transfer none) (nullable): the fresh cached token, or `NULL`
+ */
+GrantToken *
+grant_token_provider_peek_token (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return fresh_token (self);
+}
+
+/**
+ * grant_token_provider_invalidate:
+ * @self: a provider
+ * @rejected: (nullable): the token an API rejected, or `NULL`
+ *
+ * Forgets the cached token, typically after an API answered 401 to it.
+ *
+ * With a @rejected token, the cache is only dropped if it still holds that
+ * token (the same object, or one with the same access token), so that a
+ * late 401 does not throw away a token fetched since. The next call to
+ * [method@Grant.TokenProvider.get_token_async] fetches a new token.
+ */
+void
+grant_token_provider_invalidate (GrantTokenProvider *self,
+                                 GrantToken         *rejected)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (rejected == NULL || GRANT_IS_TOKEN (rejected));
+
+  if (self->token == NULL)
+    return;
+
+  if (rejected != NULL && rejected != self->token &&
+      g_strcmp0 (grant_token_get_access_token (rejected),
+                 grant_token_get_access_token (self->token)) != 0)
+    return;
+
+  g_debug ("Cached token invalidated");
+  set_token (self, NULL);
+}
+
+/**
+ * grant_token_provider_refresh_async:
+ * @self: a provider
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when the token is ready
+ * @user_data: data for @callback
+ *
+ * Fetches a new token now, whatever the cache holds.
+ *
+ * A request already in flight is joined rather than doubled. Call
+ * [method@Grant.TokenProvider.refresh_finish] in @callback.
+ */
+void
+grant_token_provider_refresh_async (GrantTokenProvider  *self,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, grant_token_provider_refresh_async);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  join_or_start_fetch (self, task);
+}
+
+/**
+ * grant_token_provider_refresh_finish:
+ * @self: a provider
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenProvider.refresh_async].
+ *
+ * Returns: (transfer full): the new token, or `NULL` with @error set
+ */
+GrantToken *
+grant_token_provider_refresh_finish (GrantTokenProvider  *self,
+                                     GAsyncResult        *result,
+                                     GError             **error)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_refresh_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Replaces the wall clock, for tests. */
+void
+grant_token_provider_set_clock (GrantTokenProvider *self,
+                                GrantClockFunc      clock,
+                                gpointer            user_data)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  self->clock = clock;
+  self->clock_data = user_data;
+  update_token_times (self);
+}

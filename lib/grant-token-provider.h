@@ -1,0 +1,131 @@
+/* grant-token-provider.h: gets, caches and shares client credentials tokens
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(GRANT_INSIDE) && !defined(GRANT_COMPILATION)
+#error "Only <grant.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+#include "grant-enums.h"
+#include "grant-token.h"
+#include "grant-version-macros.h"
+
+G_BEGIN_DECLS
+
+#define GRANT_TYPE_TOKEN_PROVIDER (grant_token_provider_get_type ())
+
+GRANT_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (GrantTokenProvider, grant_token_provider, GRANT, TOKEN_PROVIDER, GObject)
+
+GRANT_AVAILABLE_IN_ALL
+GrantTokenProvider *grant_token_provider_new                 (const char          *token_url,
+                                                              const char          *client_id,
+                                                              const char          *client_secret) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_token_provider_get_token_url       (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_token_url       (GrantTokenProvider  *self,
+                                                              const char          *token_url);
+
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_token_provider_get_client_id       (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_client_id       (GrantTokenProvider  *self,
+                                                              const char          *client_id);
+
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_client_secret   (GrantTokenProvider  *self,
+                                                              const char          *client_secret);
+
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_token_provider_get_scope           (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_scope           (GrantTokenProvider  *self,
+                                                              const char          *scope);
+
+GRANT_AVAILABLE_IN_ALL
+GrantAuthMethod     grant_token_provider_get_auth_method     (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_auth_method     (GrantTokenProvider  *self,
+                                                              GrantAuthMethod      auth_method);
+
+GRANT_AVAILABLE_IN_ALL
+GrantRequestFormat  grant_token_provider_get_request_format  (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_request_format  (GrantTokenProvider  *self,
+                                                              GrantRequestFormat   request_format);
+
+GRANT_AVAILABLE_IN_ALL
+guint               grant_token_provider_get_expiry_margin   (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_expiry_margin   (GrantTokenProvider  *self,
+                                                              guint                seconds);
+
+GRANT_AVAILABLE_IN_ALL
+guint               grant_token_provider_get_default_lifetime (GrantTokenProvider *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_default_lifetime (GrantTokenProvider *self,
+                                                               guint               seconds);
+
+GRANT_AVAILABLE_IN_ALL
+guint               grant_token_provider_get_timeout         (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_timeout         (GrantTokenProvider  *self,
+                                                              guint                seconds);
+
+GRANT_AVAILABLE_IN_ALL
+gboolean            grant_token_provider_get_allow_insecure_http (GrantTokenProvider *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_allow_insecure_http (GrantTokenProvider *self,
+                                                                  gboolean            allow);
+
+GRANT_AVAILABLE_IN_ALL
+SoupSession        *grant_token_provider_get_session         (GrantTokenProvider  *self);
+
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_token_provider_get_parameter       (GrantTokenProvider  *self,
+                                                              const char          *name);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_parameter       (GrantTokenProvider  *self,
+                                                              const char          *name,
+                                                              const char          *value);
+
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_get_token_async     (GrantTokenProvider  *self,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+GRANT_AVAILABLE_IN_ALL
+GrantToken         *grant_token_provider_get_token_finish    (GrantTokenProvider  *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+GRANT_AVAILABLE_IN_ALL
+GrantToken         *grant_token_provider_get_token           (GrantTokenProvider  *self,
+                                                              GCancellable        *cancellable,
+                                                              GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
+GrantToken         *grant_token_provider_peek_token          (GrantTokenProvider  *self);
+
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_invalidate          (GrantTokenProvider  *self,
+                                                              GrantToken          *rejected);
+
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_refresh_async       (GrantTokenProvider  *self,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+GRANT_AVAILABLE_IN_ALL
+GrantToken         *grant_token_provider_refresh_finish      (GrantTokenProvider  *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS

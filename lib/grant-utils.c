@@ -1,0 +1,303 @@
+/* grant-utils.c: small helpers shared inside libgrant
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "grant-error.h"
+#include "grant-utils-private.h"
+
+/* Overwrites a string holding a secret so that it does not linger in freed
+ * memory. */
+void
+grant_secret_wipe (char *str)
+{
+  if (str == NULL)
+    return;
+
+#ifdef HAVE_EXPLICIT_BZERO
+  explicit_bzero (str, strlen (str));
+#else
+  {
+    volatile char *p = str;
+
+    while (*p)
+      *p++ = '\0';
+  }
+#endif
+}
+
+void
+grant_secret_free (char *str)
+{
+  grant_secret_wipe (str);
+  g_free (str);
+}
+
+/* g_set_str() is GLib 2.76; Debian 12 has 2.74. Returns TRUE when the value
+ * changed. */
+gboolean
+grant_set_str (char       **str_pointer,
+               const char  *new_str)
+{
+  char *copy;
+
+  if (*str_pointer == new_str || g_strcmp0 (*str_pointer, new_str) == 0)
+    return FALSE;
+
+  copy = g_strdup (new_str);
+  g_free (*str_pointer);
+  *str_pointer = copy;
+
+  return TRUE;
+}
+
+/* Like grant_set_str(), but wipes the old value. */
+gboolean
+grant_set_secret (char       **str_pointer,
+                  const char  *new_str)
+{
+  char *copy;
+
+  if (*str_pointer == new_str || g_strcmp0 (*str_pointer, new_str) == 0)
+    return FALSE;
+
+  copy = g_strdup (new_str);
+  grant_secret_free (*str_pointer);
+  *str_pointer = copy;
+
+  return TRUE;
+}
+
+/* One value encoded as application/x-www-form-urlencoded (the WHATWG URL
+ * standard, which RFC 6749 appendix B refers to): unreserved bytes stay,
+ * a space becomes '+', everything else is percent-encoded. */
+char *
+grant_form_encode_value (const char *value)
+{
+  GString *out;
+  const guchar *p;
+
+  g_return_val_if_fail (value != NULL, NULL);
+
+  out = g_string_sized_new (strlen (value) * 3 + 1);
+  for (p = (const guchar *) value; *p; p++)
+    {
+      if (g_ascii_isalnum (*p) || *p == '-' || *p == '.' || *p == '_' || *p == '*')
+        g_string_append_c (out, *p);
+      else if (*p == ' ')
+        g_string_append_c (out, '+');
+      else
+        g_string_append_printf (out, "%%%02X", *p);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+replace_all (GString    *text,
+             const char *needle)
+{
+  gsize needle_len = strlen (needle);
+  const char *found;
+  gsize from = 0;
+
+  if (needle_len == 0)
+    return;
+
+  while ((found = strstr (text->str + from, needle)) != NULL)
+    {
+      gsize pos = found - text->str;
+
+      g_string_erase (text, pos, needle_len);
+      g_string_insert (text, pos, "[REDACTED]");
+      from = pos + strlen ("[REDACTED]");
+    }
+}
+
+/* Removes every occurrence of @secret, plain or form-encoded, from @text: a
+ * server can echo anything back in an error description. */
+char *
+grant_redact (const char *text,
+              const char *secret)
+{
+  GString *out;
+
+  if (text == NULL)
+    return NULL;
+
+  out = g_string_new (text);
+  if (secret != NULL && *secret != '\0')
+    {
+      g_autofree char *encoded = grant_form_encode_value (secret);
+      g_autofree char *escaped = g_uri_escape_string (secret, NULL, FALSE);
+
+      replace_all (out, secret);
+      replace_all (out, encoded);
+      replace_all (out, escaped);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/* Makes server-provided text safe to put into an error message or a log:
+ * valid UTF-8, no control characters, at most @max_chars characters. */
+char *
+grant_sanitize_text (const char *text,
+                     gsize       max_chars)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+  const char *p;
+  gsize n = 0;
+
+  if (text == NULL)
+    return NULL;
+
+  valid = g_utf8_make_valid (text, -1);
+  out = g_string_new (NULL);
+  for (p = valid; *p; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (n == max_chars)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+
+      if (g_unichar_iscntrl (c))
+        g_string_append_c (out, ' ');
+      else
+        g_string_append_unichar (out, c);
+      n++;
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/* A URL for messages: scheme, host, port and path, without user info, query
+ * or fragment, which may hold credentials. */
+char *
+grant_describe_url (const char *url)
+{
+  g_autoptr(GUri) uri = NULL;
+
+  if (url == NULL)
+    return g_strdup ("(none)");
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL)
+    return g_strdup ("(an invalid URL)");
+
+  return g_uri_join (G_URI_FLAGS_NONE,
+                     g_uri_get_scheme (uri), NULL,
+                     g_uri_get_host (uri), g_uri_get_port (uri),
+                     g_uri_get_path (uri), NULL, NULL);
+}
+
+gboolean
+grant_host_is_loopback (const char *host)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autofree char *unbracketed = NULL;
+  gsize len;
+
+  if (host == NULL)
+    return FALSE;
+
+  if (g_ascii_strcasecmp (host, "localhost") == 0 ||
+      g_ascii_strcasecmp (host, "localhost.") == 0)
+    return TRUE;
+
+  len = strlen (host);
+  if (len > 2 && host[0] == '[' && host[len - 1] == ']')
+    host = unbracketed = g_strndup (host + 1, len - 2);
+
+  address = g_inet_address_new_from_string (host);
+
+  return address != NULL && g_inet_address_get_is_loopback (address);
+}
+
+/* Checks that @url can be used for a request carrying credentials: an
+ * absolute https:// URL, or http:// to a loopback host. */
+gboolean
+grant_check_url (const char  *url,
+                 gboolean     allow_insecure_http,
+                 GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *scheme;
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, &local_error);
+  if (uri == NULL)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "The token URL is not a valid absolute URL: %s",
+                   local_error->message);
+      return FALSE;
+    }
+
+  scheme = g_uri_get_scheme (uri);
+  if (g_ascii_strcasecmp (scheme, "https") != 0 &&
+      g_ascii_strcasecmp (scheme, "http") != 0)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "The token URL must use https://, not %s://", scheme);
+      return FALSE;
+    }
+
+  if (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    {
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                           "The token URL has no host");
+      return FALSE;
+    }
+
+  if (g_ascii_strcasecmp (scheme, "http") == 0 &&
+      !allow_insecure_http &&
+      !grant_host_is_loopback (g_uri_get_host (uri)))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INSECURE_URL,
+                   "Refusing to send credentials over plain HTTP to %s: use "
+                   "https://, plain http:// is only allowed for loopback "
+                   "addresses",
+                   g_uri_get_host (uri));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gint64
+grant_date_time_to_usec (GDateTime *dt)
+{
+  return g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+}
+
+/* g_date_time_new_from_unix_utc_usec() is GLib 2.80. */
+GDateTime *
+grant_date_time_new_from_usec (gint64 usec)
+{
+  g_autoptr(GDateTime) seconds = NULL;
+  gint64 whole = usec / G_USEC_PER_SEC;
+  gint64 rest = usec % G_USEC_PER_SEC;
+
+  if (rest < 0)
+    {
+      whole--;
+      rest += G_USEC_PER_SEC;
+    }
+
+  seconds = g_date_time_new_from_unix_utc (whole);
+  if (seconds == NULL)
+    return NULL;
+
+  return g_date_time_add (seconds, rest);
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The Grant typelib from Python: load it, fetch a token, see the signals."""
+
+import json
+import unittest
+import urllib.parse
+
+import gi
+
+gi.require_version('Grant', '1.0')
+gi.require_version('Soup', '3.0')
+from gi.repository import GLib, Grant, Soup  # noqa: E402
+
+
+class TokenEndpoint:
+    """A token endpoint on 127.0.0.1 that checks credentials in a form body."""
+
+    def __init__(self, client_id='py-client', client_secret='py secret&:+%'):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.requests = 0
+        self.server = Soup.Server()
+        self.server.listen_local(0, Soup.ServerListenOptions.IPV4_ONLY)
+        self.server.add_handler('/token', self.handle)
+        port = self.server.get_uris()[0].get_port()
+        self.token_url = f'http://127.0.0.1:{port}/token'
+
+    def handle(self, server, msg, path, query):
+        self.requests += 1
+        body = msg.get_request_body().flatten().get_data().decode()
+        form = urllib.parse.parse_qs(body)
+        ok = (form.get('grant_type') == ['client_credentials'] and
+              form.get('client_id') == [self.client_id] and
+              form.get('client_secret') == [self.client_secret])
+        if ok:
+            status = 200
+            answer = {'access_token': f'py-token-{self.requests}',
+                      'token_type': 'bearer', 'expires_in': '3600',
+                      'tenant': {'id': 7}}
+        else:
+            status = 401
+            answer = {'error': 'invalid_client',
+                      'error_description': 'Unknown client'}
+        data = json.dumps(answer).encode()
+        msg.set_status(status, None)
+        msg.set_response('application/json', Soup.MemoryUse.COPY, data)
+
+
+class ProviderTest(unittest.TestCase):
+    def setUp(self):
+        self.endpoint = TokenEndpoint()
+        self.loop = GLib.MainLoop()
+
+    def get_token(self, provider):
+        result = {}
+
+        def done(source, res):
+            try:
+                result['token'] = source.get_token_finish(res)
+            except GLib.Error as error:
+                result['error'] = error
+            self.loop.quit()
+
+        provider.get_token_async(None, done)
+        GLib.timeout_add_seconds(20, self.loop.quit)
+        self.loop.run()
+        return result
+
+    def test_async_token_and_signals(self):
+        provider = Grant.TokenProvider.new(self.endpoint.token_url,
+                                           self.endpoint.client_id,
+                                           self.endpoint.client_secret)
+        refreshed = []
+        provider.connect('token-refreshed', lambda p, t: refreshed.append(t))
+
+        result = self.get_token(provider)
+        self.assertNotIn('error', result)
+        token = result['token']
+        self.assertEqual(token.props.access_token, 'py-token-1')
+        self.assertEqual(token.get_token_type(), 'Bearer')
+        self.assertEqual(token.dup_authorization(), 'Bearer py-token-1')
+        self.assertIsNotNone(token.props.expires_at)
+        self.assertFalse(token.is_expired(60 * GLib.TIME_SPAN_SECOND))
+        # The whole response stays reachable.
+        response = token.get_response().get_object()
+        self.assertEqual(response.get_object_member('tenant').get_int_member('id'), 7)
+
+        self.assertEqual([t.props.access_token for t in refreshed], ['py-token-1'])
+        self.assertIs(provider.peek_token(), token)
+        self.assertIs(provider.props.token, token)
+
+        # From the cache the second time.
+        again = self.get_token(provider)['token']
+        self.assertIs(again, token)
+        self.assertEqual(self.endpoint.requests, 1)
+
+    def test_error_domain_and_signal(self):
+        provider = Grant.TokenProvider(token_url=self.endpoint.token_url,
+                                       client_id=self.endpoint.client_id,
+                                       client_secret='wrong')
+        failures = []
+        provider.connect('refresh-failed', lambda p, e: failures.append(e))
+
+        result = self.get_token(provider)
+        error = result['error']
+        self.assertTrue(error.matches(Grant.error_quark(), Grant.Error.INVALID_CLIENT))
+        self.assertIn('Unknown client', error.message)
+        self.assertIn('HTTP 401', error.message)
+        self.assertNotIn('wrong', error.message)
+        self.assertEqual(len(failures), 1)
+        self.assertTrue(failures[0].matches(Grant.error_quark(), Grant.Error.INVALID_CLIENT))
+
+    def test_secret_is_write_only(self):
+        provider = Grant.TokenProvider(client_secret='hunter2')
+        with self.assertRaises(TypeError):
+            provider.props.client_secret
+        provider.props.client_secret = 'rotated'
+
+    def test_enums_and_defaults(self):
+        provider = Grant.TokenProvider.new(self.endpoint.token_url, 'id', 's')
+        self.assertEqual(provider.props.auth_method, Grant.AuthMethod.CLIENT_SECRET_POST)
+        self.assertEqual(provider.props.request_format, Grant.RequestFormat.FORM)
+        self.assertEqual(provider.props.expiry_margin, 60)
+        self.assertEqual(provider.props.default_lifetime, 600)
+        self.assertEqual(provider.props.timeout, 30)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)

@@ -1,0 +1,486 @@
+/* test-response.c: understanding token responses, on bytes alone
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <grant.h>
+
+#include "grant-json-pointer-private.h"
+#include "grant-response-private.h"
+#include "grant-utils-private.h"
+
+/* 2024-06-24T16:00:00Z, in microseconds. */
+#define NOW (G_GINT64_CONSTANT (1719244800) * G_USEC_PER_SEC)
+
+static GrantToken *
+parse_full (guint        status,
+            const char  *content_type,
+            const char  *body,
+            gssize       body_len,
+            const char  *requested_scope,
+            GError     **error)
+{
+  g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, body_len < 0 ? strlen (body) : (gsize) body_len);
+
+  if (content_type != NULL)
+    soup_message_headers_set_content_type (headers, content_type, NULL);
+
+  GrantParseContext context = { .now = NOW, .requested_scope = requested_scope, .client_secret = "s3cret" };
+
+  return grant_response_parse (&context, status, headers, bytes, error);
+}
+
+static GrantToken *
+parse (guint        status,
+       const char  *body,
+       GError     **error)
+{
+  return parse_full (status, "application/json", body, -1, NULL, error);
+}
+
+static gint64
+lifetime_of (GrantToken *token)
+{
+  GDateTime *expires_at = grant_token_get_expires_at (token);
+
+  g_assert_nonnull (expires_at);
+
+  return g_date_time_difference (expires_at, grant_token_get_issued_at (token)) / G_USEC_PER_SEC;
+}
+
+static void
+test_standard (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autofree char *authorization = NULL;
+  JsonNode *response;
+
+  token = parse (200, "{\"access_token\":\"abc.def\",\"token_type\":\"Bearer\","
+                      "\"expires_in\":3599,\"scope\":\"officernd.api.read\"}", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+
+  g_assert_cmpstr (grant_token_get_access_token (token), ==, "abc.def");
+  g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
+  g_assert_cmpstr (grant_token_get_scope (token), ==, "officernd.api.read");
+  g_assert_cmpint (grant_date_time_to_usec (grant_token_get_issued_at (token)), ==, NOW);
+  g_assert_cmpint (lifetime_of (token), ==, 3599);
+
+  authorization = grant_token_dup_authorization (token);
+  g_assert_cmpstr (authorization, ==, "Bearer abc.def");
+
+  response = grant_token_get_response (token);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (response));
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (response), "expires_in"), ==, 3599);
+}
+
+static void
+test_expires_in_forms (void)
+{
+  const struct {
+    const char *body;
+    gint64 lifetime;
+  } cases[] = {
+    { "{\"access_token\":\"t\",\"expires_in\":3600}", 3600 },
+    { "{\"access_token\":\"t\",\"expires_in\":\"3600\"}", 3600 },
+    { "{\"access_token\":\"t\",\"expires_in\":\" 120 \"}", 120 },
+    { "{\"access_token\":\"t\",\"expires_in\":3599.9}", 3599 },
+    { "{\"access_token\":\"t\",\"expires_in\":\"59.5\"}", 59 },
+    { "{\"access_token\":\"t\",\"expires_in\":1e3}", 1000 },
+    /* Absurd lifetimes are clamped to ten years. */
+    { "{\"access_token\":\"t\",\"expires_in\":9223372036854775807}", GRANT_MAX_LIFETIME },
+    { "{\"access_token\":\"t\",\"expires_in\":9223372036854775808}", GRANT_MAX_LIFETIME },
+    { "{\"access_token\":\"t\",\"expires_in\":1e300}", GRANT_MAX_LIFETIME },
+    { "{\"access_token\":\"t\",\"expires_in\":\"99999999999999999999\"}", GRANT_MAX_LIFETIME },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = parse (200, cases[i].body, &error);
+
+      g_test_message ("%s", cases[i].body);
+      g_assert_no_error (error);
+      g_assert_cmpint (lifetime_of (token), ==, cases[i].lifetime);
+    }
+}
+
+static void
+test_expires_in_missing (void)
+{
+  const char *bodies[] = {
+    "{\"access_token\":\"t\"}",
+    "{\"access_token\":\"t\",\"expires_in\":null}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = parse (200, bodies[i], &error);
+
+      g_assert_no_error (error);
+      g_assert_null (grant_token_get_expires_at (token));
+      g_assert_false (grant_token_is_expired (token, 0));
+    }
+}
+
+static void
+test_expires_in_bad (void)
+{
+  const char *bodies[] = {
+    "{\"access_token\":\"t\",\"expires_in\":0}",
+    "{\"access_token\":\"t\",\"expires_in\":-5}",
+    "{\"access_token\":\"t\",\"expires_in\":\"0\"}",
+    "{\"access_token\":\"t\",\"expires_in\":0.4}",
+    "{\"access_token\":\"t\",\"expires_in\":\"soon\"}",
+    "{\"access_token\":\"t\",\"expires_in\":\"\"}",
+    "{\"access_token\":\"t\",\"expires_in\":\"12abc\"}",
+    "{\"access_token\":\"t\",\"expires_in\":\"nan\"}",
+    "{\"access_token\":\"t\",\"expires_in\":{}}",
+    "{\"access_token\":\"t\",\"expires_in\":[3600]}",
+    "{\"access_token\":\"t\",\"expires_in\":true}",
+    "{\"access_token\":\"t\",\"expires_in\":-9223372036854775807}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = parse (200, bodies[i], &error);
+
+      g_test_message ("%s", bodies[i]);
+      g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE);
+      g_assert_null (token);
+      g_assert_true (strstr (error->message, "expire") != NULL);
+    }
+}
+
+static void
+test_token_type (void)
+{
+  const struct {
+    const char *body;
+    const char *type;
+  } cases[] = {
+    { "{\"access_token\":\"t\"}", "Bearer" },
+    { "{\"access_token\":\"t\",\"token_type\":null}", "Bearer" },
+    { "{\"access_token\":\"t\",\"token_type\":\"bearer\"}", "Bearer" },
+    { "{\"access_token\":\"t\",\"token_type\":\"BEARER\"}", "Bearer" },
+    { "{\"access_token\":\"t\",\"token_type\":\"DPoP\"}", "DPoP" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = parse (200, cases[i].body, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (grant_token_get_token_type (token), ==, cases[i].type);
+    }
+}
+
+static void
+test_scope_types (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) boolean = NULL;
+  g_autoptr(GrantToken) absent = NULL;
+  g_autoptr(GrantToken) array = NULL;
+  JsonNode *scope;
+
+  /* ExpertFile sends a boolean: accepted, kept in the response. */
+  boolean = parse_full (200, "application/json", "{\"access_token\":\"t\",\"scope\":true}", -1,
+                        "requested", &error);
+  g_assert_no_error (error);
+  g_assert_null (grant_token_get_scope (boolean));
+  scope = json_object_get_member (json_node_get_object (grant_token_get_response (boolean)), "scope");
+  g_assert_true (json_node_get_boolean (scope));
+
+  /* No scope in the answer: the token has the scope requested. */
+  absent = parse_full (200, "application/json", "{\"access_token\":\"t\"}", -1, "WebAPI", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_scope (absent), ==, "WebAPI");
+
+  array = parse_full (200, "application/json", "{\"access_token\":\"t\",\"scope\":[\"a\",\"b\"]}", -1,
+                      NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (grant_token_get_scope (array));
+}
+
+static void
+test_form_response (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  JsonObject *object;
+
+  token = parse_full (200, "application/x-www-form-urlencoded",
+                      "access_token=abc%2Bdef&token_type=bearer&expires_in=7200&scope=read+write", -1,
+                      NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (token), ==, "abc+def");
+  g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
+  g_assert_cmpstr (grant_token_get_scope (token), ==, "read write");
+  g_assert_cmpint (lifetime_of (token), ==, 7200);
+
+  object = json_node_get_object (grant_token_get_response (token));
+  g_assert_cmpstr (json_object_get_string_member (object, "expires_in"), ==, "7200");
+}
+
+static void
+test_oauth_errors (void)
+{
+  const struct {
+    guint status;
+    const char *code;
+    GrantError expected;
+  } cases[] = {
+    { 400, "invalid_request", GRANT_ERROR_INVALID_REQUEST },
+    { 401, "invalid_client", GRANT_ERROR_INVALID_CLIENT },
+    { 400, "invalid_grant", GRANT_ERROR_INVALID_GRANT },
+    { 400, "unauthorized_client", GRANT_ERROR_UNAUTHORIZED_CLIENT },
+    { 400, "unsupported_grant_type", GRANT_ERROR_UNSUPPORTED_GRANT_TYPE },
+    { 400, "invalid_scope", GRANT_ERROR_INVALID_SCOPE },
+    { 500, "server_error", GRANT_ERROR_SERVER_ERROR },
+    { 503, "temporarily_unavailable", GRANT_ERROR_TEMPORARILY_UNAVAILABLE },
+    { 400, "slow_down", GRANT_ERROR_RATE_LIMITED },
+    { 429, "invalid_request", GRANT_ERROR_RATE_LIMITED },
+    { 403, "access_denied", GRANT_ERROR_FAILED },
+    /* A 200 that carries an error is an error. */
+    { 200, "invalid_client", GRANT_ERROR_INVALID_CLIENT },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = NULL;
+      g_autofree char *body = g_strdup_printf ("{\"error\":\"%s\",\"error_description\":"
+                                               "\"Described for case %u\"}", cases[i].code, i);
+      g_autofree char *status = g_strdup_printf ("HTTP %u", cases[i].status);
+      g_autofree char *description = g_strdup_printf ("Described for case %u", i);
+
+      token = parse (cases[i].status, body, &error);
+      g_assert_null (token);
+      g_assert_error (error, GRANT_ERROR, cases[i].expected);
+      g_assert_nonnull (strstr (error->message, cases[i].code));
+      g_assert_nonnull (strstr (error->message, status));
+      g_assert_nonnull (strstr (error->message, description));
+    }
+}
+
+static void
+test_error_description_sanitized (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) long_description = g_string_new (NULL);
+  g_autofree char *body = NULL;
+  g_autoptr(GrantToken) token = NULL;
+
+  for (guint i = 0; i < 1000; i++)
+    g_string_append (long_description, "x");
+  body = g_strdup_printf ("{\"error\":\"invalid_client\",\"error_description\":\"line\\nbreak\\u0007 %s\"}",
+                          long_description->str);
+
+  token = parse (401, body, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_assert_null (strchr (error->message, '\n'));
+  g_assert_null (strchr (error->message, '\a'));
+  g_assert_cmpuint (strlen (error->message), <, 500);
+}
+
+static void
+test_secret_echo_redacted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+
+  token = parse (401, "{\"error\":\"invalid_client s3cret\",\"error_description\":"
+                      "\"you sent s3cret\"}", &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_FAILED);
+  g_assert_null (strstr (error->message, "s3cret"));
+  g_assert_nonnull (strstr (error->message, "you sent [REDACTED]"));
+}
+
+static void
+test_non_json (void)
+{
+  const struct {
+    guint status;
+    const char *content_type;
+    const char *body;
+    GrantError expected;
+  } cases[] = {
+    { 500, "text/html", "<html><body>Internal error</body></html>", GRANT_ERROR_SERVER_ERROR },
+    { 502, "text/html", "<html>Bad gateway</html>", GRANT_ERROR_SERVER_ERROR },
+    { 503, NULL, "", GRANT_ERROR_SERVER_ERROR },
+    { 429, "text/plain", "slow down", GRANT_ERROR_RATE_LIMITED },
+    { 401, "text/html", "<h1>Unauthorized</h1>", GRANT_ERROR_INVALID_CLIENT },
+    { 404, "text/html", "<h1>Not found</h1>", GRANT_ERROR_INVALID_RESPONSE },
+    { 400, "application/json", "{\"message\":\"bad\"}", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "text/html", "<html>Login</html>", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "{\"access_token\":", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "[\"access_token\"]", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "\"access_token\"", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "null", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "{}", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "{\"access_token\":42}", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "{\"access_token\":\"\"}", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "{\"access_token\":\"a\\r\\nX-Injected: 1\"}", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "{\"access_token\":\"t\",\"token_type\":7}", GRANT_ERROR_INVALID_RESPONSE },
+    { 200, "application/json", "{\"access_token\":\"t\",\"token_type\":\"\"}", GRANT_ERROR_INVALID_RESPONSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = NULL;
+      g_autofree char *status = g_strdup_printf ("HTTP %u", cases[i].status);
+
+      g_test_message ("case %u: %u %s", i, cases[i].status, cases[i].body);
+      token = parse_full (cases[i].status, cases[i].content_type, cases[i].body, -1, NULL, &error);
+      g_assert_null (token);
+      g_assert_error (error, GRANT_ERROR, cases[i].expected);
+      g_assert_nonnull (strstr (error->message, status));
+      /* An HTML page is never quoted into the message. */
+      g_assert_null (strstr (error->message, "<"));
+    }
+}
+
+static void
+test_invalid_utf8 (void)
+{
+  const char body[] = "{\"access_token\":\"\xff\xfe\"}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+
+  token = parse_full (200, "application/json", body, sizeof body - 1, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE);
+  g_assert_null (token);
+}
+
+static void
+test_embedded_nul (void)
+{
+  const char body[] = "{\"access_token\":\"t\"}\0garbage";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+
+  token = parse_full (200, "application/json", body, sizeof body - 1, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE);
+  g_assert_null (token);
+}
+
+static void
+test_deep_nesting (void)
+{
+  g_autoptr(GString) body = g_string_new ("{\"access_token\":\"t\",\"x\":");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) shallow = NULL;
+
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (body, '[');
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (body, ']');
+  g_string_append_c (body, '}');
+
+  token = parse (200, body->str, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE);
+  g_assert_null (token);
+  g_clear_error (&error);
+
+  /* Brackets inside strings do not count. */
+  shallow = parse (200, "{\"access_token\":\"t\",\"x\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (shallow);
+
+  g_assert_true (grant_json_depth_ok ("[[]]", 4, 2));
+  g_assert_false (grant_json_depth_ok ("[[[]]]", 6, 2));
+  g_assert_true (grant_json_depth_ok ("[\"\\\"[[[\"]", 10, 1));
+}
+
+static void
+test_redirect (void)
+{
+  g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  g_autoptr(GBytes) body = g_bytes_new_static ("", 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+
+  GrantParseContext context = { .now = NOW };
+
+  soup_message_headers_replace (headers, "Location", "https://user:pw@elsewhere.example/token?key=abc");
+  token = grant_response_parse (&context, 302, headers, body, &error);
+  g_assert_null (token);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "302"));
+  g_assert_nonnull (strstr (error->message, "https://elsewhere.example/token"));
+  /* Neither user info nor the query, which may hold credentials. */
+  g_assert_null (strstr (error->message, "pw"));
+  g_assert_null (strstr (error->message, "key=abc"));
+}
+
+static void
+test_json_pointer (void)
+{
+  g_autoptr(JsonNode) root = json_from_string ("{\"data\":{\"accessToken\":\"x\",\"list\":[1,{\"a/b\":2,\"m~n\":3}]},"
+                                               "\"\":4}", NULL);
+  JsonNode *node;
+
+  g_assert_true (grant_json_pointer_get (root, "") == root);
+  node = grant_json_pointer_get (root, "/data/accessToken");
+  g_assert_cmpstr (json_node_get_string (node), ==, "x");
+  node = grant_json_pointer_get (root, "/data/list/0");
+  g_assert_cmpint (json_node_get_int (node), ==, 1);
+  node = grant_json_pointer_get (root, "/data/list/1/a~1b");
+  g_assert_cmpint (json_node_get_int (node), ==, 2);
+  node = grant_json_pointer_get (root, "/data/list/1/m~0n");
+  g_assert_cmpint (json_node_get_int (node), ==, 3);
+  node = grant_json_pointer_get (root, "/");
+  g_assert_cmpint (json_node_get_int (node), ==, 4);
+
+  g_assert_null (grant_json_pointer_get (root, "/data/list/2"));
+  g_assert_null (grant_json_pointer_get (root, "/data/list/01"));
+  g_assert_null (grant_json_pointer_get (root, "/data/list/-"));
+  g_assert_null (grant_json_pointer_get (root, "/data/list/99999999999999999999"));
+  g_assert_null (grant_json_pointer_get (root, "/data/accessToken/deeper"));
+  g_assert_null (grant_json_pointer_get (root, "/missing"));
+  g_assert_null (grant_json_pointer_get (root, "data"));
+  g_assert_null (grant_json_pointer_get (root, "/data/~2"));
+  g_assert_null (grant_json_pointer_get (NULL, "/data"));
+
+  g_assert_true (grant_json_pointer_validate ("", NULL));
+  g_assert_true (grant_json_pointer_validate ("/a~0~1", NULL));
+  g_assert_false (grant_json_pointer_validate ("a", NULL));
+  g_assert_false (grant_json_pointer_validate ("/a~", NULL));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/response/standard", test_standard);
+  g_test_add_func ("/response/expires-in/forms", test_expires_in_forms);
+  g_test_add_func ("/response/expires-in/missing", test_expires_in_missing);
+  g_test_add_func ("/response/expires-in/bad", test_expires_in_bad);
+  g_test_add_func ("/response/token-type", test_token_type);
+  g_test_add_func ("/response/scope-types", test_scope_types);
+  g_test_add_func ("/response/form", test_form_response);
+  g_test_add_func ("/response/errors/oauth", test_oauth_errors);
+  g_test_add_func ("/response/errors/description-sanitized", test_error_description_sanitized);
+  g_test_add_func ("/response/errors/not-json", test_non_json);
+  g_test_add_func ("/response/errors/secret-echo-redacted", test_secret_echo_redacted);
+  g_test_add_func ("/response/errors/invalid-utf8", test_invalid_utf8);
+  g_test_add_func ("/response/errors/embedded-nul", test_embedded_nul);
+  g_test_add_func ("/response/errors/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/response/errors/redirect", test_redirect);
+  g_test_add_func ("/response/json-pointer", test_json_pointer);
+
+  return g_test_run ();
+}
