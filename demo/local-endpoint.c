@@ -85,21 +85,151 @@ respond_json (SoupServerMessage *msg,
                                     text, strlen (text));
 }
 
+/* How each kind of endpoint answers, as its documentation shows. */
+typedef struct {
+  LocalEndpoint *endpoint;
+  LocalEndpointStyle style;
+} Route;
+
 static void
-respond_error (SoupServerMessage *msg,
-               guint              status,
-               const char        *code,
-               const char        *description)
+respond_error (SoupServerMessage  *msg,
+               LocalEndpointStyle  style,
+               guint               status,
+               const char         *code,
+               const char         *description)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_add_string_value (builder, code);
-  json_builder_set_member_name (builder, "error_description");
-  json_builder_add_string_value (builder, description);
+  switch (style)
+    {
+    case LOCAL_ENDPOINT_EXPERTFILE:
+      /* Not documented; an Express-style answer. */
+      json_builder_set_member_name (builder, "success");
+      json_builder_add_boolean_value (builder, FALSE);
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, description);
+      break;
+
+    case LOCAL_ENDPOINT_SMARTDOCUMENTOR:
+      /* {"error": "invalid_client"}, and nothing else. */
+      json_builder_set_member_name (builder, "error");
+      json_builder_add_string_value (builder, code);
+      break;
+
+    case LOCAL_ENDPOINT_RFC6749:
+    case LOCAL_ENDPOINT_JSON_BODY:
+    case LOCAL_ENDPOINT_OFFICERND:
+    default:
+      json_builder_set_member_name (builder, "error");
+      json_builder_add_string_value (builder, code);
+      json_builder_set_member_name (builder, "error_description");
+      json_builder_add_string_value (builder, description);
+      break;
+    }
   json_builder_end_object (builder);
   respond_json (msg, status, builder);
+}
+
+static void
+add_string (JsonBuilder *builder,
+            const char  *name,
+            const char  *value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
+add_int (JsonBuilder *builder,
+         const char  *name,
+         gint64       value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+/* The server's clock: the real one, moved by @clock_offset seconds. */
+static GDateTime *
+server_now (LocalEndpoint *endpoint)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  return g_date_time_add_seconds (now, (double) endpoint->clock_offset);
+}
+
+static void
+respond_token (LocalEndpoint      *endpoint,
+               LocalEndpointStyle  style,
+               SoupServerMessage  *msg,
+               GHashTable         *params,
+               const char         *client_id,
+               const char         *access_token)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *scope = g_hash_table_lookup (params, "scope");
+  gint64 expires_in = endpoint->expires_in;
+
+  json_builder_begin_object (builder);
+  switch (style)
+    {
+    case LOCAL_ENDPOINT_EXPERTFILE:
+      {
+        g_autoptr(GDateTime) now = server_now (endpoint);
+        g_autoptr(GDateTime) expires = g_date_time_add_seconds (now, (double) (expires_in >= 0 ? expires_in : 30 * 24 * 3600));
+        g_autofree char *expires_text = g_date_time_format (expires, "%Y-%m-%dT%H:%M:%S.%fZ");
+
+        /* 2024-06-24T16:10:43.457Z: milliseconds, not microseconds. */
+        expires_text[23] = 'Z';
+        expires_text[24] = '\0';
+
+        json_builder_set_member_name (builder, "data");
+        json_builder_begin_object (builder);
+        add_string (builder, "accessToken", access_token);
+        add_string (builder, "accessTokenExpiresAt", expires_text);
+        add_string (builder, "client", client_id);
+        add_int (builder, "user", 4242);
+        json_builder_set_member_name (builder, "scope");
+        json_builder_add_boolean_value (builder, TRUE);
+        json_builder_end_object (builder);
+        json_builder_set_member_name (builder, "success");
+        json_builder_add_boolean_value (builder, TRUE);
+      }
+      break;
+
+    case LOCAL_ENDPOINT_JSON_BODY:
+      /* No token_type. */
+      add_string (builder, "access_token", access_token);
+      if (expires_in >= 0)
+        add_int (builder, "expires_in", expires_in);
+      break;
+
+    case LOCAL_ENDPOINT_SMARTDOCUMENTOR:
+      add_string (builder, "access_token", access_token);
+      add_int (builder, "expires_in", expires_in >= 0 ? expires_in : 3600);
+      add_string (builder, "token_type", "Bearer");
+      add_string (builder, "scope", "WebAPI");
+      break;
+
+    case LOCAL_ENDPOINT_OFFICERND:
+      add_string (builder, "access_token", access_token);
+      add_string (builder, "token_type", "Bearer");
+      add_int (builder, "expires_in", expires_in >= 0 ? expires_in - 1 : 3599);
+      add_string (builder, "scope", scope ? scope : "");
+      break;
+
+    case LOCAL_ENDPOINT_RFC6749:
+    default:
+      add_string (builder, "access_token", access_token);
+      add_string (builder, "token_type", "Bearer");
+      if (expires_in >= 0)
+        add_int (builder, "expires_in", expires_in);
+      if (scope != NULL)
+        add_string (builder, "scope", scope);
+      break;
+    }
+  json_builder_end_object (builder);
+  respond_json (msg, SOUP_STATUS_OK, builder);
 }
 
 static gboolean
@@ -128,22 +258,31 @@ token_handler (SoupServer        *server,
                GHashTable        *query,
                gpointer           user_data)
 {
-  LocalEndpoint *endpoint = user_data;
+  Route *route = user_data;
+  LocalEndpoint *endpoint = route->endpoint;
+  LocalEndpointStyle style = route->style;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   const char *content_type = soup_message_headers_get_content_type (headers, NULL);
   g_autoptr(GHashTable) params = NULL;
   g_autofree char *basic_id = NULL;
   g_autofree char *basic_secret = NULL;
-  g_autoptr(JsonBuilder) builder = NULL;
   g_autofree char *access_token = NULL;
-  const char *id, *secret, *auth;
-  gboolean has_basic;
+  const char *id, *secret, *auth, *scope;
+  gboolean has_basic, want_json;
 
   if (strcmp (soup_server_message_get_method (msg), "POST") != 0)
     {
       soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
       return;
+    }
+
+  if (endpoint->clock_offset != 0)
+    {
+      g_autoptr(GDateTime) now = server_now (endpoint);
+      g_autofree char *date = soup_date_time_to_string (now, SOUP_DATE_HTTP);
+
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Date", date);
     }
 
   if (g_strcmp0 (content_type, "application/json") == 0)
@@ -165,19 +304,25 @@ token_handler (SoupServer        *server,
 
   if (params == NULL)
     {
-      respond_error (msg, 400, "invalid_request", "The body is neither a form nor JSON");
+      respond_error (msg, style, 400, "invalid_request", "The body is neither a form nor JSON");
       return;
     }
 
-  if (endpoint->want_json && g_strcmp0 (content_type, "application/json") != 0)
+  /* The /token endpoint takes either body unless told to want JSON; the
+   * others take what their documentation says. */
+  want_json = endpoint->want_json || style == LOCAL_ENDPOINT_JSON_BODY;
+  if ((want_json && g_strcmp0 (content_type, "application/json") != 0) ||
+      (!want_json && style != LOCAL_ENDPOINT_RFC6749 &&
+       g_strcmp0 (content_type, "application/json") == 0))
     {
-      respond_error (msg, 400, "invalid_request", "This endpoint wants a JSON body");
+      respond_error (msg, style, 400, "invalid_request",
+                     want_json ? "This endpoint wants a JSON body" : "This endpoint wants a form body");
       return;
     }
 
   if (g_strcmp0 (g_hash_table_lookup (params, "grant_type"), "client_credentials") != 0)
     {
-      respond_error (msg, 400, "unsupported_grant_type", "Only client_credentials is supported");
+      respond_error (msg, style, 400, "unsupported_grant_type", "Only client_credentials is supported");
       return;
     }
 
@@ -185,13 +330,13 @@ token_handler (SoupServer        *server,
   if (has_basic &&
       !decode_basic (soup_message_headers_get_one (headers, "Authorization"), &basic_id, &basic_secret))
     {
-      respond_error (msg, 400, "invalid_request", "Malformed Basic credentials");
+      respond_error (msg, style, 400, "invalid_request", "Malformed Basic credentials");
       return;
     }
 
   if (has_basic && g_hash_table_contains (params, "client_secret"))
     {
-      respond_error (msg, 400, "invalid_request", "More than one authentication method");
+      respond_error (msg, style, 400, "invalid_request", "More than one authentication method");
       return;
     }
 
@@ -224,20 +369,23 @@ token_handler (SoupServer        *server,
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "WWW-Authenticate", "Basic realm=\"test\"");
-      respond_error (msg, 401, "invalid_client", "This authentication method is not accepted");
+      respond_error (msg, style, 401, "invalid_client", "This authentication method is not accepted");
       return;
     }
 
   if (g_strcmp0 (id, endpoint->client_id) != 0 ||
       g_strcmp0 (secret, endpoint->client_secret) != 0)
     {
-      respond_error (msg, 401, "invalid_client", "Client authentication failed");
+      respond_error (msg, style, style == LOCAL_ENDPOINT_SMARTDOCUMENTOR ? 400 : 401,
+                     "invalid_client", "Client authentication failed");
       return;
     }
 
-  if (!scope_allowed (endpoint->allowed_scope, g_hash_table_lookup (params, "scope")))
+  scope = g_hash_table_lookup (params, "scope");
+  if ((style == LOCAL_ENDPOINT_SMARTDOCUMENTOR && g_strcmp0 (scope, "WebAPI") != 0) ||
+      !scope_allowed (endpoint->allowed_scope, scope))
     {
-      respond_error (msg, 400, "invalid_scope", "The requested scope exceeds what this client may have");
+      respond_error (msg, style, 400, "invalid_scope", "The requested scope exceeds what this client may have");
       return;
     }
 
@@ -245,24 +393,7 @@ token_handler (SoupServer        *server,
   access_token = g_strdup_printf ("at%08x.%u", endpoint->salt, ++endpoint->n_tokens);
   g_mutex_unlock (&endpoint->lock);
 
-  builder = json_builder_new ();
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "access_token");
-  json_builder_add_string_value (builder, access_token);
-  json_builder_set_member_name (builder, "token_type");
-  json_builder_add_string_value (builder, "Bearer");
-  if (endpoint->expires_in >= 0)
-    {
-      json_builder_set_member_name (builder, "expires_in");
-      json_builder_add_int_value (builder, endpoint->expires_in);
-    }
-  if (g_hash_table_contains (params, "scope"))
-    {
-      json_builder_set_member_name (builder, "scope");
-      json_builder_add_string_value (builder, g_hash_table_lookup (params, "scope"));
-    }
-  json_builder_end_object (builder);
-  respond_json (msg, SOUP_STATUS_OK, builder);
+  respond_token (endpoint, style, msg, params, id, access_token);
 
   if (endpoint->hold)
     {
@@ -346,6 +477,29 @@ local_endpoint_add_canned (LocalEndpoint *endpoint,
   soup_server_add_handler (endpoint->server, path, canned_handler, canned, canned_free);
 }
 
+static const struct {
+  const char *path;
+  LocalEndpointStyle style;
+} routes[] = {
+  { "/token", LOCAL_ENDPOINT_RFC6749 },
+  { "/expertfile/v2/oauth/token", LOCAL_ENDPOINT_EXPERTFILE },
+  { "/json-body/oauth/token", LOCAL_ENDPOINT_JSON_BODY },
+  { "/smartdocumentor/connect/token", LOCAL_ENDPOINT_SMARTDOCUMENTOR },
+  { "/officernd/oauth/token", LOCAL_ENDPOINT_OFFICERND },
+};
+
+/* The token URL of the endpoint that answers in @style. */
+char *
+local_endpoint_url_for (LocalEndpoint      *endpoint,
+                        LocalEndpointStyle  style)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    if (routes[i].style == style)
+      return g_strconcat (endpoint->base_url, routes[i].path, NULL);
+
+  g_return_val_if_reached (NULL);
+}
+
 static gboolean
 endpoint_listen (LocalEndpoint  *endpoint,
                  GError        **error)
@@ -353,7 +507,14 @@ endpoint_listen (LocalEndpoint  *endpoint,
   GSList *uris;
 
   endpoint->server = soup_server_new ("server-header", "grant-local-endpoint ", NULL);
-  soup_server_add_handler (endpoint->server, "/token", token_handler, endpoint, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      Route *route = g_new0 (Route, 1);
+
+      route->endpoint = endpoint;
+      route->style = routes[i].style;
+      soup_server_add_handler (endpoint->server, routes[i].path, token_handler, route, g_free);
+    }
   if (!soup_server_listen_local (endpoint->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, error))
     return FALSE;
 

@@ -17,6 +17,15 @@ G_BEGIN_DECLS
  * runs in a thread of its own, so that blocking calls can reach it. */
 typedef struct _LocalEndpoint LocalEndpoint;
 
+/* Each kind of endpoint has a path of its own on the same server. */
+typedef enum {
+  LOCAL_ENDPOINT_RFC6749,         /* /token */
+  LOCAL_ENDPOINT_EXPERTFILE,      /* /expertfile/v2/oauth/token */
+  LOCAL_ENDPOINT_JSON_BODY,       /* /json-body/oauth/token */
+  LOCAL_ENDPOINT_SMARTDOCUMENTOR, /* /smartdocumentor/connect/token */
+  LOCAL_ENDPOINT_OFFICERND,       /* /officernd/oauth/token */
+} LocalEndpointStyle;
+
 struct _LocalEndpoint {
   SoupServer *server;
   GMainContext *context;
@@ -35,6 +44,7 @@ struct _LocalEndpoint {
   gboolean want_json;         /* the body must be JSON; default FALSE */
   char *allowed_scope;        /* NULL: any scope */
   gint64 expires_in;          /* seconds; negative: none in the answer */
+  gint64 clock_offset;        /* seconds the server's clock is ahead */
   gboolean hold;              /* keep answers until local_endpoint_release() */
   guint32 salt;               /* makes access tokens unique to this endpoint */
 
@@ -61,6 +71,8 @@ char          *local_endpoint_token        (LocalEndpoint  *endpoint,
                                             guint           n);
 char          *local_endpoint_url          (LocalEndpoint  *endpoint,
                                             const char     *path);
+char          *local_endpoint_url_for      (LocalEndpoint      *endpoint,
+                                            LocalEndpointStyle  style);
 
 /* Serves a fixed answer at @path; @body is copied. */
 void           local_endpoint_add_canned   (LocalEndpoint  *endpoint,

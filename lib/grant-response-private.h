@@ -7,6 +7,7 @@
 
 #include <libsoup/soup.h>
 
+#include "grant-dialect.h"
 #include "grant-token.h"
 
 G_BEGIN_DECLS
@@ -24,6 +25,7 @@ typedef struct {
   gint64      now;              /* wall-clock microseconds since the epoch */
   const char *requested_scope;  /* the scope sent, or NULL */
   const char *client_secret;    /* kept out of anything quoted from the server */
+  GrantDialect *dialect;        /* where the answer keeps what; NULL: RFC 6749 */
 } GrantParseContext;
 
 GrantToken *grant_response_parse       (const GrantParseContext  *context,

@@ -8,18 +8,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "grant-dialect.h"
 #include "grant-error.h"
 #include "grant-json-pointer-private.h"
 #include "grant-response-private.h"
 #include "grant-utils-private.h"
-
-/* Where RFC 6749 section 5.1 and 5.2 keep each field. */
-#define POINTER_ACCESS_TOKEN      "/access_token"
-#define POINTER_TOKEN_TYPE        "/token_type"
-#define POINTER_EXPIRES_IN        "/expires_in"
-#define POINTER_SCOPE             "/scope"
-#define POINTER_ERROR             "/error"
-#define POINTER_ERROR_DESCRIPTION "/error_description"
 
 /* RFC 6585; libsoup 3.2 has no name for it. */
 #define STATUS_TOO_MANY_REQUESTS 429
@@ -154,11 +147,23 @@ grant_response_decode_body (SoupMessageHeaders  *headers,
   return json_parser_steal_root (parser);
 }
 
+/* The node at @pointer; NULL when the dialect has no such field, or the
+ * answer has nothing there. */
+static JsonNode *
+get_node (JsonNode   *root,
+          const char *pointer)
+{
+  if (root == NULL || pointer == NULL)
+    return NULL;
+
+  return grant_json_pointer_get (root, pointer);
+}
+
 static const char *
 get_string (JsonNode   *root,
             const char *pointer)
 {
-  JsonNode *node = grant_json_pointer_get (root, pointer);
+  JsonNode *node = get_node (root, pointer);
 
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
       json_node_get_value_type (node) != G_TYPE_STRING)
@@ -235,14 +240,17 @@ static void
 set_status_error (GError             **error,
                   guint                status,
                   SoupMessageHeaders  *headers,
-                  const GError        *body_error)
+                  const GError        *body_error,
+                  const char          *description)
 {
   g_autofree char *status_text = describe_status (status);
   const char *content_type = headers ? soup_message_headers_get_content_type (headers, NULL) : NULL;
   g_autofree char *what = NULL;
   GrantError code;
 
-  if (body_error != NULL)
+  if (description != NULL && *description != '\0')
+    what = g_strdup (description);
+  else if (body_error != NULL)
     what = g_strdup_printf ("%s%s%s", body_error->message,
                             content_type ? ", content type " : "",
                             content_type ? content_type : "");
@@ -279,23 +287,13 @@ is_valid_access_token (const char *token)
   return TRUE;
 }
 
-/* Reads expires_in: an integer, a float or a numeric string. Sets *seconds
- * to -1 when it is absent or null. */
+/* Reads a number: an integer, a float or a numeric string. */
 static gboolean
-read_expires_in (JsonNode  *root,
-                 guint      status,
-                 gint64    *seconds,
-                 GError   **error)
+read_number (JsonNode *node,
+             double   *value)
 {
-  JsonNode *node = grant_json_pointer_get (root, POINTER_EXPIRES_IN);
-  double value;
-
-  *seconds = -1;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return TRUE;
-
   if (!JSON_NODE_HOLDS_VALUE (node))
-    goto bad;
+    return FALSE;
 
   switch (json_node_get_value_type (node))
     {
@@ -303,13 +301,13 @@ read_expires_in (JsonNode  *root,
       /* json-glib 1.6 wraps integers that do not fit in 64 bits; 2^63, the
        * usual "forever", arrives as G_MININT64. */
       if (json_node_get_int (node) == G_MININT64)
-        value = (double) G_MAXINT64;
+        *value = (double) G_MAXINT64;
       else
-        value = (double) json_node_get_int (node);
+        *value = (double) json_node_get_int (node);
       break;
 
     case G_TYPE_DOUBLE:
-      value = json_node_get_double (node);
+      *value = json_node_get_double (node);
       break;
 
     case G_TYPE_STRING:
@@ -317,17 +315,36 @@ read_expires_in (JsonNode  *root,
         g_autofree char *text = g_strstrip (g_strdup (json_node_get_string (node)));
         char *end = NULL;
 
-        value = g_ascii_strtod (text, &end);
+        *value = g_ascii_strtod (text, &end);
         if (*text == '\0' || end == NULL || *end != '\0')
-          goto bad;
+          return FALSE;
       }
       break;
 
     default:
-      goto bad;
+      return FALSE;
     }
 
-  if (isnan (value))
+  return !isnan (*value);
+}
+
+/* Reads a relative expiry in seconds. Sets *seconds to -1 when there is
+ * none. */
+static gboolean
+read_expires_in (JsonNode    *root,
+                 const char  *pointer,
+                 guint        status,
+                 gint64      *seconds,
+                 GError     **error)
+{
+  JsonNode *node = get_node (root, pointer);
+  double value;
+
+  *seconds = -1;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  if (!read_number (node, &value))
     goto bad;
 
   if (value < 1)
@@ -349,6 +366,127 @@ bad:
   return FALSE;
 }
 
+/* How far the server's clock is ahead of ours, from its Date header, in
+ * microseconds; 0 when it does not say or the clocks agree within the
+ * header's one-second resolution. */
+static gint64
+server_clock_offset (SoupMessageHeaders *headers,
+                     gint64              now)
+{
+  const char *date = headers ? soup_message_headers_get_one (headers, "Date") : NULL;
+  g_autoptr(GDateTime) server = NULL;
+  gint64 offset;
+
+  if (date == NULL)
+    return 0;
+
+  server = soup_date_time_new_from_http_string (date);
+  if (server == NULL)
+    return 0;
+
+  offset = grant_date_time_to_usec (server) - now;
+  if (ABS (offset) < 2 * G_USEC_PER_SEC)
+    return 0;
+
+  return offset;
+}
+
+/* Reads an absolute expiry: an ISO 8601 date with a time zone, or seconds
+ * since the epoch (milliseconds when the number is that large), then moves
+ * it from the server's clock to ours. Sets *expires to 0 when there is
+ * none. */
+static gboolean
+read_expires_at (JsonNode            *root,
+                 const char          *pointer,
+                 guint                status,
+                 SoupMessageHeaders  *headers,
+                 gint64               now,
+                 gint64              *expires,
+                 GError             **error)
+{
+  JsonNode *node = get_node (root, pointer);
+  g_autoptr(GDateTime) date = NULL;
+  g_autoptr(GTimeZone) utc = NULL;
+  gint64 server_expires;
+  double seconds;
+
+  *expires = 0;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+
+  utc = g_time_zone_new_utc ();
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING &&
+      (date = g_date_time_new_from_iso8601 (json_node_get_string (node), utc)) != NULL)
+    server_expires = grant_date_time_to_usec (date);
+  else if (read_number (node, &seconds) && seconds > 0 && seconds < 1e15)
+    server_expires = (gint64) (seconds >= 1e11 ? seconds * 1000 : seconds * G_USEC_PER_SEC);
+  else
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u with an expiry at %s "
+                   "that is neither an ISO 8601 date nor a number of seconds",
+                   status, pointer);
+      return FALSE;
+    }
+
+  *expires = server_expires - server_clock_offset (headers, now);
+  if (*expires <= now)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                   "The token endpoint answered HTTP %u with a token that has "
+                   "already expired (at %s)", status, pointer);
+      return FALSE;
+    }
+
+  *expires = MIN (*expires, now + GRANT_MAX_LIFETIME * G_USEC_PER_SEC);
+  return TRUE;
+}
+
+/* A success flag that says false. Any JSON type other than a boolean or
+ * "true"/"false" does not count. */
+static gboolean
+success_is_false (JsonNode   *root,
+                  const char *pointer)
+{
+  JsonNode *node = get_node (root, pointer);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+
+  if (json_node_get_value_type (node) == G_TYPE_BOOLEAN)
+    return !json_node_get_boolean (node);
+
+  if (json_node_get_value_type (node) == G_TYPE_STRING)
+    return g_ascii_strcasecmp (json_node_get_string (node), "false") == 0;
+
+  return FALSE;
+}
+
+/* The description of an error: at the dialect's pointer, or else in a
+ * top-level "message", which many APIs use. */
+static const char *
+get_error_description (JsonNode     *root,
+                       GrantDialect *dialect)
+{
+  const char *description = get_string (root, grant_dialect_get_error_description_pointer (dialect));
+
+  if (description == NULL)
+    description = get_string (root, "/message");
+
+  return description;
+}
+
+static GrantDialect *
+default_dialect (void)
+{
+  static GrantDialect *dialect;
+
+  if (g_once_init_enter (&dialect))
+    g_once_init_leave (&dialect, grant_dialect_new ());
+
+  return dialect;
+}
+
 /* Understands the answer of a token endpoint: a token, or an error that says
  * what went wrong. A pure function of its arguments. The token carries the
  * requested scope when the server does not name one. */
@@ -359,16 +497,20 @@ grant_response_parse (const GrantParseContext  *context,
                       GBytes                   *body,
                       GError                  **error)
 {
+  GrantDialect *dialect = context->dialect ? context->dialect : default_dialect ();
+  const char *access_token_pointer = grant_dialect_get_access_token_pointer (dialect);
+  const char *token_type_pointer = grant_dialect_get_token_type_pointer (dialect);
+  const char *scope_pointer = grant_dialect_get_scope_pointer (dialect);
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) body_error = NULL;
   g_autoptr(GDateTime) issued_at = NULL;
   g_autoptr(GDateTime) expires_at = NULL;
-  JsonNode *scope_node;
+  JsonNode *node;
   const char *access_token;
   const char *token_type;
   const char *scope = context->requested_scope;
   const char *code;
-  gint64 expires_in;
+  gint64 expires_in, expires_absolute, expires = 0;
 
   if (SOUP_STATUS_IS_REDIRECTION (status))
     {
@@ -388,17 +530,35 @@ grant_response_parse (const GrantParseContext  *context,
 
   root = grant_response_decode_body (headers, body, &body_error);
 
-  code = root != NULL ? get_string (root, POINTER_ERROR) : NULL;
+  code = get_string (root, grant_dialect_get_error_pointer (dialect));
   if (code != NULL && *code != '\0')
     {
-      set_oauth_error (error, status, code, get_string (root, POINTER_ERROR_DESCRIPTION),
+      set_oauth_error (error, status, code, get_error_description (root, dialect),
                        context->client_secret);
+      return NULL;
+    }
+
+  if (success_is_false (root, grant_dialect_get_success_pointer (dialect)))
+    {
+      const char *description = get_error_description (root, dialect);
+      g_autofree char *redacted = grant_redact (description, context->client_secret);
+      g_autofree char *safe = grant_sanitize_text (redacted, MAX_DESCRIPTION_CHARS);
+      g_autofree char *status_text = describe_status (status);
+
+      if (SOUP_STATUS_IS_SUCCESSFUL (status))
+        g_set_error (error, GRANT_ERROR, GRANT_ERROR_FAILED,
+                     "The token endpoint refused the request (%s, %s is false)%s%s",
+                     status_text, grant_dialect_get_success_pointer (dialect),
+                     safe ? ": " : "", safe ? safe : "");
+      else
+        set_status_error (error, status, headers, NULL, safe);
       return NULL;
     }
 
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
-      set_status_error (error, status, headers, body_error);
+      set_status_error (error, status, headers, body_error,
+                        NULL);
       return NULL;
     }
 
@@ -418,12 +578,12 @@ grant_response_parse (const GrantParseContext  *context,
       return NULL;
     }
 
-  access_token = get_string (root, POINTER_ACCESS_TOKEN);
+  access_token = get_string (root, access_token_pointer);
   if (access_token == NULL)
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
                    "The token endpoint answered HTTP %u without an access "
-                   "token (no string at %s)", status, POINTER_ACCESS_TOKEN);
+                   "token (no string at %s)", status, access_token_pointer);
       return NULL;
     }
 
@@ -431,13 +591,14 @@ grant_response_parse (const GrantParseContext  *context,
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
                    "The token endpoint answered HTTP %u with an access token "
-                   "that has characters outside printable ASCII", status);
+                   "that is empty or has characters outside printable ASCII",
+                   status);
       return NULL;
     }
 
-  token_type = get_string (root, POINTER_TOKEN_TYPE);
-  if (token_type == NULL && grant_json_pointer_get (root, POINTER_TOKEN_TYPE) != NULL &&
-      !JSON_NODE_HOLDS_NULL (grant_json_pointer_get (root, POINTER_TOKEN_TYPE)))
+  token_type = get_string (root, token_type_pointer);
+  node = get_node (root, token_type_pointer);
+  if (token_type == NULL && node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
                    "The token endpoint answered HTTP %u with a token_type "
@@ -452,18 +613,26 @@ grant_response_parse (const GrantParseContext  *context,
       return NULL;
     }
 
-  if (!read_expires_in (root, status, &expires_in, error))
+  if (!read_expires_in (root, grant_dialect_get_expires_in_pointer (dialect), status,
+                        &expires_in, error) ||
+      !read_expires_at (root, grant_dialect_get_expires_at_pointer (dialect), status,
+                        headers, context->now, &expires_absolute, error))
     return NULL;
+
+  /* With both, the earlier one. */
+  if (expires_in >= 0)
+    expires = context->now + expires_in * G_USEC_PER_SEC;
+  if (expires_absolute > 0 && (expires == 0 || expires_absolute < expires))
+    expires = expires_absolute;
 
   /* Any JSON type is accepted (ExpertFile sends a boolean); the property
    * holds it only when it is a string, and the response keeps it anyway. */
-  scope_node = grant_json_pointer_get (root, POINTER_SCOPE);
-  if (scope_node != NULL)
-    scope = get_string (root, POINTER_SCOPE);
+  if (get_node (root, scope_pointer) != NULL)
+    scope = get_string (root, scope_pointer);
 
   issued_at = grant_date_time_new_from_usec (context->now);
-  if (expires_in >= 0)
-    expires_at = g_date_time_add_seconds (issued_at, (double) expires_in);
+  if (expires > 0)
+    expires_at = grant_date_time_new_from_usec (expires);
 
   return g_object_new (GRANT_TYPE_TOKEN,
                        "access-token", access_token,

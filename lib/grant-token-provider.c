@@ -5,7 +5,10 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "grant-enum-types.h"
+#include "grant-discovery-private.h"
 #include "grant-error.h"
 #include "grant-request-private.h"
 #include "grant-response-private.h"
@@ -67,8 +70,13 @@ struct _GrantTokenProvider
   guint default_lifetime;
   guint timeout;
   gboolean allow_insecure_http;
+  char *issuer;
+  GrantDialect *dialect;
   SoupSession *session;
   GPtrArray *parameters;
+
+  /* The issuer's discovery document, read once. */
+  GrantDiscovery *discovery;
 
   /* The cached token, and when it expires and goes stale, in wall-clock
    * microseconds. */
@@ -101,6 +109,8 @@ enum {
   PROP_DEFAULT_LIFETIME,
   PROP_TIMEOUT,
   PROP_ALLOW_INSECURE_HTTP,
+  PROP_ISSUER,
+  PROP_DIALECT,
   PROP_SESSION,
   PROP_TOKEN,
   N_PROPS,
@@ -220,9 +230,10 @@ fresh_token (GrantTokenProvider *self)
  *
  * A fetch is one attempt to get a token, shared by every caller (a waiter)
  * that asked on the same main context while it was in flight. It snapshots
- * the configuration when it starts, runs one HTTP request (two for AUTO) and
- * then completes every waiter with the same result. When the last waiter
- * cancels, the request is cancelled too.
+ * the configuration when it starts, reads the issuer's discovery document
+ * if it must, sends the token request (twice for AUTO when the first method
+ * is refused) and then completes every waiter with the same result. When
+ * the last waiter cancels, the request in flight is cancelled too.
  */
 
 typedef struct _Fetch Fetch;
@@ -233,6 +244,12 @@ typedef struct {
   GSource *cancel_source;
 } Waiter;
 
+/* Called at the end of one HTTP exchange, with the response body or the
+ * error (transport, timeout, cancellation, a body too large). */
+typedef void (*ResponseFunc) (Fetch   *fetch,
+                              GBytes  *body,
+                              GError  *error);
+
 struct _Fetch {
   GrantTokenProvider *provider;
   SoupSession *session;
@@ -242,17 +259,28 @@ struct _Fetch {
 
   /* The configuration when the fetch started. */
   char *token_url;
+  char *issuer;
   char *client_id;
   char *client_secret;
   char *scope;
   GPtrArray *parameters;
   GrantAuthMethod auth_method;
   GrantRequestFormat format;
+  GrantDialect *dialect;
   guint timeout;
+  gboolean allow_insecure_http;
 
-  /* The request in flight. */
+  /* Discovery, then the token request. */
+  GrantDiscoveryKind discovery_kind;
+  guint auto_candidates;       /* AUTO: the methods it may try */
+  guint auto_tried;
   GrantAuthMethod attempt_method;
   GError *first_error;
+
+  /* The HTTP exchange in flight. */
+  const char *what;            /* "token request" or "discovery request" */
+  char *url;
+  ResponseFunc on_response;
   SoupMessage *message;
   GInputStream *stream;
   GByteArray *body;
@@ -262,8 +290,7 @@ struct _Fetch {
   gboolean abandoned;
 };
 
-static void fetch_attempt (Fetch           *fetch,
-                           GrantAuthMethod  method);
+static void fetch_start_token_request (Fetch *fetch);
 
 static Fetch *
 fetch_new (GrantTokenProvider *self)
@@ -277,6 +304,7 @@ fetch_new (GrantTokenProvider *self)
   g_queue_init (&fetch->waiters);
 
   fetch->token_url = g_strdup (self->token_url);
+  fetch->issuer = g_strdup (self->issuer);
   fetch->client_id = g_strdup (self->client_id);
   fetch->client_secret = g_strdup (self->client_secret);
   fetch->scope = g_strdup (self->scope);
@@ -290,13 +318,15 @@ fetch_new (GrantTokenProvider *self)
     }
   fetch->auth_method = self->auth_method;
   fetch->format = self->request_format;
+  fetch->dialect = g_object_ref (self->dialect);
   fetch->timeout = self->timeout;
+  fetch->allow_insecure_http = self->allow_insecure_http;
 
   return fetch;
 }
 
 static void
-fetch_clear_attempt (Fetch *fetch)
+fetch_clear_exchange (Fetch *fetch)
 {
   if (fetch->timeout_source != NULL)
     {
@@ -307,6 +337,8 @@ fetch_clear_attempt (Fetch *fetch)
   g_clear_object (&fetch->message);
   g_clear_object (&fetch->stream);
   g_clear_pointer (&fetch->body, g_byte_array_unref);
+  g_clear_pointer (&fetch->url, g_free);
+  fetch->on_response = NULL;
 }
 
 static void
@@ -314,13 +346,15 @@ fetch_free (Fetch *fetch)
 {
   g_assert (g_queue_is_empty (&fetch->waiters));
 
-  fetch_clear_attempt (fetch);
+  fetch_clear_exchange (fetch);
   g_clear_error (&fetch->first_error);
   g_free (fetch->token_url);
+  g_free (fetch->issuer);
   g_free (fetch->client_id);
   grant_secret_free (fetch->client_secret);
   g_free (fetch->scope);
   g_ptr_array_unref (fetch->parameters);
+  g_object_unref (fetch->dialect);
   g_main_context_unref (fetch->context);
   g_object_unref (fetch->session);
   g_object_unref (fetch->provider);
@@ -347,6 +381,7 @@ fetch_finish (Fetch      *fetch,
               GError     *error)
 {
   g_autoptr(GrantTokenProvider) self = g_object_ref (fetch->provider);
+  g_autofree char *where = grant_describe_url (fetch->token_url ? fetch->token_url : fetch->issuer);
   gboolean current = fetch->generation == self->generation;
   Waiter *waiter;
 
@@ -357,8 +392,7 @@ fetch_finish (Fetch      *fetch,
 
   if (token != NULL)
     {
-      g_debug ("Got a token from %s, valid for %s",
-               fetch->token_url,
+      g_debug ("Got a token from %s, valid for %s", where,
                grant_token_get_expires_at (token) ? "the time the server gave"
                                                  : "the default lifetime");
       if (current)
@@ -369,7 +403,7 @@ fetch_finish (Fetch      *fetch,
     }
   else
     {
-      g_debug ("Token request to %s failed: %s", fetch->token_url, error->message);
+      g_debug ("Getting a token from %s failed: %s", where, error->message);
       if (current && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, error);
     }
@@ -384,6 +418,15 @@ fetch_finish (Fetch      *fetch,
     }
 
   fetch_free (fetch);
+}
+
+/* Like fetch_finish(), taking @error. */
+static void
+fetch_fail (Fetch  *fetch,
+            GError *error)
+{
+  fetch_finish (fetch, NULL, error);
+  g_error_free (error);
 }
 
 static gboolean
@@ -401,7 +444,7 @@ waiter_cancelled_cb (GCancellable *cancellable,
     {
       /* Nobody wants this token any more: stop the request. New callers
        * start a fetch of their own rather than join a dying one. */
-      g_debug ("Every caller cancelled; cancelling the token request");
+      g_debug ("Every caller cancelled; cancelling the %s", fetch->what);
       fetch->abandoned = TRUE;
       if (fetch->provider->fetch == fetch)
         fetch->provider->fetch = NULL;
@@ -434,112 +477,63 @@ fetch_add_waiter (Fetch *fetch,
   g_queue_push_tail (&fetch->waiters, waiter);
 }
 
-static gboolean
-is_authentication_refusal (const GError *error)
-{
-  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_REQUEST) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_UNAUTHORIZED_CLIENT);
-}
-
-static GrantAuthMethod
-other_auth_method (GrantAuthMethod method)
-{
-  return method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC
-         ? GRANT_AUTH_METHOD_CLIENT_SECRET_POST
-         : GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
-}
-
-static const char *
-describe_auth_method (GrantAuthMethod method)
-{
-  return method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC
-         ? "with HTTP Basic authentication"
-         : "with the credentials in the request body";
-}
-
-/* The end of one HTTP request: an AUTO fetch may try the other method,
- * anything else ends the fetch. Takes @token and @error. */
-static void
-fetch_attempt_done (Fetch      *fetch,
-                    GrantToken *token,
-                    GError     *error)
-{
-  fetch_clear_attempt (fetch);
-
-  if (error != NULL)
-    {
-      if (fetch->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_autofree char *where = grant_describe_url (fetch->token_url);
-
-          g_clear_error (&error);
-          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                       "The token request to %s timed out after %u seconds",
-                       where, fetch->timeout);
-        }
-      else if (error->domain != GRANT_ERROR &&
-               !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_autofree char *where = grant_describe_url (fetch->token_url);
-
-          g_prefix_error (&error, "The token request to %s failed: ", where);
-        }
-    }
-
-  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO && !fetch->abandoned)
-    {
-      if (token != NULL)
-        auto_method_remember (fetch->token_url, fetch->client_id, fetch->attempt_method);
-      else if (fetch->first_error == NULL && is_authentication_refusal (error))
-        {
-          g_debug ("The token endpoint refused client authentication %s; "
-                   "trying %s", describe_auth_method (fetch->attempt_method),
-                   describe_auth_method (other_auth_method (fetch->attempt_method)));
-          fetch->first_error = error;
-          fetch_attempt (fetch, other_auth_method (fetch->attempt_method));
-          return;
-        }
-      else if (fetch->first_error != NULL)
-        {
-          /* Report both answers, Basic first, with the second one's code. */
-          GrantAuthMethod second = fetch->attempt_method;
-          GError *basic = second == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC ? error : fetch->first_error;
-          GError *post = second == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC ? fetch->first_error : error;
-          GError *both = g_error_new (error->domain, error->code,
-                                      "Both client authentication methods failed. "
-                                      "With HTTP Basic authentication: %s With the "
-                                      "credentials in the request body: %s",
-                                      basic->message, post->message);
-
-          g_clear_error (&error);
-          error = both;
-        }
-    }
-
-  fetch_finish (fetch, token, error);
-  g_clear_object (&token);
-  g_clear_error (&error);
-}
+/* One HTTP exchange: send, read at most GRANT_MAX_BODY_SIZE bytes of body
+ * within the timeout, then call fetch->on_response. */
 
 static void
-fetch_parse (Fetch *fetch)
+fetch_exchange_done (Fetch   *fetch,
+                     GError  *error)
 {
-  g_autoptr(GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&fetch->body));
-  GrantParseContext context = {
-    .now = provider_now (fetch->provider),
-    .requested_scope = fetch->scope,
-    .client_secret = fetch->client_secret,
-  };
-  GError *error = NULL;
-  GrantToken *token;
+  ResponseFunc on_response = fetch->on_response;
+  g_autoptr(GBytes) body = NULL;
 
-  token = grant_response_parse (&context,
-                                soup_message_get_status (fetch->message),
-                                soup_message_get_response_headers (fetch->message),
-                                body,
-                                &error);
-  fetch_attempt_done (fetch, token, error);
+  if (error == NULL)
+    body = g_byte_array_free_to_bytes (g_steal_pointer (&fetch->body));
+  else if (fetch->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_autofree char *where = grant_describe_url (fetch->url);
+
+      g_clear_error (&error);
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   "The %s to %s timed out after %u seconds",
+                   fetch->what, where, fetch->timeout);
+    }
+  else if (error->domain != GRANT_ERROR &&
+           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_autofree char *where = grant_describe_url (fetch->url);
+
+      g_prefix_error (&error, "The %s to %s failed: ", fetch->what, where);
+    }
+
+  /* The message stays for its status and headers until the next exchange
+   * or the end of the fetch. */
+  if (fetch->timeout_source != NULL)
+    {
+      g_source_destroy (fetch->timeout_source);
+      g_clear_pointer (&fetch->timeout_source, g_source_unref);
+    }
+  g_clear_object (&fetch->stream);
+  g_clear_object (&fetch->cancellable);
+
+  on_response (fetch, body, error);
+}
+
+static GError *
+body_too_large_error (Fetch  *fetch,
+                      gint64  announced)
+{
+  g_autofree char *where = grant_describe_url (fetch->url);
+
+  if (announced >= 0)
+    return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                        "The answer to the %s to %s announced a body of %"
+                        G_GINT64_FORMAT " bytes, more than the %d bytes libgrant "
+                        "reads", fetch->what, where, announced, GRANT_MAX_BODY_SIZE);
+
+  return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                      "The answer to the %s to %s has a body larger than the %d "
+                      "bytes libgrant reads", fetch->what, where, GRANT_MAX_BODY_SIZE);
 }
 
 static void
@@ -554,22 +548,19 @@ read_cb (GObject      *object,
   bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, &error);
   if (bytes == NULL)
     {
-      fetch_attempt_done (fetch, NULL, error);
+      fetch_exchange_done (fetch, error);
       return;
     }
 
   if (g_bytes_get_size (bytes) == 0)
     {
-      fetch_parse (fetch);
+      fetch_exchange_done (fetch, NULL);
       return;
     }
 
   if (fetch->body->len + g_bytes_get_size (bytes) > GRANT_MAX_BODY_SIZE)
     {
-      fetch_attempt_done (fetch, NULL,
-                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
-                                       "The token endpoint sent a response body "
-                                       "larger than %d bytes", GRANT_MAX_BODY_SIZE));
+      fetch_exchange_done (fetch, body_too_large_error (fetch, -1));
       return;
     }
 
@@ -590,7 +581,7 @@ send_cb (GObject      *object,
   fetch->stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
   if (fetch->stream == NULL)
     {
-      fetch_attempt_done (fetch, NULL, error);
+      fetch_exchange_done (fetch, error);
       return;
     }
 
@@ -598,13 +589,7 @@ send_cb (GObject      *object,
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > GRANT_MAX_BODY_SIZE)
     {
-      fetch_attempt_done (fetch, NULL,
-                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
-                                       "The token endpoint announced a response body "
-                                       "of %" G_GINT64_FORMAT " bytes, more than the "
-                                       "%d bytes a token response may have",
-                                       soup_message_headers_get_content_length (headers),
-                                       GRANT_MAX_BODY_SIZE));
+      fetch_exchange_done (fetch, body_too_large_error (fetch, soup_message_headers_get_content_length (headers)));
       return;
     }
 
@@ -625,46 +610,24 @@ timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Sends @message (taking it) and calls @on_response when its body is in. */
 static void
-fetch_attempt (Fetch           *fetch,
-               GrantAuthMethod  method)
+fetch_send (Fetch        *fetch,
+            const char   *what,
+            SoupMessage  *message,
+            ResponseFunc  on_response)
 {
-  g_autoptr(GrantRequest) request = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *where = grant_describe_url (fetch->token_url);
-  GrantRequestSpec spec = {
-    .client_id = fetch->client_id,
-    .client_secret = fetch->client_secret,
-    .scope = fetch->scope,
-    .parameters = fetch->parameters,
-    .auth_method = method,
-    .format = fetch->format,
-  };
-  SoupMessageHeaders *headers;
-
-  fetch->attempt_method = method;
+  fetch_clear_exchange (fetch);
+  fetch->what = what;
+  fetch->url = g_uri_to_string (soup_message_get_uri (message));
+  fetch->message = message;
+  fetch->on_response = on_response;
   fetch->timed_out = FALSE;
-  fetch->message = soup_message_new ("POST", fetch->token_url);
-  if (fetch->message == NULL)
-    {
-      fetch_attempt_done (fetch, NULL,
-                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                                       "The token URL %s cannot be requested", where));
-      return;
-    }
 
-  request = grant_request_build (&spec);
-  headers = soup_message_get_request_headers (fetch->message);
-  soup_message_headers_replace (headers, "Accept", "application/json");
-  if (request->authorization != NULL)
-    soup_message_headers_replace (headers, "Authorization", request->authorization);
-  soup_message_set_request_body_from_bytes (fetch->message, request->content_type, request->body);
   /* Credentials must not follow a redirect anywhere. */
-  soup_message_add_flags (fetch->message, SOUP_MESSAGE_NO_REDIRECT);
-
-  g_debug ("Requesting a token from %s, client authentication %s, %s body",
-           where, grant_auth_method_to_string (method),
-           fetch->format == GRANT_REQUEST_FORMAT_JSON ? "JSON" : "form");
+  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
+  soup_message_headers_replace (soup_message_get_request_headers (message),
+                                "Accept", "application/json");
 
   fetch->cancellable = g_cancellable_new ();
   if (fetch->timeout > 0)
@@ -677,28 +640,229 @@ fetch_attempt (Fetch           *fetch,
       g_source_attach (fetch->timeout_source, fetch->context);
     }
 
-  soup_session_send_async (fetch->session, fetch->message, G_PRIORITY_DEFAULT,
+  soup_session_send_async (fetch->session, message, G_PRIORITY_DEFAULT,
                            fetch->cancellable, send_cb, fetch);
 }
 
+/* Client authentication for AUTO */
+
 static gboolean
-check_configuration (Fetch   *fetch,
-                     GError **error)
+is_authentication_refusal (const GError *error)
 {
-  if (fetch->token_url == NULL || *fetch->token_url == '\0')
+  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_REQUEST) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_UNAUTHORIZED_CLIENT);
+}
+
+static const char *
+describe_auth_method (GrantAuthMethod method)
+{
+  return method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC
+         ? "with HTTP Basic authentication"
+         : "with the credentials in the request body";
+}
+
+/* The next method AUTO tries: what worked before for this endpoint and
+ * client, then Basic, then the body, among the candidates not yet tried. */
+static gboolean
+next_auto_method (Fetch           *fetch,
+                  GrantAuthMethod *method)
+{
+  GrantAuthMethod order[] = {
+    auto_method_lookup (fetch->token_url, fetch->client_id),
+    GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
+    GRANT_AUTH_METHOD_CLIENT_SECRET_POST,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
     {
-      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                           "No token URL is set: set the token-url property");
-      return FALSE;
+      guint bit = GRANT_DISCOVERY_METHOD (order[i]);
+
+      if ((fetch->auto_candidates & bit) && !(fetch->auto_tried & bit))
+        {
+          *method = order[i];
+          return TRUE;
+        }
     }
 
-  if (!grant_check_url (fetch->token_url, fetch->provider->allow_insecure_http, error))
-    return FALSE;
+  return FALSE;
+}
 
-  if (fetch->client_id == NULL || *fetch->client_id == '\0')
+/* The token request */
+
+static void fetch_send_token_request (Fetch           *fetch,
+                                      GrantAuthMethod  method);
+
+/* The end of one token request: AUTO may try another method, anything
+ * else ends the fetch. Takes @token and @error. */
+static void
+token_attempt_done (Fetch      *fetch,
+                    GrantToken *token,
+                    GError     *error)
+{
+  GrantAuthMethod next;
+
+  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO && !fetch->abandoned)
     {
-      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                           "No client id is set: set the client-id property");
+      if (token != NULL)
+        auto_method_remember (fetch->token_url, fetch->client_id, fetch->attempt_method);
+      else if (fetch->first_error == NULL && is_authentication_refusal (error) &&
+               next_auto_method (fetch, &next))
+        {
+          g_debug ("The token endpoint refused client authentication %s; trying %s",
+                   describe_auth_method (fetch->attempt_method), describe_auth_method (next));
+          fetch->first_error = error;
+          fetch_send_token_request (fetch, next);
+          return;
+        }
+      else if (fetch->first_error != NULL)
+        {
+          /* Report both answers, Basic first, with the second one's code. */
+          gboolean basic_last = fetch->attempt_method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
+          GError *basic = basic_last ? error : fetch->first_error;
+          GError *post = basic_last ? fetch->first_error : error;
+          GError *both = g_error_new (error->domain, error->code,
+                                      "Both client authentication methods failed. "
+                                      "With HTTP Basic authentication: %s With the "
+                                      "credentials in the request body: %s",
+                                      basic->message, post->message);
+
+          g_clear_error (&error);
+          error = both;
+        }
+    }
+
+  if (token != NULL)
+    fetch_finish (fetch, token, NULL);
+  else
+    fetch_finish (fetch, NULL, error);
+  g_clear_object (&token);
+  g_clear_error (&error);
+}
+
+static void
+token_response (Fetch   *fetch,
+                GBytes  *body,
+                GError  *error)
+{
+  GrantParseContext context = {
+    .now = provider_now (fetch->provider),
+    .requested_scope = fetch->scope,
+    .client_secret = fetch->client_secret,
+    .dialect = fetch->dialect,
+  };
+  GrantToken *token;
+
+  if (error != NULL)
+    {
+      token_attempt_done (fetch, NULL, error);
+      return;
+    }
+
+  token = grant_response_parse (&context,
+                                soup_message_get_status (fetch->message),
+                                soup_message_get_response_headers (fetch->message),
+                                body,
+                                &error);
+  token_attempt_done (fetch, token, error);
+}
+
+static void
+fetch_send_token_request (Fetch           *fetch,
+                          GrantAuthMethod  method)
+{
+  g_autoptr(GrantRequest) request = NULL;
+  g_autofree char *where = grant_describe_url (fetch->token_url);
+  GrantRequestSpec spec = {
+    .client_id = fetch->client_id,
+    .client_secret = fetch->client_secret,
+    .scope = fetch->scope,
+    .parameters = fetch->parameters,
+    .auth_method = method,
+    .format = fetch->format,
+  };
+  SoupMessage *message;
+
+  fetch->attempt_method = method;
+  fetch->auto_tried |= GRANT_DISCOVERY_METHOD (method);
+
+  message = soup_message_new ("POST", fetch->token_url);
+  if (message == NULL)
+    {
+      token_attempt_done (fetch, NULL,
+                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                       "The token URL %s cannot be requested", where));
+      return;
+    }
+
+  request = grant_request_build (&spec);
+  if (request->authorization != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (message),
+                                  "Authorization", request->authorization);
+  soup_message_set_request_body_from_bytes (message, request->content_type, request->body);
+
+  g_debug ("Requesting a token from %s, client authentication %s, %s body",
+           where, grant_auth_method_to_string (method),
+           fetch->format == GRANT_REQUEST_FORMAT_JSON ? "JSON" : "form");
+
+  fetch_send (fetch, "token request", message, token_response);
+}
+
+static void
+fetch_start_token_request (Fetch *fetch)
+{
+  GError *error = NULL;
+  GrantAuthMethod method = fetch->auth_method;
+
+  if (!grant_check_url (fetch->token_url, fetch->allow_insecure_http, &error))
+    {
+      fetch_fail (fetch, error);
+      return;
+    }
+
+  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO)
+    {
+      /* Without a discovery document, both methods are candidates. */
+      if (fetch->auto_candidates == 0)
+        fetch->auto_candidates = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) |
+                                 GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+      if (!next_auto_method (fetch, &method))
+        g_assert_not_reached ();
+    }
+
+  fetch_send_token_request (fetch, method);
+}
+
+/* Discovery */
+
+static void fetch_send_discovery_request (Fetch *fetch);
+
+/* Takes what the document says: the token endpoint and, for AUTO, which
+ * methods to try. */
+static gboolean
+fetch_use_discovery (Fetch                 *fetch,
+                     const GrantDiscovery  *discovery,
+                     GError               **error)
+{
+  guint usable = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) |
+                 GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+
+  grant_set_str (&fetch->token_url, discovery->token_endpoint);
+
+  if (fetch->auth_method != GRANT_AUTH_METHOD_AUTO)
+    return TRUE;
+
+  /* RFC 8414 section 2: client_secret_basic when the document lists none. */
+  if (discovery->auth_methods == 0)
+    fetch->auto_candidates = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
+  else
+    fetch->auto_candidates = discovery->auth_methods & usable;
+
+  if (fetch->auto_candidates == 0)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "The authorization server %s supports neither client_secret_basic "
+                   "nor client_secret_post; set the auth-method property", fetch->issuer);
       return FALSE;
     }
 
@@ -706,21 +870,117 @@ check_configuration (Fetch   *fetch,
 }
 
 static void
+discovery_response (Fetch   *fetch,
+                    GBytes  *body,
+                    GError  *error)
+{
+  g_autoptr(GrantDiscovery) discovery = NULL;
+  guint status;
+
+  if (error != NULL)
+    {
+      fetch_fail (fetch, error);
+      return;
+    }
+
+  status = soup_message_get_status (fetch->message);
+  if (status == SOUP_STATUS_NOT_FOUND && fetch->discovery_kind + 1 < GRANT_DISCOVERY_N_KINDS)
+    {
+      g_debug ("No %s at %s; trying the next well-known location",
+               "authorization server metadata", fetch->url);
+      fetch->discovery_kind++;
+      fetch_send_discovery_request (fetch);
+      return;
+    }
+
+  discovery = grant_discovery_parse (fetch->issuer, fetch->discovery_kind, status,
+                                     soup_message_get_response_headers (fetch->message),
+                                     body, fetch->allow_insecure_http, &error);
+  if (discovery == NULL)
+    {
+      fetch_fail (fetch, error);
+      return;
+    }
+
+  g_debug ("The issuer %s has its token endpoint at %s", fetch->issuer, discovery->token_endpoint);
+  if (fetch->generation == fetch->provider->generation)
+    {
+      g_clear_pointer (&fetch->provider->discovery, grant_discovery_free);
+      fetch->provider->discovery = grant_discovery_copy (discovery);
+    }
+
+  if (fetch_use_discovery (fetch, discovery, &error))
+    fetch_start_token_request (fetch);
+  else
+    fetch_fail (fetch, error);
+}
+
+static void
+fetch_send_discovery_request (Fetch *fetch)
+{
+  g_autofree char *url = grant_discovery_url (fetch->issuer, fetch->discovery_kind);
+  SoupMessage *message = url ? soup_message_new ("GET", url) : NULL;
+
+  if (message == NULL)
+    {
+      fetch_fail (fetch, g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                      "The issuer “%s” is not a URL", fetch->issuer));
+      return;
+    }
+
+  g_debug ("Reading the discovery document %s", url);
+  fetch_send (fetch, "discovery request", message, discovery_response);
+}
+
+static void
 fetch_begin (Fetch *fetch)
 {
   GError *error = NULL;
 
-  if (!check_configuration (fetch, &error))
+  if (fetch->client_id == NULL || *fetch->client_id == '\0')
     {
-      fetch_finish (fetch, NULL, error);
-      g_error_free (error);
+      fetch_fail (fetch, g_error_new_literal (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                              "No client id is set: set the client-id property"));
       return;
     }
 
-  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO)
-    fetch_attempt (fetch, auto_method_lookup (fetch->token_url, fetch->client_id));
+  if (fetch->token_url != NULL && *fetch->token_url != '\0')
+    {
+      fetch_start_token_request (fetch);
+      return;
+    }
+
+  if (fetch->issuer != NULL && *fetch->issuer != '\0')
+    {
+      GrantDiscovery *cached = fetch->provider->discovery;
+
+      if (!grant_check_url (fetch->issuer, fetch->allow_insecure_http, &error))
+        {
+          g_prefix_error (&error, "The issuer cannot be used: ");
+          fetch_fail (fetch, error);
+        }
+      else if (cached != NULL && g_strcmp0 (cached->issuer, fetch->issuer) == 0)
+        {
+          if (fetch_use_discovery (fetch, cached, &error))
+            fetch_start_token_request (fetch);
+          else
+            fetch_fail (fetch, error);
+        }
+      else
+        fetch_send_discovery_request (fetch);
+      return;
+    }
+
+  if (grant_dialect_get_token_url_hint (fetch->dialect) != NULL)
+    error = g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                         "The %s preset has no token URL: set the token-url property "
+                         "to your service's, %s",
+                         grant_dialect_get_display_name (fetch->dialect),
+                         grant_dialect_get_token_url_hint (fetch->dialect));
   else
-    fetch_attempt (fetch, fetch->auth_method);
+    error = g_error_new_literal (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                 "No token URL is set: set the token-url or the issuer property");
+  fetch_fail (fetch, error);
 }
 
 /* Adds @task to the fetch in flight on the current main context, or starts
@@ -779,10 +1039,34 @@ grant_token_provider_finalize (GObject *object)
   g_free (self->client_id);
   grant_secret_free (self->client_secret);
   g_free (self->scope);
+  g_free (self->issuer);
+  g_clear_object (&self->dialect);
+  g_clear_pointer (&self->discovery, grant_discovery_free);
   g_clear_object (&self->session);
   g_ptr_array_unref (self->parameters);
 
   G_OBJECT_CLASS (grant_token_provider_parent_class)->finalize (object);
+}
+
+static void
+apply_dialect (GrantTokenProvider *self,
+               GrantDialect       *dialect)
+{
+  const char * const *parameters = grant_dialect_get_parameters (dialect);
+
+  grant_set_str (&self->token_url, grant_dialect_get_token_url (dialect));
+  grant_set_str (&self->scope, grant_dialect_get_scope (dialect));
+  self->request_format = grant_dialect_get_request_format (dialect);
+  self->auth_method = grant_dialect_get_auth_method (dialect);
+  self->default_lifetime = grant_dialect_get_default_lifetime (dialect);
+
+  for (guint i = 0; parameters != NULL && parameters[i] != NULL; i++)
+    {
+      const char *equals = strchr (parameters[i], '=');
+      g_autofree char *name = g_strndup (parameters[i], equals - parameters[i]);
+
+      g_ptr_array_add (self->parameters, grant_parameter_new (name, equals + 1));
+    }
 }
 
 static void
@@ -791,6 +1075,12 @@ grant_token_provider_constructed (GObject *object)
   GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
 
   G_OBJECT_CLASS (grant_token_provider_parent_class)->constructed (object);
+
+  /* The dialect's values are defaults: properties given to g_object_new()
+   * are set after this and win. */
+  if (self->dialect == NULL)
+    self->dialect = grant_dialect_new ();
+  apply_dialect (self, self->dialect);
 
   if (self->session == NULL)
     self->session = soup_session_new_with_options ("user-agent", "libgrant/" PACKAGE_VERSION " ",
@@ -841,6 +1131,14 @@ grant_token_provider_get_property (GObject    *object,
 
     case PROP_ALLOW_INSECURE_HTTP:
       g_value_set_boolean (value, self->allow_insecure_http);
+      break;
+
+    case PROP_ISSUER:
+      g_value_set_string (value, self->issuer);
+      break;
+
+    case PROP_DIALECT:
+      g_value_set_object (value, self->dialect);
       break;
 
     case PROP_SESSION:
@@ -905,6 +1203,14 @@ grant_token_provider_set_property (GObject      *object,
 
     case PROP_ALLOW_INSECURE_HTTP:
       grant_token_provider_set_allow_insecure_http (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_ISSUER:
+      grant_token_provider_set_issuer (self, g_value_get_string (value));
+      break;
+
+    case PROP_DIALECT:
+      self->dialect = g_value_dup_object (value);
       break;
 
     case PROP_SESSION:
@@ -1047,6 +1353,41 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * GrantTokenProvider:issuer:
+   *
+   * The authorization server's issuer identifier, an `https://` URL, or
+   * `NULL`.
+   *
+   * When [property@Grant.TokenProvider:token-url] is not set, the provider
+   * reads the issuer's metadata (RFC 8414
+   * `/.well-known/oauth-authorization-server`, then OpenID Connect
+   * `/.well-known/openid-configuration`), checks that it is the issuer's,
+   * and takes its `token_endpoint`; with `GRANT_AUTH_METHOD_AUTO`, it also
+   * tries only the methods listed in `token_endpoint_auth_methods_supported`.
+   * The document is read once per issuer.
+   */
+  properties[PROP_ISSUER] =
+    g_param_spec_string ("issuer", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:dialect:
+   *
+   * How the token endpoint speaks: where the answer keeps the token, the
+   * expiry and the errors.
+   *
+   * Set at construction; the standard RFC 6749 dialect when none is given.
+   * Its token URL, request format, authentication method, scope, default
+   * lifetime and parameters become the provider's, unless other values are
+   * given at construction or set later.
+   */
+  properties[PROP_DIALECT] =
+    g_param_spec_object ("dialect", NULL, NULL,
+                         GRANT_TYPE_DIALECT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * GrantTokenProvider:session:
    *
    * The session token requests are sent on.
@@ -1146,6 +1487,101 @@ grant_token_provider_new (const char *token_url,
                        "client-id", client_id,
                        "client-secret", client_secret,
                        NULL);
+}
+
+/**
+ * grant_token_provider_new_from_preset:
+ * @preset: a preset name, such as "expertfile"
+ * @client_id: (nullable): the client identifier
+ * @client_secret: (nullable): the client secret
+ * @error: return location for a #GError
+ *
+ * Creates a provider for a known service, described by a provider file
+ * (see [class@Grant.Dialect]).
+ *
+ * The preset gives the token URL, the request format, the authentication
+ * method, the default scope and where the answer keeps what; each can still
+ * be changed, such as a token URL that differs per customer.
+ *
+ * Returns: (transfer full): a new provider, or `NULL` with @error set to
+ *   `GRANT_ERROR_INVALID_CONFIGURATION` when there is no such preset or its
+ *   file is broken
+ */
+GrantTokenProvider *
+grant_token_provider_new_from_preset (const char  *preset,
+                                      const char  *client_id,
+                                      const char  *client_secret,
+                                      GError     **error)
+{
+  g_autoptr(GrantDialect) dialect = NULL;
+
+  g_return_val_if_fail (preset != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  dialect = grant_dialect_new_for_preset (preset, error);
+  if (dialect == NULL)
+    return NULL;
+
+  return g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                       "dialect", dialect,
+                       "client-id", client_id,
+                       "client-secret", client_secret,
+                       NULL);
+}
+
+/**
+ * grant_token_provider_get_dialect:
+ * @self: a provider
+ *
+ * Gets how the token endpoint speaks.
+ *
+ * Returns: (transfer none): the dialect
+ */
+GrantDialect *
+grant_token_provider_get_dialect (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return self->dialect;
+}
+
+/**
+ * grant_token_provider_get_issuer:
+ * @self: a provider
+ *
+ * Gets the issuer whose discovery document names the token endpoint.
+ *
+ * Returns: (nullable): the issuer
+ */
+const char *
+grant_token_provider_get_issuer (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return self->issuer;
+}
+
+/**
+ * grant_token_provider_set_issuer:
+ * @self: a provider
+ * @issuer: (nullable): the issuer identifier, an `https://` URL
+ *
+ * Sets the issuer whose discovery document names the token endpoint when
+ * [property@Grant.TokenProvider:token-url] is not set, and drops the cached
+ * token if it changed.
+ */
+void
+grant_token_provider_set_issuer (GrantTokenProvider *self,
+                                 const char         *issuer)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  if (!grant_set_str (&self->issuer, issuer))
+    return;
+
+  g_clear_pointer (&self->discovery, grant_discovery_free);
+  request_changed (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ISSUER]);
 }
 
 /**

@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "grant-dialect.h"
 #include "grant-enums.h"
 #include "grant-token.h"
 #include "grant-version-macros.h"
@@ -27,6 +28,21 @@ GRANT_AVAILABLE_IN_ALL
 GrantTokenProvider *grant_token_provider_new                 (const char          *token_url,
                                                               const char          *client_id,
                                                               const char          *client_secret) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
+GrantTokenProvider *grant_token_provider_new_from_preset     (const char          *preset,
+                                                              const char          *client_id,
+                                                              const char          *client_secret,
+                                                              GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
+GrantDialect       *grant_token_provider_get_dialect         (GrantTokenProvider  *self);
+
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_token_provider_get_issuer          (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_issuer          (GrantTokenProvider  *self,
+                                                              const char          *issuer);
 
 GRANT_AVAILABLE_IN_ALL
 const char         *grant_token_provider_get_token_url       (GrantTokenProvider  *self);

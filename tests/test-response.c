@@ -459,6 +459,195 @@ test_json_pointer (void)
   g_assert_false (grant_json_pointer_validate ("/a~", NULL));
 }
 
+static GrantToken *
+parse_dialect (const char          *preset,
+               guint                status,
+               SoupMessageHeaders  *headers,
+               const char          *body,
+               GError             **error)
+{
+  g_autoptr(GrantDialect) dialect = grant_dialect_new_for_preset (preset, NULL);
+  g_autoptr(SoupMessageHeaders) own_headers = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  GrantParseContext context = { .now = NOW, .dialect = dialect, .client_secret = "s3cret" };
+
+  g_assert_nonnull (dialect);
+  if (headers == NULL)
+    headers = own_headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  soup_message_headers_set_content_type (headers, "application/json", NULL);
+
+  return grant_response_parse (&context, status, headers, bytes, error);
+}
+
+/* ExpertFile's documented answer, with the expiry 30 days after NOW. */
+#define EXPERTFILE_OK \
+  "{\"data\":{\"accessToken\":\"ef-token\",\"accessTokenExpiresAt\":\"2024-07-24T16:00:00.457Z\"," \
+  "\"client\":\"my-client\",\"user\":4242,\"scope\":true},\"success\":true}"
+
+static void
+test_expertfile (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = parse_dialect ("expertfile", 200, NULL, EXPERTFILE_OK, &error);
+  g_autoptr(GDateTime) expected = g_date_time_new_from_iso8601 ("2024-07-24T16:00:00.457Z", NULL);
+  JsonNode *user;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (token), ==, "ef-token");
+  g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
+  g_assert_null (grant_token_get_scope (token));
+  g_assert_true (g_date_time_equal (grant_token_get_expires_at (token), expected));
+
+  user = json_object_get_member (json_object_get_object_member (json_node_get_object (grant_token_get_response (token)),
+                                                                "data"), "user");
+  g_assert_cmpint (json_node_get_int (user), ==, 4242);
+}
+
+static void
+test_expertfile_failures (void)
+{
+  const struct {
+    guint status;
+    const char *body;
+    GrantError code;
+    const char *words;
+  } cases[] = {
+    { 200, "{\"success\":false,\"message\":\"Invalid client\"}", GRANT_ERROR_FAILED, "Invalid client" },
+    { 401, "{\"success\":false,\"message\":\"Invalid client\"}", GRANT_ERROR_INVALID_CLIENT, "Invalid client" },
+    { 200, "{\"success\":\"false\"}", GRANT_ERROR_FAILED, "/success is false" },
+    /* success false wins over a token in the same answer */
+    { 200, "{\"data\":{\"accessToken\":\"x\"},\"success\":false}", GRANT_ERROR_FAILED, "/success" },
+    { 200, "{\"data\":{\"accessToken\":\"x\",\"accessTokenExpiresAt\":\"2020-01-01T00:00:00Z\"},\"success\":true}",
+      GRANT_ERROR_INVALID_RESPONSE, "already expired" },
+    { 200, "{\"data\":{\"accessToken\":\"x\",\"accessTokenExpiresAt\":\"next week\"},\"success\":true}",
+      GRANT_ERROR_INVALID_RESPONSE, "ISO 8601" },
+    { 200, "{\"data\":{\"accessToken\":\"x\",\"accessTokenExpiresAt\":{}},\"success\":true}",
+      GRANT_ERROR_INVALID_RESPONSE, "ISO 8601" },
+    { 200, "{\"access_token\":\"x\",\"success\":true}", GRANT_ERROR_INVALID_RESPONSE, "/data/accessToken" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = parse_dialect ("expertfile", cases[i].status, NULL, cases[i].body, &error);
+
+      g_test_message ("case %u: %s", i, error ? error->message : "(no error)");
+      g_assert_null (token);
+      g_assert_error (error, GRANT_ERROR, cases[i].code);
+      g_assert_nonnull (strstr (error->message, cases[i].words));
+    }
+}
+
+static void
+test_expires_at_forms (void)
+{
+  const struct {
+    const char *value;
+    gint64 lifetime;
+  } cases[] = {
+    { "\"2024-06-24T17:00:00Z\"", 3600 },
+    { "\"2024-06-24T18:00:00+01:00\"", 3600 },
+    { "1719248400", 3600 },                 /* seconds since the epoch */
+    { "1719248400000", 3600 },              /* milliseconds */
+    { "\"1719248400\"", 3600 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *body = g_strdup_printf ("{\"data\":{\"accessToken\":\"t\",\"accessTokenExpiresAt\":%s}}",
+                                               cases[i].value);
+      g_autoptr(GrantToken) token = parse_dialect ("expertfile", 200, NULL, body, &error);
+
+      g_test_message ("%s", cases[i].value);
+      g_assert_no_error (error);
+      g_assert_cmpint (lifetime_of (token), ==, cases[i].lifetime);
+    }
+}
+
+static void
+test_clock_skew (void)
+{
+  g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (NOW / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) server_now = g_date_time_add_hours (now, 1);
+  g_autofree char *date = soup_date_time_to_string (server_now, SOUP_DATE_HTTP);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) relative = NULL;
+  g_autoptr(GrantToken) would_be_dead = NULL;
+  const char *body;
+
+  /* The server's clock is an hour ahead: its "expires in two hours" says
+   * 18:00 by its clock, which is 17:00 by ours. */
+  soup_message_headers_replace (headers, "Date", date);
+  body = "{\"data\":{\"accessToken\":\"t\",\"accessTokenExpiresAt\":\"2024-06-24T18:00:00Z\"}}";
+  token = parse_dialect ("expertfile", 200, headers, body, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lifetime_of (token), ==, 3600);
+
+  /* Our clock ahead instead: a token that looks expired by our clock is
+   * not thrown away when the server says it is valid for another hour. */
+  {
+    g_autoptr(GDateTime) behind = g_date_time_add_hours (now, -2);
+    g_autofree char *behind_date = soup_date_time_to_string (behind, SOUP_DATE_HTTP);
+
+    soup_message_headers_replace (headers, "Date", behind_date);
+    body = "{\"data\":{\"accessToken\":\"t\",\"accessTokenExpiresAt\":\"2024-06-24T15:00:00Z\"}}";
+    would_be_dead = parse_dialect ("expertfile", 200, headers, body, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (lifetime_of (would_be_dead), ==, 3600);
+  }
+
+  /* A relative expiry needs no correction. */
+  soup_message_headers_replace (headers, "Date", date);
+  relative = parse_dialect ("rfc6749", 200, headers, "{\"access_token\":\"t\",\"expires_in\":60}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (lifetime_of (relative), ==, 60);
+}
+
+static void
+test_both_expiries (void)
+{
+  g_autoptr(GrantDialect) dialect = g_object_new (GRANT_TYPE_DIALECT,
+                                                  "expires-at-pointer", "/expires_at",
+                                                  NULL);
+  const char *text = "{\"access_token\":\"t\",\"expires_in\":600,"
+                     "\"expires_at\":\"2024-06-24T16:05:00Z\"}";
+  g_autoptr(GBytes) body = g_bytes_new_static (text, strlen (text));
+  GrantParseContext context = { .now = NOW, .dialect = dialect };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = grant_response_parse (&context, 200, NULL, body, &error);
+
+  /* The earlier of the two. */
+  g_assert_no_error (error);
+  g_assert_cmpint (lifetime_of (token), ==, 300);
+}
+
+static void
+test_json_body_dialect (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = parse_dialect ("json-body", 200, NULL,
+                                               "{\"access_token\":\"jb\",\"expires_in\":7200}", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
+  g_assert_cmpint (lifetime_of (token), ==, 7200);
+}
+
+static void
+test_smartdocumentor_error (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = parse_dialect ("smartdocumentor", 400, NULL, "{\n    \"error\": \"invalid_client\"\n}",
+                                               &error);
+
+  g_assert_null (token);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_assert_nonnull (strstr (error->message, "invalid_client (HTTP 400"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -481,6 +670,13 @@ main (int   argc,
   g_test_add_func ("/response/errors/deep-nesting", test_deep_nesting);
   g_test_add_func ("/response/errors/redirect", test_redirect);
   g_test_add_func ("/response/json-pointer", test_json_pointer);
+  g_test_add_func ("/response/dialect/expertfile", test_expertfile);
+  g_test_add_func ("/response/dialect/expertfile-failures", test_expertfile_failures);
+  g_test_add_func ("/response/dialect/expires-at-forms", test_expires_at_forms);
+  g_test_add_func ("/response/dialect/clock-skew", test_clock_skew);
+  g_test_add_func ("/response/dialect/both-expiries", test_both_expiries);
+  g_test_add_func ("/response/dialect/json-body", test_json_body_dialect);
+  g_test_add_func ("/response/dialect/smartdocumentor-error", test_smartdocumentor_error);
 
   return g_test_run ();
 }

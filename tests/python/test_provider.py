@@ -20,6 +20,7 @@ class TokenEndpoint:
         self.client_id = client_id
         self.client_secret = client_secret
         self.requests = 0
+        self.last_form = {}
         self.server = Soup.Server()
         self.server.listen_local(0, Soup.ServerListenOptions.IPV4_ONLY)
         self.server.add_handler('/token', self.handle)
@@ -30,6 +31,7 @@ class TokenEndpoint:
         self.requests += 1
         body = msg.get_request_body().flatten().get_data().decode()
         form = urllib.parse.parse_qs(body)
+        self.last_form = form
         ok = (form.get('grant_type') == ['client_credentials'] and
               form.get('client_id') == [self.client_id] and
               form.get('client_secret') == [self.client_secret])
@@ -116,6 +118,31 @@ class ProviderTest(unittest.TestCase):
         with self.assertRaises(TypeError):
             provider.props.client_secret
         provider.props.client_secret = 'rotated'
+
+    def test_preset(self):
+        presets = Grant.Dialect.list_presets()
+        for name in ['expertfile', 'json-body', 'officernd', 'rfc6749', 'smartdocumentor']:
+            self.assertIn(name, presets)
+
+        provider = Grant.TokenProvider.new_from_preset('smartdocumentor',
+                                                       self.endpoint.client_id,
+                                                       self.endpoint.client_secret)
+        self.assertEqual(provider.props.token_url,
+                         'https://cloud.smartdocumentor.net/connect/token')
+        self.assertEqual(provider.props.scope, 'WebAPI')
+        self.assertEqual(provider.props.dialect.props.name, 'smartdocumentor')
+
+        # Per-customer and test URLs replace the preset's.
+        provider.props.token_url = self.endpoint.token_url
+        token = self.get_token(provider)['token']
+        self.assertEqual(token.props.access_token, 'py-token-1')
+        self.assertEqual(self.endpoint.last_form.get('scope'), ['WebAPI'])
+
+    def test_unknown_preset(self):
+        with self.assertRaises(GLib.Error) as raised:
+            Grant.TokenProvider.new_from_preset('no-such-preset', 'id', 's')
+        self.assertTrue(raised.exception.matches(Grant.error_quark(),
+                                                 Grant.Error.INVALID_CONFIGURATION))
 
     def test_enums_and_defaults(self):
         provider = Grant.TokenProvider.new(self.endpoint.token_url, 'id', 's')

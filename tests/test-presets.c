@@ -1,0 +1,497 @@
+/* test-presets.c: every seed provider by name, against loopback endpoints
+ * that answer the way each provider's documentation shows; discovery
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "test-utils.h"
+
+typedef struct {
+  gboolean done;
+  GrantToken *token;
+  GError *error;
+} Result;
+
+static void
+get_token_cb (GObject      *object,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                         &result->error);
+  result->done = TRUE;
+}
+
+static GrantToken *
+get_token (GrantTokenProvider  *provider,
+           GError             **error)
+{
+  Result result = { 0 };
+
+  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+static GrantTokenProvider *
+preset_provider (const char    *preset,
+                 LocalEndpoint *endpoint,
+                 const char    *secret)
+{
+  g_autoptr(GError) error = NULL;
+  GrantTokenProvider *provider = grant_token_provider_new_from_preset (preset, endpoint->client_id,
+                                                                       secret, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (provider);
+
+  return provider;
+}
+
+static gint64
+seconds_left (GrantToken *token)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  return g_date_time_difference (grant_token_get_expires_at (token), now) / G_USEC_PER_SEC;
+}
+
+static void
+test_expertfile (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url_for (endpoint, LOCAL_ENDPOINT_EXPERTFILE);
+  GrantTokenProvider *provider = preset_provider ("expertfile", endpoint, endpoint->client_secret);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *secret = NULL;
+  JsonObject *data;
+
+  g_assert_cmpstr (grant_token_provider_get_token_url (provider), ==,
+                   "https://public-api.expertfile.com/v2/oauth/token");
+  g_assert_cmpint (grant_token_provider_get_default_lifetime (provider), ==, 30 * 24 * 3600);
+
+  endpoint->expires_in = -1;  /* its own 30 days */
+  grant_token_provider_set_token_url (provider, url);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (endpoint->last_content_type, ==, "application/x-www-form-urlencoded");
+  secret = local_endpoint_dup_param (endpoint, "client_secret");
+  g_assert_cmpstr (secret, ==, endpoint->client_secret);
+
+  g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
+  g_assert_cmpint (seconds_left (token), >, 30 * 24 * 3600 - 60);
+  g_assert_cmpint (seconds_left (token), <=, 30 * 24 * 3600);
+
+  /* The organisation id stays reachable. */
+  data = json_object_get_object_member (json_node_get_object (grant_token_get_response (token)), "data");
+  g_assert_cmpint (json_object_get_int_member (data, "user"), ==, 4242);
+  g_assert_true (json_object_get_boolean_member (data, "scope"));
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_expertfile_wrong_secret (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url_for (endpoint, LOCAL_ENDPOINT_EXPERTFILE);
+  GrantTokenProvider *provider = preset_provider ("expertfile", endpoint, "wrong");
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_token_url (provider, url);
+  token = get_token (provider, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_assert_nonnull (strstr (error->message, "Client authentication failed"));
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_expertfile_skew (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url_for (endpoint, LOCAL_ENDPOINT_EXPERTFILE);
+  GrantTokenProvider *provider = preset_provider ("expertfile", endpoint, endpoint->client_secret);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The server's clock is an hour ahead; its tokens live an hour by it. */
+  endpoint->clock_offset = 3600;
+  endpoint->expires_in = 3600;
+  grant_token_provider_set_token_url (provider, url);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  /* Uncorrected, the token would seem to have two hours left. */
+  g_assert_cmpint (seconds_left (token), >, 3600 - 60);
+  g_assert_cmpint (seconds_left (token), <=, 3600);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_json_body (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url_for (endpoint, LOCAL_ENDPOINT_JSON_BODY);
+  GrantTokenProvider *provider = preset_provider ("json-body", endpoint, endpoint->client_secret);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *grant_type = NULL;
+
+  /* No URL of its own: a clear configuration error, before any request. */
+  g_assert_null (grant_token_provider_get_token_url (provider));
+  token = get_token (provider, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "token-url"));
+  g_assert_nonnull (strstr (error->message, "https://<api_base_path>/oauth/token"));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+  g_clear_error (&error);
+
+  grant_token_provider_set_token_url (provider, url);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (endpoint->last_content_type, ==, "application/json");
+  grant_type = local_endpoint_dup_param (endpoint, "grant_type");
+  g_assert_cmpstr (grant_type, ==, "client_credentials");
+  g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
+  g_assert_cmpint (seconds_left (token), >, 3500);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_smartdocumentor (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url_for (endpoint, LOCAL_ENDPOINT_SMARTDOCUMENTOR);
+  GrantTokenProvider *provider = preset_provider ("smartdocumentor", endpoint, endpoint->client_secret);
+  GrantTokenProvider *wrong = preset_provider ("smartdocumentor", endpoint, "wrong");
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *scope = NULL;
+
+  g_assert_cmpstr (grant_token_provider_get_scope (provider), ==, "WebAPI");
+  grant_token_provider_set_token_url (provider, url);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  scope = local_endpoint_dup_param (endpoint, "scope");
+  g_assert_cmpstr (scope, ==, "WebAPI");
+  g_assert_cmpstr (grant_token_get_scope (token), ==, "WebAPI");
+  g_assert_cmpint (seconds_left (token), >, 3500);
+
+  /* Its documented error: {"error": "invalid_client"}. */
+  grant_token_provider_set_token_url (wrong, url);
+  refused = get_token (wrong, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+
+  g_assert_finalize_object (provider);
+  g_assert_finalize_object (wrong);
+}
+
+static void
+test_officernd (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url_for (endpoint, LOCAL_ENDPOINT_OFFICERND);
+  GrantTokenProvider *provider = preset_provider ("officernd", endpoint, endpoint->client_secret);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) narrower = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (grant_token_provider_get_scope (provider), ==, "officernd.api.read officernd.api.write");
+  grant_token_provider_set_token_url (provider, url);
+
+  /* An application allowed to read only asks for too much by default. */
+  endpoint->allowed_scope = g_strdup ("officernd.api.read");
+  token = get_token (provider, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_SCOPE);
+  g_clear_error (&error);
+
+  /* The scope is overridable. */
+  grant_token_provider_set_scope (provider, "officernd.api.read");
+  narrower = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_scope (narrower), ==, "officernd.api.read");
+  g_assert_cmpint (seconds_left (narrower), >, 3500);
+  g_assert_cmpint (seconds_left (narrower), <, 3600);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_rfc6749 (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = preset_provider ("rfc6749", endpoint, endpoint->client_secret);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  token = get_token (provider, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_clear_error (&error);
+
+  grant_token_provider_set_token_url (provider, endpoint->token_url);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_unknown_preset (void)
+{
+  g_autoptr(GError) error = NULL;
+  GrantTokenProvider *provider = grant_token_provider_new_from_preset ("nope", "id", "s", &error);
+
+  g_assert_null (provider);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+}
+
+static void
+test_construct_properties_win (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantDialect) dialect = grant_dialect_new_for_preset ("officernd", &error);
+  GrantTokenProvider *provider = g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                                               "scope", "officernd.api.read",
+                                               "dialect", dialect,
+                                               "client-id", "id",
+                                               NULL);
+
+  g_assert_true (grant_token_provider_get_dialect (provider) == dialect);
+  g_assert_cmpstr (grant_token_provider_get_scope (provider), ==, "officernd.api.read");
+  g_assert_cmpstr (grant_token_provider_get_token_url (provider), ==, "https://identity.officernd.com/oauth/token");
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_user_preset (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "grant", "providers", NULL);
+  g_autofree char *path = g_build_filename (dir, "acme.provider", NULL);
+  g_autofree char *contents = g_strdup_printf ("[Provider]\n"
+                                               "Name=ACME\n"
+                                               "TokenUrl=%s\n"
+                                               "RequestFormat=json\n"
+                                               "\n"
+                                               "[Parameters]\n"
+                                               "audience=https://api.acme.example/\n",
+                                               endpoint->token_url);
+  GrantTokenProvider *provider = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *audience = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+
+  provider = preset_provider ("acme", endpoint, endpoint->client_secret);
+  g_assert_cmpstr (grant_token_provider_get_parameter (provider, "audience"), ==, "https://api.acme.example/");
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (endpoint->last_content_type, ==, "application/json");
+  audience = local_endpoint_dup_param (endpoint, "audience");
+  g_assert_cmpstr (audience, ==, "https://api.acme.example/");
+
+  g_assert_finalize_object (provider);
+}
+
+/* Discovery */
+
+typedef struct {
+  LocalEndpoint *endpoint;
+  char *issuer;            /* what the document claims */
+  const char *methods;     /* JSON array, or NULL */
+  guint served;
+} Document;
+
+static void
+document_handler (SoupServer        *server,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  Document *document = user_data;
+  g_autofree char *body = NULL;
+
+  document->served++;
+  body = g_strdup_printf ("{\"issuer\":\"%s\",\"token_endpoint\":\"%s\"%s%s%s}",
+                          document->issuer, document->endpoint->token_url,
+                          document->methods ? ",\"token_endpoint_auth_methods_supported\":" : "",
+                          document->methods ? document->methods : "",
+                          "");
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
+}
+
+static void
+test_discovery (void)
+{
+  const struct {
+    const char *issuer_path;   /* appended to the base URL */
+    const char *document_path;
+  } cases[] = {
+    { "", "/.well-known/oauth-authorization-server" },
+    { "/tenant", "/.well-known/oauth-authorization-server/tenant" },
+    { "", "/.well-known/openid-configuration" },
+    { "/tenant", "/tenant/.well-known/openid-configuration" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+      g_autofree char *issuer = g_strconcat (endpoint->base_url, cases[i].issuer_path, NULL);
+      Document document = { endpoint, issuer, NULL, 0 };
+      GrantTokenProvider *provider = NULL;
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GrantToken) again = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("issuer %s, document at %s", issuer, cases[i].document_path);
+      soup_server_add_handler (endpoint->server, cases[i].document_path, document_handler, &document, NULL);
+
+      provider = grant_token_provider_new (NULL, endpoint->client_id, endpoint->client_secret);
+      grant_token_provider_set_issuer (provider, issuer);
+      token = get_token (provider, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (document.served, ==, 1);
+      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+      /* The document is read once for the provider's lifetime. */
+      grant_token_provider_invalidate (provider, NULL);
+      again = get_token (provider, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (document.served, ==, 1);
+      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+      g_assert_finalize_object (provider);
+    }
+}
+
+static void
+test_discovery_issuer_mismatch (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  Document document = { endpoint, (char *) "https://evil.example", NULL, 0 };
+  GrantTokenProvider *provider = grant_token_provider_new (NULL, endpoint->client_id, endpoint->client_secret);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  soup_server_add_handler (endpoint->server, "/.well-known/oauth-authorization-server",
+                           document_handler, &document, NULL);
+  grant_token_provider_set_issuer (provider, endpoint->base_url);
+  token = get_token (provider, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "https://evil.example"));
+  /* No credentials went anywhere. */
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_discovery_missing (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = grant_token_provider_new (NULL, endpoint->client_id, endpoint->client_secret);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_issuer (provider, endpoint->base_url);
+  token = get_token (provider, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "openid-configuration"));
+  g_assert_nonnull (strstr (error->message, "404"));
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_discovery_auth_methods (void)
+{
+  const struct {
+    const char *methods;
+    gboolean accept_basic;
+    guint requests;
+    const char *auth;       /* NULL: an error */
+  } cases[] = {
+    { "[\"client_secret_post\"]", TRUE, 1, "post" },
+    { "[\"private_key_jwt\",\"client_secret_basic\"]", TRUE, 1, "basic" },
+    { NULL, TRUE, 1, "basic" },     /* RFC 8414: Basic when none are listed */
+    { "[\"client_secret_basic\",\"client_secret_post\"]", FALSE, 2, "post" },
+    { "[\"private_key_jwt\"]", TRUE, 0, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+      Document document = { endpoint, endpoint->base_url, cases[i].methods, 0 };
+      g_autofree char *client_id = g_strdup_printf ("discovery-client-%u", i);
+      GrantTokenProvider *provider = grant_token_provider_new (NULL, client_id, endpoint->client_secret);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *auth = NULL;
+
+      g_test_message ("methods %s", cases[i].methods ? cases[i].methods : "(none)");
+      g_free (endpoint->client_id);
+      endpoint->client_id = g_strdup (client_id);
+      endpoint->accept_basic = cases[i].accept_basic;
+      soup_server_add_handler (endpoint->server, "/.well-known/oauth-authorization-server",
+                               document_handler, &document, NULL);
+      grant_token_provider_set_issuer (provider, endpoint->base_url);
+      grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
+
+      token = get_token (provider, &error);
+      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, cases[i].requests);
+      if (cases[i].auth != NULL)
+        {
+          g_assert_no_error (error);
+          auth = local_endpoint_dup_auth (endpoint);
+          g_assert_cmpstr (auth, ==, cases[i].auth);
+        }
+      else
+        {
+          g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+          g_assert_nonnull (strstr (error->message, "client_secret_basic"));
+        }
+
+      g_assert_finalize_object (provider);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  g_test_add_func ("/presets/expertfile", test_expertfile);
+  g_test_add_func ("/presets/expertfile-wrong-secret", test_expertfile_wrong_secret);
+  g_test_add_func ("/presets/expertfile-clock-skew", test_expertfile_skew);
+  g_test_add_func ("/presets/json-body", test_json_body);
+  g_test_add_func ("/presets/smartdocumentor", test_smartdocumentor);
+  g_test_add_func ("/presets/officernd", test_officernd);
+  g_test_add_func ("/presets/rfc6749", test_rfc6749);
+  g_test_add_func ("/presets/unknown", test_unknown_preset);
+  g_test_add_func ("/presets/construct-properties-win", test_construct_properties_win);
+  g_test_add_func ("/presets/user-preset", test_user_preset);
+  g_test_add_func ("/discovery/well-known-locations", test_discovery);
+  g_test_add_func ("/discovery/issuer-mismatch", test_discovery_issuer_mismatch);
+  g_test_add_func ("/discovery/missing", test_discovery_missing);
+  g_test_add_func ("/discovery/auth-methods", test_discovery_auth_methods);
+
+  return g_test_run ();
+}
