@@ -85,6 +85,98 @@ respond_json (SoupServerMessage *msg,
                                     text, strlen (text));
 }
 
+/* An answer queued by local_endpoint_push_failure(). */
+struct _Failure {
+  guint status;
+  char *header;
+  char *value;
+  char *body;
+};
+
+static void
+failure_free (Failure *failure)
+{
+  g_free (failure->header);
+  g_free (failure->value);
+  g_free (failure->body);
+  g_free (failure);
+}
+
+/* The next token request gets this answer instead, whatever it asks. */
+void
+local_endpoint_push_failure (LocalEndpoint *endpoint,
+                             guint          status,
+                             const char    *header,
+                             const char    *value,
+                             const char    *body)
+{
+  Failure *failure = g_new0 (Failure, 1);
+
+  failure->status = status;
+  failure->header = g_strdup (header);
+  failure->value = g_strdup (value);
+  failure->body = g_strdup (body ? body : "");
+
+  g_mutex_lock (&endpoint->lock);
+  g_queue_push_tail (&endpoint->failures, failure);
+  g_mutex_unlock (&endpoint->lock);
+}
+
+/* An API protected by the tokens this endpoint hands out: 200 for a valid
+ * one, 401 with a Bearer challenge for anything else. */
+static void
+api_handler (SoupServer        *server,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
+{
+  LocalEndpoint *endpoint = user_data;
+  const char *authorization = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                            "Authorization");
+  gboolean valid;
+
+  g_mutex_lock (&endpoint->lock);
+  endpoint->n_api_requests++;
+  valid = authorization != NULL && g_str_has_prefix (authorization, "Bearer ") &&
+          g_hash_table_contains (endpoint->valid_tokens, authorization + strlen ("Bearer "));
+  g_mutex_unlock (&endpoint->lock);
+
+  if (!valid)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+                                    "Bearer error=\"invalid_token\", error_description=\"The token is not valid\"");
+      soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                        "{\"error\":\"invalid_token\"}", 25);
+      return;
+    }
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, "{\"ok\":true}", 11);
+}
+
+/* Every token handed out so far stops working at the API. */
+void
+local_endpoint_revoke_tokens (LocalEndpoint *endpoint)
+{
+  g_mutex_lock (&endpoint->lock);
+  g_hash_table_remove_all (endpoint->valid_tokens);
+  g_mutex_unlock (&endpoint->lock);
+}
+
+guint
+local_endpoint_get_api_requests (LocalEndpoint *endpoint)
+{
+  guint n;
+
+  g_mutex_lock (&endpoint->lock);
+  n = endpoint->n_api_requests;
+  g_mutex_unlock (&endpoint->lock);
+
+  return n;
+}
+
 /* How each kind of endpoint answers, as its documentation shows. */
 typedef struct {
   LocalEndpoint *endpoint;
@@ -270,6 +362,7 @@ token_handler (SoupServer        *server,
   g_autofree char *access_token = NULL;
   const char *id, *secret, *auth, *scope;
   gboolean has_basic, want_json;
+  Failure *failure;
 
   if (strcmp (soup_server_message_get_method (msg), "POST") != 0)
     {
@@ -300,7 +393,21 @@ token_handler (SoupServer        *server,
   endpoint->last_content_type = g_strdup (content_type);
   g_clear_pointer (&endpoint->last_params, g_hash_table_unref);
   endpoint->last_params = params ? g_hash_table_ref (params) : NULL;
+  failure = g_queue_pop_head (&endpoint->failures);
   g_mutex_unlock (&endpoint->lock);
+
+  if (failure != NULL)
+    {
+      SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (msg);
+
+      soup_server_message_set_status (msg, failure->status, NULL);
+      if (failure->header != NULL)
+        soup_message_headers_replace (response_headers, failure->header, failure->value);
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
+                                        failure->body, strlen (failure->body));
+      failure_free (failure);
+      return;
+    }
 
   if (params == NULL)
     {
@@ -391,6 +498,7 @@ token_handler (SoupServer        *server,
 
   g_mutex_lock (&endpoint->lock);
   access_token = g_strdup_printf ("at%08x.%u", endpoint->salt, ++endpoint->n_tokens);
+  g_hash_table_add (endpoint->valid_tokens, g_strdup (access_token));
   g_mutex_unlock (&endpoint->lock);
 
   respond_token (endpoint, style, msg, params, id, access_token);
@@ -515,6 +623,7 @@ endpoint_listen (LocalEndpoint  *endpoint,
       route->style = routes[i].style;
       soup_server_add_handler (endpoint->server, routes[i].path, token_handler, route, g_free);
     }
+  soup_server_add_handler (endpoint->server, "/api", api_handler, endpoint, NULL);
   if (!soup_server_listen_local (endpoint->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, error))
     return FALSE;
 
@@ -572,6 +681,8 @@ local_endpoint_new (gboolean   threaded,
   endpoint->expires_in = 3600;
   endpoint->held = g_ptr_array_new_with_free_func (g_object_unref);
   endpoint->salt = g_random_int ();
+  endpoint->valid_tokens = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_queue_init (&endpoint->failures);
 
   if (threaded)
     {
@@ -653,6 +764,8 @@ local_endpoint_free (LocalEndpoint *endpoint)
 
   g_main_context_unref (endpoint->context);
   g_ptr_array_unref (endpoint->held);
+  g_hash_table_unref (endpoint->valid_tokens);
+  g_queue_clear_full (&endpoint->failures, (GDestroyNotify) failure_free);
   g_free (endpoint->base_url);
   g_free (endpoint->token_url);
   g_free (endpoint->client_id);

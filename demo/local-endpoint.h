@@ -16,6 +16,7 @@ G_BEGIN_DECLS
  * answers like a strict RFC 6749 server. Other paths can serve canned answers. With @threaded, the server
  * runs in a thread of its own, so that blocking calls can reach it. */
 typedef struct _LocalEndpoint LocalEndpoint;
+typedef struct _Failure Failure;
 
 /* Each kind of endpoint has a path of its own on the same server. */
 typedef enum {
@@ -56,6 +57,9 @@ struct _LocalEndpoint {
   char *last_content_type;
   GHashTable *last_params;    /* the decoded body, strings */
   GPtrArray *held;            /* SoupServerMessage, answers not yet sent */
+  GQueue failures;            /* Failure, answered before anything else */
+  GHashTable *valid_tokens;   /* the tokens /api accepts */
+  guint n_api_requests;
 };
 
 LocalEndpoint *local_endpoint_new          (gboolean        threaded,
@@ -71,6 +75,13 @@ char          *local_endpoint_token        (LocalEndpoint  *endpoint,
                                             guint           n);
 char          *local_endpoint_url          (LocalEndpoint  *endpoint,
                                             const char     *path);
+void           local_endpoint_push_failure (LocalEndpoint  *endpoint,
+                                            guint           status,
+                                            const char     *header,
+                                            const char     *value,
+                                            const char     *body);
+void           local_endpoint_revoke_tokens (LocalEndpoint *endpoint);
+guint          local_endpoint_get_api_requests (LocalEndpoint *endpoint);
 char          *local_endpoint_url_for      (LocalEndpoint      *endpoint,
                                             LocalEndpointStyle  style);
 

@@ -38,6 +38,9 @@ JsonNode   *grant_response_decode_body (SoupMessageHeaders  *headers,
                                         GBytes              *body,
                                         GError             **error);
 
+gint64      grant_response_retry_after (SoupMessageHeaders  *headers,
+                                        gint64               now);
+
 gboolean    grant_json_depth_ok        (const char          *data,
                                         gsize                len,
                                         guint                max_depth);

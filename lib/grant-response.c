@@ -259,6 +259,8 @@ set_status_error (GError             **error,
 
   if (status == STATUS_TOO_MANY_REQUESTS)
     code = GRANT_ERROR_RATE_LIMITED;
+  else if (status == SOUP_STATUS_REQUEST_TIMEOUT)
+    code = GRANT_ERROR_TEMPORARILY_UNAVAILABLE;
   else if (SOUP_STATUS_IS_SERVER_ERROR (status))
     code = GRANT_ERROR_SERVER_ERROR;
   else if (status == SOUP_STATUS_UNAUTHORIZED)
@@ -642,4 +644,29 @@ grant_response_parse (const GrantParseContext  *context,
                        "expires-at", expires_at,
                        "response", root,
                        NULL);
+}
+
+/* How long the server asked to wait (RFC 9110 section 10.2.3: seconds or an
+ * HTTP date), in microseconds from @now; -1 when it did not say. */
+gint64
+grant_response_retry_after (SoupMessageHeaders *headers,
+                            gint64              now)
+{
+  const char *value = headers ? soup_message_headers_get_one (headers, "Retry-After") : NULL;
+  g_autoptr(GDateTime) date = NULL;
+  g_autofree char *trimmed = NULL;
+  guint64 seconds;
+
+  if (value == NULL)
+    return -1;
+
+  trimmed = g_strstrip (g_strdup (value));
+  if (g_ascii_string_to_unsigned (trimmed, 10, 0, G_MAXUINT32, &seconds, NULL))
+    return (gint64) seconds * G_USEC_PER_SEC;
+
+  date = soup_date_time_new_from_http_string (trimmed);
+  if (date == NULL)
+    return -1;
+
+  return MAX (grant_date_time_to_usec (date) - now, 0);
 }

@@ -5,15 +5,20 @@
 
 #pragma once
 
+#include "grant-clock-private.h"
 #include "grant-token-provider.h"
 
 G_BEGIN_DECLS
 
-/* Returns the wall-clock time in microseconds since the epoch. */
-typedef gint64 (*GrantClockFunc) (gpointer user_data);
-
-void grant_token_provider_set_clock (GrantTokenProvider *self,
-                                     GrantClockFunc      clock,
-                                     gpointer            user_data);
+void   grant_token_provider_set_clock           (GrantTokenProvider *self,
+                                                 GrantClock         *clock);
+void   grant_token_provider_set_network_monitor (GrantTokenProvider *self,
+                                                 GNetworkMonitor    *monitor);
+void   grant_token_provider_set_retry_policy    (GrantTokenProvider *self,
+                                                 guint               base_ms,
+                                                 guint               max_ms,
+                                                 guint               max_attempts,
+                                                 gboolean            jitter);
+gint64 grant_token_provider_get_refresh_time    (GrantTokenProvider *self);
 
 G_END_DECLS

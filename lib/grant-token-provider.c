@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "grant-enum-types.h"
+#include "grant-clock-private.h"
 #include "grant-discovery-private.h"
 #include "grant-error.h"
 #include "grant-request-private.h"
@@ -88,11 +89,30 @@ struct _GrantTokenProvider
    * the change does not fill the cache. */
   guint generation;
 
-  /* The fetch that callers on the provider's own main context join. */
+  /* The fetch that callers on the provider's own main context join, and
+   * every fetch still running, so that dispose can let go of them. */
   struct _Fetch *fetch;
+  GList *fetches;
 
-  GrantClockFunc clock;
-  gpointer clock_data;
+  /* Background refresh: one alarm on the wall clock, in the main context
+   * the provider was made in. */
+  gboolean auto_refresh;
+  GMainContext *context;
+  GrantClock *clock;
+  GSource *alarm;
+  gint64 alarm_at;
+  guint refresh_failures;     /* in a row; backs off the next attempt */
+  gint64 last_failure;
+
+  GNetworkMonitor *monitor;
+  gulong monitor_handler;
+  gboolean monitor_covers_loopback;
+
+  /* Retries inside a fetch, and jitter; changed only by tests. */
+  guint retry_base_ms;
+  guint retry_max_ms;
+  guint max_attempts;
+  gboolean jitter;
 };
 
 G_DEFINE_FINAL_TYPE (GrantTokenProvider, grant_token_provider, G_TYPE_OBJECT)
@@ -110,6 +130,7 @@ enum {
   PROP_TIMEOUT,
   PROP_ALLOW_INSECURE_HTTP,
   PROP_ISSUER,
+  PROP_AUTO_REFRESH,
   PROP_DIALECT,
   PROP_SESSION,
   PROP_TOKEN,
@@ -171,13 +192,30 @@ auto_method_remember (const char      *token_url,
   G_UNLOCK (auto_methods);
 }
 
+#define DEFAULT_RETRY_BASE_MS 1000
+#define DEFAULT_RETRY_MAX_MS  60000
+#define DEFAULT_MAX_ATTEMPTS  3
+
 static gint64
 provider_now (GrantTokenProvider *self)
 {
-  if (self->clock != NULL)
-    return self->clock (self->clock_data);
+  return grant_clock_now (self->clock);
+}
 
-  return g_get_real_time ();
+/* A delay of @base_ms doubled @n times, at most @max_ms, of which the last
+ * half is random: many clients do not come back at the same instant. */
+static gint64
+backoff_ms (guint    n,
+            guint    base_ms,
+            guint    max_ms,
+            gboolean jitter)
+{
+  gint64 delay = MIN ((gint64) base_ms << MIN (n, 20), (gint64) max_ms);
+
+  if (jitter)
+    delay = delay / 2 + (gint64) (g_random_double () * (delay / 2));
+
+  return delay;
 }
 
 /* Cache */
@@ -206,6 +244,105 @@ update_token_times (GrantTokenProvider *self)
   self->token_stale = self->token_expires - margin;
 }
 
+/* Whether a request to @url can go anywhere: the network monitor says so,
+ * or the host is a loopback address, which needs no network. */
+static gboolean
+network_available_for (GrantTokenProvider *self,
+                       const char         *url)
+{
+  g_autoptr(GUri) uri = NULL;
+
+  if (self->monitor == NULL || g_network_monitor_get_network_available (self->monitor))
+    return TRUE;
+
+  if (self->monitor_covers_loopback || url == NULL)
+    return FALSE;
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  return uri != NULL && grant_host_is_loopback (g_uri_get_host (uri));
+}
+
+static const char *
+request_url (GrantTokenProvider *self)
+{
+  return self->token_url && *self->token_url ? self->token_url : self->issuer;
+}
+
+static void start_background_refresh (GrantTokenProvider *self);
+static void schedule_refresh         (GrantTokenProvider *self);
+
+static gboolean
+refresh_alarm_cb (gpointer user_data)
+{
+  GrantTokenProvider *self = user_data;
+  gint64 at = self->alarm_at;
+
+  g_clear_pointer (&self->alarm, g_source_unref);
+
+  /* The clock was set back: not yet. */
+  if (provider_now (self) < at)
+    {
+      g_debug ("The clock changed; rescheduling the token refresh");
+      schedule_refresh (self);
+      return G_SOURCE_REMOVE;
+    }
+
+  start_background_refresh (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+clear_alarm (GrantTokenProvider *self)
+{
+  if (self->alarm != NULL)
+    {
+      g_source_destroy (self->alarm);
+      g_clear_pointer (&self->alarm, g_source_unref);
+    }
+}
+
+/* Arms the one alarm of the provider: at about 80% of the token's lifetime
+ * or the expiry margin before it expires, whichever comes first, a little
+ * early at random; after failed refreshes, with a backoff from the last
+ * one. Never after the token expired: then the next caller fetches. */
+static void
+schedule_refresh (GrantTokenProvider *self)
+{
+  gint64 at;
+
+  clear_alarm (self);
+
+  if (!self->auto_refresh || self->token == NULL || self->context == NULL)
+    return;
+
+  if (self->refresh_failures == 0)
+    {
+      gint64 issued = grant_date_time_to_usec (grant_token_get_issued_at (self->token));
+      gint64 lifetime = MAX (self->token_expires - issued, 0);
+
+      at = MIN (issued + lifetime / 5 * 4, self->token_stale);
+      if (self->jitter)
+        at -= (gint64) (g_random_double () * MIN (lifetime / 20, 30 * G_USEC_PER_SEC));
+    }
+  else
+    at = self->last_failure +
+         backoff_ms (self->refresh_failures - 1, self->retry_base_ms, self->retry_max_ms,
+                     self->jitter) * 1000;
+
+  if (at >= self->token_expires)
+    {
+      g_debug ("No refresh before the token expires; the next caller fetches");
+      return;
+    }
+
+  self->alarm_at = at;
+  self->alarm = grant_clock_alarm_source (self->clock, at);
+  g_source_set_callback (self->alarm, refresh_alarm_cb, self, NULL);
+  g_source_attach (self->alarm, self->context);
+}
+
 static void
 set_token (GrantTokenProvider *self,
            GrantToken         *token)
@@ -214,7 +351,18 @@ set_token (GrantTokenProvider *self,
     return;
 
   update_token_times (self);
+  schedule_refresh (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOKEN]);
+}
+
+/* The cached token while it has not expired, even if it is stale. */
+static GrantToken *
+valid_token (GrantTokenProvider *self)
+{
+  if (self->token != NULL && provider_now (self) < self->token_expires)
+    return self->token;
+
+  return NULL;
 }
 
 static GrantToken *
@@ -242,6 +390,7 @@ typedef struct {
   Fetch *fetch;
   GTask *task;
   GSource *cancel_source;
+  gboolean accepts_valid_token;  /* get_token: a still-valid token beats an error */
 } Waiter;
 
 /* Called at the end of one HTTP exchange, with the response body or the
@@ -251,7 +400,11 @@ typedef void (*ResponseFunc) (Fetch   *fetch,
                               GError  *error);
 
 struct _Fetch {
+  /* Not a reference: the callers' tasks hold the provider; a background
+   * refresh nobody waits for lets dispose detach it (provider = NULL). */
   GrantTokenProvider *provider;
+  GrantClock *clock;
+  gboolean background;
   SoupSession *session;
   GMainContext *context;
   guint generation;
@@ -277,6 +430,15 @@ struct _Fetch {
   GrantAuthMethod attempt_method;
   GError *first_error;
 
+  /* Retries of transient failures. */
+  guint attempts;
+  guint retry_base_ms;
+  guint retry_max_ms;
+  guint max_attempts;
+  gboolean jitter;
+  void (*resend) (Fetch *fetch);
+  GSource *retry_source;
+
   /* The HTTP exchange in flight. */
   const char *what;            /* "token request" or "discovery request" */
   char *url;
@@ -293,13 +455,16 @@ struct _Fetch {
 static void fetch_start_token_request (Fetch *fetch);
 
 static Fetch *
-fetch_new (GrantTokenProvider *self)
+fetch_new (GrantTokenProvider *self,
+           GMainContext       *context)
 {
   Fetch *fetch = g_new0 (Fetch, 1);
 
-  fetch->provider = g_object_ref (self);
+  fetch->provider = self;
+  self->fetches = g_list_prepend (self->fetches, fetch);
+  fetch->clock = g_object_ref (self->clock);
   fetch->session = g_object_ref (self->session);
-  fetch->context = g_main_context_ref_thread_default ();
+  fetch->context = g_main_context_ref (context);
   fetch->generation = self->generation;
   g_queue_init (&fetch->waiters);
 
@@ -321,8 +486,27 @@ fetch_new (GrantTokenProvider *self)
   fetch->dialect = g_object_ref (self->dialect);
   fetch->timeout = self->timeout;
   fetch->allow_insecure_http = self->allow_insecure_http;
+  fetch->retry_base_ms = self->retry_base_ms;
+  fetch->retry_max_ms = self->retry_max_ms;
+  fetch->max_attempts = self->max_attempts;
+  fetch->jitter = self->jitter;
 
   return fetch;
+}
+
+static void fetch_fail (Fetch  *fetch,
+                        GError *error);
+
+/* Lets go of the provider, which is going away, and stops. */
+static void
+fetch_detach (Fetch *fetch)
+{
+  fetch->provider = NULL;
+  if (fetch->cancellable != NULL)
+    g_cancellable_cancel (fetch->cancellable);
+  else if (fetch->retry_source != NULL)
+    fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                            "The provider went away"));
 }
 
 static void
@@ -346,6 +530,17 @@ fetch_free (Fetch *fetch)
 {
   g_assert (g_queue_is_empty (&fetch->waiters));
 
+  if (fetch->provider != NULL)
+    {
+      fetch->provider->fetches = g_list_remove (fetch->provider->fetches, fetch);
+      if (fetch->provider->fetch == fetch)
+        fetch->provider->fetch = NULL;
+    }
+  if (fetch->retry_source != NULL)
+    {
+      g_source_destroy (fetch->retry_source);
+      g_source_unref (fetch->retry_source);
+    }
   fetch_clear_exchange (fetch);
   g_clear_error (&fetch->first_error);
   g_free (fetch->token_url);
@@ -357,7 +552,7 @@ fetch_free (Fetch *fetch)
   g_object_unref (fetch->dialect);
   g_main_context_unref (fetch->context);
   g_object_unref (fetch->session);
-  g_object_unref (fetch->provider);
+  g_object_unref (fetch->clock);
   g_free (fetch);
 }
 
@@ -380,14 +575,16 @@ fetch_finish (Fetch      *fetch,
               GrantToken *token,
               GError     *error)
 {
-  g_autoptr(GrantTokenProvider) self = g_object_ref (fetch->provider);
+  g_autoptr(GrantTokenProvider) self = fetch->provider ? g_object_ref (fetch->provider) : NULL;
   g_autofree char *where = grant_describe_url (fetch->token_url ? fetch->token_url : fetch->issuer);
-  gboolean current = fetch->generation == self->generation;
+  gboolean current = self != NULL && fetch->generation == self->generation;
+  gboolean cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  GrantToken *fallback = NULL;
   Waiter *waiter;
 
   g_assert ((token == NULL) != (error == NULL));
 
-  if (self->fetch == fetch)
+  if (self != NULL && self->fetch == fetch)
     self->fetch = NULL;
 
   if (token != NULL)
@@ -397,6 +594,7 @@ fetch_finish (Fetch      *fetch,
                                                  : "the default lifetime");
       if (current)
         {
+          self->refresh_failures = 0;
           set_token (self, token);
           g_signal_emit (self, signals[SIGNAL_TOKEN_REFRESHED], 0, token);
         }
@@ -404,14 +602,28 @@ fetch_finish (Fetch      *fetch,
   else
     {
       g_debug ("Getting a token from %s failed: %s", where, error->message);
-      if (current && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, error);
+      if (current && !cancelled)
+        {
+          /* While the cached token is still valid, callers keep it and the
+           * refresh is tried again later, backing off. */
+          fallback = valid_token (self);
+          if (fallback != NULL)
+            {
+              self->refresh_failures++;
+              self->last_failure = provider_now (self);
+              schedule_refresh (self);
+            }
+          g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, error);
+          fallback = valid_token (self);
+        }
     }
 
   while ((waiter = g_queue_pop_head (&fetch->waiters)) != NULL)
     {
       if (token != NULL)
         g_task_return_pointer (waiter->task, g_object_ref (token), g_object_unref);
+      else if (fallback != NULL && waiter->accepts_valid_token)
+        g_task_return_pointer (waiter->task, g_object_ref (fallback), g_object_unref);
       else
         g_task_return_error (waiter->task, g_error_copy (error));
       waiter_free (waiter);
@@ -435,35 +647,43 @@ waiter_cancelled_cb (GCancellable *cancellable,
 {
   Waiter *waiter = user_data;
   Fetch *fetch = waiter->fetch;
+  /* The task may hold the last reference to the provider. */
+  g_autoptr(GrantTokenProvider) self = fetch->provider ? g_object_ref (fetch->provider) : NULL;
 
   g_queue_remove (&fetch->waiters, waiter);
   g_task_return_error_if_cancelled (waiter->task);
   waiter_free (waiter);
 
-  if (g_queue_is_empty (&fetch->waiters))
+  /* Nobody wants this token any more: stop the request, unless it is the
+   * background refresh. New callers start a fetch of their own rather than
+   * join a dying one. */
+  if (g_queue_is_empty (&fetch->waiters) && !fetch->background)
     {
-      /* Nobody wants this token any more: stop the request. New callers
-       * start a fetch of their own rather than join a dying one. */
       g_debug ("Every caller cancelled; cancelling the %s", fetch->what);
       fetch->abandoned = TRUE;
-      if (fetch->provider->fetch == fetch)
-        fetch->provider->fetch = NULL;
+      if (self != NULL && self->fetch == fetch)
+        self->fetch = NULL;
       if (fetch->cancellable != NULL)
         g_cancellable_cancel (fetch->cancellable);
+      else if (fetch->retry_source != NULL)
+        fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                "Every caller cancelled"));
     }
 
   return G_SOURCE_REMOVE;
 }
 
 static void
-fetch_add_waiter (Fetch *fetch,
-                  GTask *task)
+fetch_add_waiter (Fetch    *fetch,
+                  GTask    *task,
+                  gboolean  accepts_valid_token)
 {
   Waiter *waiter = g_new0 (Waiter, 1);
   GCancellable *cancellable = g_task_get_cancellable (task);
 
   waiter->fetch = fetch;
   waiter->task = g_object_ref (task);
+  waiter->accepts_valid_token = accepts_valid_token;
 
   if (cancellable != NULL)
     {
@@ -644,6 +864,70 @@ fetch_send (Fetch        *fetch,
                            fetch->cancellable, send_cb, fetch);
 }
 
+/* Retries of transient failures */
+
+#define RETRY_AFTER_CAP_MS 60000
+
+/* Worth trying again: the network, a timeout, a server that failed or asked
+ * to slow down. Protocol errors such as invalid_client never are. */
+static gboolean
+is_transient (const GError *error)
+{
+  if (error->domain == G_IO_ERROR)
+    return error->code != G_IO_ERROR_CANCELLED;
+
+  if (error->domain == G_RESOLVER_ERROR)
+    return error->code == G_RESOLVER_ERROR_TEMPORARY_FAILURE;
+
+  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_TEMPORARILY_UNAVAILABLE) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_RATE_LIMITED);
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  Fetch *fetch = user_data;
+
+  g_clear_pointer (&fetch->retry_source, g_source_unref);
+  fetch->resend (fetch);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Schedules @resend after a jittered backoff, or what the server's
+ * Retry-After asks (at most a minute), when @error is transient and
+ * attempts are left. Takes @error when it returns TRUE. */
+static gboolean
+fetch_retry_later (Fetch   *fetch,
+                   GError  *error,
+                   void   (*resend) (Fetch *fetch))
+{
+  gint64 delay_ms, retry_after = -1;
+
+  if (fetch->abandoned || fetch->provider == NULL || !is_transient (error) ||
+      fetch->attempts >= fetch->max_attempts)
+    return FALSE;
+
+  delay_ms = backoff_ms (fetch->attempts - 1, fetch->retry_base_ms, fetch->retry_max_ms, fetch->jitter);
+  if (fetch->message != NULL)
+    retry_after = grant_response_retry_after (soup_message_get_response_headers (fetch->message),
+                                              grant_clock_now (fetch->clock));
+  if (retry_after >= 0)
+    delay_ms = MAX (delay_ms, MIN (retry_after / 1000, RETRY_AFTER_CAP_MS));
+
+  g_debug ("%s; trying again in %" G_GINT64_FORMAT " ms (attempt %u of %u)",
+           error->message, delay_ms, fetch->attempts + 1, fetch->max_attempts);
+  g_error_free (error);
+
+  fetch->resend = resend;
+  fetch->retry_source = g_timeout_source_new ((guint) delay_ms);
+  g_source_set_callback (fetch->retry_source, retry_cb, fetch, NULL);
+  g_source_attach (fetch->retry_source, fetch->context);
+
+  return TRUE;
+}
+
 /* Client authentication for AUTO */
 
 static gboolean
@@ -693,6 +977,12 @@ next_auto_method (Fetch           *fetch,
 static void fetch_send_token_request (Fetch           *fetch,
                                       GrantAuthMethod  method);
 
+static void
+resend_token_request (Fetch *fetch)
+{
+  fetch_send_token_request (fetch, fetch->attempt_method);
+}
+
 /* The end of one token request: AUTO may try another method, anything
  * else ends the fetch. Takes @token and @error. */
 static void
@@ -701,6 +991,9 @@ token_attempt_done (Fetch      *fetch,
                     GError     *error)
 {
   GrantAuthMethod next;
+
+  if (error != NULL && fetch_retry_later (fetch, error, resend_token_request))
+    return;
 
   if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO && !fetch->abandoned)
     {
@@ -746,7 +1039,7 @@ token_response (Fetch   *fetch,
                 GError  *error)
 {
   GrantParseContext context = {
-    .now = provider_now (fetch->provider),
+    .now = grant_clock_now (fetch->clock),
     .requested_scope = fetch->scope,
     .client_secret = fetch->client_secret,
     .dialect = fetch->dialect,
@@ -785,6 +1078,7 @@ fetch_send_token_request (Fetch           *fetch,
 
   fetch->attempt_method = method;
   fetch->auto_tried |= GRANT_DISCOVERY_METHOD (method);
+  fetch->attempts++;
 
   message = soup_message_new ("POST", fetch->token_url);
   if (message == NULL)
@@ -820,6 +1114,7 @@ fetch_start_token_request (Fetch *fetch)
       return;
     }
 
+  fetch->attempts = 0;
   if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO)
     {
       /* Without a discovery document, both methods are candidates. */
@@ -879,7 +1174,8 @@ discovery_response (Fetch   *fetch,
 
   if (error != NULL)
     {
-      fetch_fail (fetch, error);
+      if (!fetch_retry_later (fetch, error, fetch_send_discovery_request))
+        fetch_fail (fetch, error);
       return;
     }
 
@@ -898,12 +1194,13 @@ discovery_response (Fetch   *fetch,
                                      body, fetch->allow_insecure_http, &error);
   if (discovery == NULL)
     {
-      fetch_fail (fetch, error);
+      if (!fetch_retry_later (fetch, error, fetch_send_discovery_request))
+        fetch_fail (fetch, error);
       return;
     }
 
   g_debug ("The issuer %s has its token endpoint at %s", fetch->issuer, discovery->token_endpoint);
-  if (fetch->generation == fetch->provider->generation)
+  if (fetch->provider != NULL && fetch->generation == fetch->provider->generation)
     {
       g_clear_pointer (&fetch->provider->discovery, grant_discovery_free);
       fetch->provider->discovery = grant_discovery_copy (discovery);
@@ -929,6 +1226,7 @@ fetch_send_discovery_request (Fetch *fetch)
     }
 
   g_debug ("Reading the discovery document %s", url);
+  fetch->attempts++;
   fetch_send (fetch, "discovery request", message, discovery_response);
 }
 
@@ -941,6 +1239,14 @@ fetch_begin (Fetch *fetch)
     {
       fetch_fail (fetch, g_error_new_literal (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
                                               "No client id is set: set the client-id property"));
+      return;
+    }
+
+  if (!network_available_for (fetch->provider,
+                              fetch->token_url && *fetch->token_url ? fetch->token_url : fetch->issuer))
+    {
+      fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                                              "No network is available to reach the token endpoint"));
       return;
     }
 
@@ -987,24 +1293,59 @@ fetch_begin (Fetch *fetch)
  * one. */
 static void
 join_or_start_fetch (GrantTokenProvider *self,
-                     GTask              *task)
+                     GTask              *task,
+                     gboolean            accepts_valid_token)
 {
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   Fetch *fetch;
 
   if (self->fetch != NULL && self->fetch->context == context)
     {
-      fetch_add_waiter (self->fetch, task);
+      fetch_add_waiter (self->fetch, task, accepts_valid_token);
       return;
     }
 
-  fetch = fetch_new (self);
+  fetch = fetch_new (self, context);
   /* A fetch on another main context (a blocking call) is not shared: its
    * callers could not be completed while this one's context is blocked. */
   if (self->fetch == NULL)
     self->fetch = fetch;
-  fetch_add_waiter (fetch, task);
+  fetch_add_waiter (fetch, task, accepts_valid_token);
   fetch_begin (fetch);
+}
+
+/* The alarm went off: fetch a new token that nobody waits for yet. */
+static void
+start_background_refresh (GrantTokenProvider *self)
+{
+  Fetch *fetch;
+
+  /* One in flight already: its end schedules the next. */
+  if (self->fetch != NULL)
+    return;
+
+  /* Offline: wait for the network to come back. */
+  if (!network_available_for (self, request_url (self)))
+    {
+      g_debug ("No network: the token refresh waits for it");
+      return;
+    }
+
+  g_debug ("Refreshing the token in the background");
+  fetch = fetch_new (self, self->context);
+  fetch->background = TRUE;
+  self->fetch = fetch;
+  fetch_begin (fetch);
+}
+
+static void
+network_changed_cb (GNetworkMonitor    *monitor,
+                    gboolean            available,
+                    GrantTokenProvider *self)
+{
+  /* Back online: refresh at once if the time has come. */
+  if (available && self->alarm == NULL && self->fetch == NULL)
+    schedule_refresh (self);
 }
 
 /* Configuration changes */
@@ -1021,10 +1362,20 @@ static void
 grant_token_provider_dispose (GObject *object)
 {
   GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
+  g_autoptr(GList) fetches = g_steal_pointer (&self->fetches);
 
-  /* A fetch holds a reference, so none can be in flight here unless
-   * g_object_run_dispose() was called; that one completes on its own. */
+  /* Callers' tasks hold the provider, so only fetches nobody waits for
+   * (background refreshes, or requests made obsolete by a change) can be
+   * running: they stop and let go. */
   self->fetch = NULL;
+  for (GList *l = fetches; l != NULL; l = l->next)
+    fetch_detach (l->data);
+
+  clear_alarm (self);
+  if (self->monitor != NULL)
+    g_clear_signal_handler (&self->monitor_handler, self->monitor);
+  g_clear_object (&self->monitor);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->token);
 
   G_OBJECT_CLASS (grant_token_provider_parent_class)->dispose (object);
@@ -1043,6 +1394,7 @@ grant_token_provider_finalize (GObject *object)
   g_clear_object (&self->dialect);
   g_clear_pointer (&self->discovery, grant_discovery_free);
   g_clear_object (&self->session);
+  g_clear_object (&self->clock);
   g_ptr_array_unref (self->parameters);
 
   G_OBJECT_CLASS (grant_token_provider_parent_class)->finalize (object);
@@ -1070,6 +1422,20 @@ apply_dialect (GrantTokenProvider *self,
 }
 
 static void
+set_network_monitor (GrantTokenProvider *self,
+                     GNetworkMonitor    *monitor,
+                     gboolean            covers_loopback)
+{
+  if (self->monitor != NULL)
+    g_clear_signal_handler (&self->monitor_handler, self->monitor);
+  g_set_object (&self->monitor, monitor);
+  self->monitor_covers_loopback = covers_loopback;
+  if (monitor != NULL)
+    self->monitor_handler = g_signal_connect (monitor, "network-changed",
+                                              G_CALLBACK (network_changed_cb), self);
+}
+
+static void
 grant_token_provider_constructed (GObject *object)
 {
   GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
@@ -1085,6 +1451,9 @@ grant_token_provider_constructed (GObject *object)
   if (self->session == NULL)
     self->session = soup_session_new_with_options ("user-agent", "libgrant/" PACKAGE_VERSION " ",
                                                    NULL);
+
+  self->context = g_main_context_ref_thread_default ();
+  set_network_monitor (self, g_network_monitor_get_default (), FALSE);
 }
 
 static void
@@ -1135,6 +1504,10 @@ grant_token_provider_get_property (GObject    *object,
 
     case PROP_ISSUER:
       g_value_set_string (value, self->issuer);
+      break;
+
+    case PROP_AUTO_REFRESH:
+      g_value_set_boolean (value, self->auto_refresh);
       break;
 
     case PROP_DIALECT:
@@ -1207,6 +1580,10 @@ grant_token_provider_set_property (GObject      *object,
 
     case PROP_ISSUER:
       grant_token_provider_set_issuer (self, g_value_get_string (value));
+      break;
+
+    case PROP_AUTO_REFRESH:
+      grant_token_provider_set_auto_refresh (self, g_value_get_boolean (value));
       break;
 
     case PROP_DIALECT:
@@ -1372,6 +1749,28 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * GrantTokenProvider:auto-refresh:
+   *
+   * Whether the provider fetches a new token in the background before the
+   * cached one goes stale.
+   *
+   * The refresh happens at about 80% of the token's lifetime or
+   * [property@Grant.TokenProvider:expiry-margin] seconds before it expires,
+   * whichever comes first, a little early at random so that many clients do
+   * not all come at once. The time is wall-clock time: after a suspend, a
+   * refresh that is due happens on resume. When a refresh fails,
+   * [signal@Grant.TokenProvider::refresh-failed] is emitted, callers keep
+   * getting the still-valid token, and the refresh is tried again with a
+   * backoff from 1 second doubling to 1 minute until it succeeds or the
+   * token expires. No attempt is made while the network monitor reports no
+   * network; one is made as soon as it returns.
+   */
+  properties[PROP_AUTO_REFRESH] =
+    g_param_spec_boolean ("auto-refresh", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * GrantTokenProvider:dialect:
    *
    * How the token endpoint speaks: where the answer keeps the token, the
@@ -1464,6 +1863,12 @@ grant_token_provider_init (GrantTokenProvider *self)
   self->default_lifetime = DEFAULT_DEFAULT_LIFETIME;
   self->timeout = DEFAULT_TIMEOUT;
   self->parameters = g_ptr_array_new_with_free_func ((GDestroyNotify) grant_parameter_free);
+  self->auto_refresh = TRUE;
+  self->clock = g_object_ref (grant_clock_get_default ());
+  self->retry_base_ms = DEFAULT_RETRY_BASE_MS;
+  self->retry_max_ms = DEFAULT_RETRY_MAX_MS;
+  self->max_attempts = DEFAULT_MAX_ATTEMPTS;
+  self->jitter = TRUE;
 }
 
 /**
@@ -1582,6 +1987,45 @@ grant_token_provider_set_issuer (GrantTokenProvider *self,
   g_clear_pointer (&self->discovery, grant_discovery_free);
   request_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ISSUER]);
+}
+
+/**
+ * grant_token_provider_get_auto_refresh:
+ * @self: a provider
+ *
+ * Gets whether the token is refreshed in the background.
+ *
+ * Returns: `TRUE` if the token is refreshed in the background
+ */
+gboolean
+grant_token_provider_get_auto_refresh (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), FALSE);
+
+  return self->auto_refresh;
+}
+
+/**
+ * grant_token_provider_set_auto_refresh:
+ * @self: a provider
+ * @auto_refresh: whether to refresh the token in the background
+ *
+ * Turns the background refresh on or off. See
+ * [property@Grant.TokenProvider:auto-refresh].
+ */
+void
+grant_token_provider_set_auto_refresh (GrantTokenProvider *self,
+                                       gboolean            auto_refresh)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  auto_refresh = !!auto_refresh;
+  if (self->auto_refresh == auto_refresh)
+    return;
+
+  self->auto_refresh = auto_refresh;
+  schedule_refresh (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTO_REFRESH]);
 }
 
 /**
@@ -2079,13 +2523,20 @@ grant_token_provider_get_token_async (GrantTokenProvider  *self,
     return;
 
   token = fresh_token (self);
+
+  /* Stale but still valid while refreshing fails or the network is gone:
+   * keep serving it rather than wait for an attempt likely to fail. */
+  if (token == NULL && (self->refresh_failures > 0 ||
+                        !network_available_for (self, request_url (self))))
+    token = valid_token (self);
+
   if (token != NULL)
     {
       g_task_return_pointer (task, g_object_ref (token), g_object_unref);
       return;
     }
 
-  join_or_start_fetch (self, task);
+  join_or_start_fetch (self, task, TRUE);
 }
 
 /**
@@ -2239,7 +2690,7 @@ grant_token_provider_refresh_async (GrantTokenProvider  *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  join_or_start_fetch (self, task);
+  join_or_start_fetch (self, task, FALSE);
 }
 
 /**
@@ -2264,15 +2715,327 @@ grant_token_provider_refresh_finish (GrantTokenProvider  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* Authorizing and sending requests */
+
+static void
+set_authorization (SoupMessage *message,
+                   GrantToken  *token)
+{
+  g_autoptr(GrantSecret) authorization = grant_token_dup_authorization (token);
+
+  soup_message_headers_replace (soup_message_get_request_headers (message),
+                                "Authorization", authorization);
+}
+
+static void
+authorize_got_token_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  GrantToken *token;
+
+  token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), result, &error);
+  if (token == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  set_authorization (g_task_get_task_data (task), token);
+  g_task_return_pointer (task, token, g_object_unref);
+}
+
+/**
+ * grant_token_provider_authorize_message_async:
+ * @self: a provider
+ * @message: the request to authorize
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when @message is
+ *   authorized
+ * @user_data: data for @callback
+ *
+ * Gets a valid token, as [method@Grant.TokenProvider.get_token_async]
+ * does, and sets the `Authorization` header of @message to it, such as
+ * `Bearer abc`.
+ *
+ * Call [method@Grant.TokenProvider.authorize_message_finish] in @callback.
+ */
+void
+grant_token_provider_authorize_message_async (GrantTokenProvider  *self,
+                                              SoupMessage         *message,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (SOUP_IS_MESSAGE (message));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, grant_token_provider_authorize_message_async);
+  g_task_set_task_data (task, g_object_ref (message), g_object_unref);
+
+  grant_token_provider_get_token_async (self, cancellable, authorize_got_token_cb, task);
+}
+
+/**
+ * grant_token_provider_authorize_message_finish:
+ * @self: a provider
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenProvider.authorize_message_async].
+ *
+ * Keep the token returned to pass it to
+ * [method@Grant.TokenProvider.invalidate] if the API rejects it.
+ *
+ * Returns: (transfer full): the token the message carries, or `NULL` with
+ *   @error set, in which case the message was not changed
+ */
+GrantToken *
+grant_token_provider_authorize_message_finish (GrantTokenProvider  *self,
+                                               GAsyncResult        *result,
+                                               GError             **error)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_authorize_message_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct {
+  SoupSession *session;
+  SoupMessage *message;
+  int io_priority;
+  GrantToken *token;
+  gboolean retried;
+} SendData;
+
+static void
+send_data_free (SendData *data)
+{
+  g_clear_object (&data->session);
+  g_clear_object (&data->message);
+  g_clear_object (&data->token);
+  g_free (data);
+}
+
+static void send_authorize (GTask *task);
+
+/* The API refused the token, typically because it was revoked: drop it,
+ * get a new one, and send once more. */
+static void
+send_closed_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  g_input_stream_close_finish (G_INPUT_STREAM (object), result, NULL);
+  send_authorize (task);
+}
+
+static void
+send_sent_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SendData *data = g_task_get_task_data (task);
+  GrantTokenProvider *self = g_task_get_source_object (task);
+  GCancellable *cancellable;
+  GInputStream *stream;
+  GError *error = NULL;
+
+  stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  if (stream == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (soup_message_get_status (data->message) == SOUP_STATUS_UNAUTHORIZED && !data->retried)
+    {
+      g_debug ("The API answered 401 to the token; getting another and trying once more");
+      data->retried = TRUE;
+      grant_token_provider_invalidate (self, data->token);
+      cancellable = g_task_get_cancellable (task);
+      g_input_stream_close_async (stream, data->io_priority, cancellable,
+                                  send_closed_cb, g_steal_pointer (&task));
+      g_object_unref (stream);
+      return;
+    }
+
+  g_task_return_pointer (task, stream, g_object_unref);
+}
+
+static void
+send_authorized_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SendData *data = g_task_get_task_data (task);
+  GCancellable *cancellable;
+  GError *error = NULL;
+
+  g_clear_object (&data->token);
+  data->token = grant_token_provider_authorize_message_finish (GRANT_TOKEN_PROVIDER (object),
+                                                               result, &error);
+  if (data->token == NULL)
+    {
+      /* Never sent without a token. */
+      g_task_return_error (task, error);
+      return;
+    }
+
+  cancellable = g_task_get_cancellable (task);
+  soup_session_send_async (data->session, data->message, data->io_priority,
+                           cancellable, send_sent_cb, g_steal_pointer (&task));
+}
+
+static void
+send_authorize (GTask *task)
+{
+  SendData *data = g_task_get_task_data (task);
+
+  grant_token_provider_authorize_message_async (g_task_get_source_object (task), data->message,
+                                                g_task_get_cancellable (task),
+                                                send_authorized_cb, g_object_ref (task));
+}
+
+/**
+ * grant_token_provider_send_async:
+ * @self: a provider
+ * @session: (nullable): the session to send on, or `NULL` for the
+ *   provider's
+ * @message: the API request
+ * @io_priority: the I/O priority of the request
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when the response
+ *   headers are in
+ * @user_data: data for @callback
+ *
+ * Authorizes @message with a valid token and sends it, like
+ * soup_session_send_async().
+ *
+ * When the API answers 401 Unauthorized (with a `WWW-Authenticate: Bearer
+ * error="invalid_token"` challenge or without one), the token is
+ * invalidated, a new one is obtained and the request is sent once more;
+ * the second answer is the result, whatever it is. When no token can be
+ * obtained, the request is not sent and the error is the result. The body
+ * of @message must be one libsoup can send twice, such as one set with
+ * soup_message_set_request_body_from_bytes().
+ *
+ * Call [method@Grant.TokenProvider.send_finish] in @callback.
+ */
+void
+grant_token_provider_send_async (GrantTokenProvider  *self,
+                                 SoupSession         *session,
+                                 SoupMessage         *message,
+                                 int                  io_priority,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SendData *data;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (session == NULL || SOUP_IS_SESSION (session));
+  g_return_if_fail (SOUP_IS_MESSAGE (message));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (SendData, 1);
+  data->session = g_object_ref (session ? session : self->session);
+  data->message = g_object_ref (message);
+  data->io_priority = io_priority;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, grant_token_provider_send_async);
+  g_task_set_priority (task, io_priority);
+  g_task_set_task_data (task, data, (GDestroyNotify) send_data_free);
+
+  send_authorize (task);
+}
+
+/**
+ * grant_token_provider_send_finish:
+ * @self: a provider
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenProvider.send_async].
+ *
+ * As with soup_session_send_finish(), the status and headers are on the
+ * message, and an HTTP error status is not an error here.
+ *
+ * Returns: (transfer full): the response body, or `NULL` with @error set
+ */
+GInputStream *
+grant_token_provider_send_finish (GrantTokenProvider  *self,
+                                  GAsyncResult        *result,
+                                  GError             **error)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_send_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* Replaces the wall clock, for tests. */
 void
 grant_token_provider_set_clock (GrantTokenProvider *self,
-                                GrantClockFunc      clock,
-                                gpointer            user_data)
+                                GrantClock         *clock)
 {
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (GRANT_IS_CLOCK (clock));
 
-  self->clock = clock;
-  self->clock_data = user_data;
-  update_token_times (self);
+  g_set_object (&self->clock, clock);
+  schedule_refresh (self);
+}
+
+/* Replaces the network monitor, for tests; it then decides for loopback
+ * addresses too. */
+void
+grant_token_provider_set_network_monitor (GrantTokenProvider *self,
+                                          GNetworkMonitor    *monitor)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (G_IS_NETWORK_MONITOR (monitor));
+
+  set_network_monitor (self, monitor, TRUE);
+}
+
+/* Makes retries quick and predictable, for tests. */
+void
+grant_token_provider_set_retry_policy (GrantTokenProvider *self,
+                                       guint               base_ms,
+                                       guint               max_ms,
+                                       guint               max_attempts,
+                                       gboolean            jitter)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (max_attempts > 0);
+
+  self->retry_base_ms = base_ms;
+  self->retry_max_ms = max_ms;
+  self->max_attempts = max_attempts;
+  self->jitter = jitter;
+  schedule_refresh (self);
+}
+
+/* When the background refresh is due, or -1 when none is scheduled. */
+gint64
+grant_token_provider_get_refresh_time (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), -1);
+
+  return self->alarm != NULL ? self->alarm_at : -1;
 }

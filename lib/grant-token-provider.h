@@ -45,6 +45,12 @@ void                grant_token_provider_set_issuer          (GrantTokenProvider
                                                               const char          *issuer);
 
 GRANT_AVAILABLE_IN_ALL
+gboolean            grant_token_provider_get_auto_refresh    (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_auto_refresh    (GrantTokenProvider  *self,
+                                                              gboolean             auto_refresh);
+
+GRANT_AVAILABLE_IN_ALL
 const char         *grant_token_provider_get_token_url       (GrantTokenProvider  *self);
 GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_token_url       (GrantTokenProvider  *self,
@@ -141,6 +147,30 @@ void                grant_token_provider_refresh_async       (GrantTokenProvider
                                                               gpointer             user_data);
 GRANT_AVAILABLE_IN_ALL
 GrantToken         *grant_token_provider_refresh_finish      (GrantTokenProvider  *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_authorize_message_async  (GrantTokenProvider  *self,
+                                                                   SoupMessage         *message,
+                                                                   GCancellable        *cancellable,
+                                                                   GAsyncReadyCallback  callback,
+                                                                   gpointer             user_data);
+GRANT_AVAILABLE_IN_ALL
+GrantToken         *grant_token_provider_authorize_message_finish (GrantTokenProvider  *self,
+                                                                   GAsyncResult        *result,
+                                                                   GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_send_async          (GrantTokenProvider  *self,
+                                                              SoupSession         *session,
+                                                              SoupMessage         *message,
+                                                              int                  io_priority,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+GRANT_AVAILABLE_IN_ALL
+GInputStream       *grant_token_provider_send_finish         (GrantTokenProvider  *self,
                                                               GAsyncResult        *result,
                                                               GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 

@@ -126,14 +126,6 @@ provider_for (LocalEndpoint *endpoint)
   return grant_token_provider_new (endpoint->token_url, endpoint->client_id, endpoint->client_secret);
 }
 
-/* A clock the tests move by hand. */
-static gint64 fake_now;
-
-static gint64
-fake_clock (gpointer user_data)
-{
-  return fake_now;
-}
 
 /* Basics */
 
@@ -748,10 +740,12 @@ test_expiry_margin (void)
   g_autoptr(GrantToken) cached = NULL;
   g_autoptr(GrantToken) second = NULL;
   g_autoptr(GError) error = NULL;
-  gint64 start;
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
 
-  start = fake_now = g_get_real_time ();
-  grant_token_provider_set_clock (provider, fake_clock, NULL);
+  /* The cache alone: no background refresh. */
+  grant_token_provider_set_clock (provider, GRANT_CLOCK (clock));
+  grant_token_provider_set_auto_refresh (provider, FALSE);
   endpoint->expires_in = 100;
 
   first = get_token (provider, &error);
@@ -759,13 +753,13 @@ test_expiry_margin (void)
   g_assert_cmpint (grant_token_provider_get_expiry_margin (provider), ==, 60);
 
   /* A margin of 60 s is more than half of 100 s: stale at 50 s. */
-  fake_now = start + 49 * G_USEC_PER_SEC;
+  test_clock_set (clock, start + 49 * G_USEC_PER_SEC);
   g_assert_true (grant_token_provider_peek_token (provider) == first);
   cached = get_token (provider, &error);
   g_assert_true (cached == first);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
 
-  fake_now = start + 50 * G_USEC_PER_SEC;
+  test_clock_set (clock, start + 50 * G_USEC_PER_SEC);
   g_assert_null (grant_token_provider_peek_token (provider));
   second = get_token (provider, &error);
   g_assert_no_error (error);
@@ -774,17 +768,17 @@ test_expiry_margin (void)
 
   /* A smaller margin: stale 10 s before expiry. */
   grant_token_provider_set_expiry_margin (provider, 10);
-  fake_now = start + (50 + 89) * G_USEC_PER_SEC;
+  test_clock_set (clock, start + (50 + 89) * G_USEC_PER_SEC);
   g_assert_true (grant_token_provider_peek_token (provider) == second);
-  fake_now = start + (50 + 90) * G_USEC_PER_SEC;
+  test_clock_set (clock, start + (50 + 90) * G_USEC_PER_SEC);
   g_assert_null (grant_token_provider_peek_token (provider));
 
   /* With no margin at all, a token is still never handed out once it has
    * expired. */
   grant_token_provider_set_expiry_margin (provider, 0);
-  fake_now = start + (50 + 99) * G_USEC_PER_SEC;
+  test_clock_set (clock, start + (50 + 99) * G_USEC_PER_SEC);
   g_assert_true (grant_token_provider_peek_token (provider) == second);
-  fake_now = start + (50 + 100) * G_USEC_PER_SEC;
+  test_clock_set (clock, start + (50 + 100) * G_USEC_PER_SEC);
   g_assert_null (grant_token_provider_peek_token (provider));
 
   g_assert_finalize_object (provider);
@@ -797,10 +791,12 @@ test_default_lifetime (void)
   GrantTokenProvider *provider = provider_for (endpoint);
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
-  gint64 start;
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
 
-  start = fake_now = g_get_real_time ();
-  grant_token_provider_set_clock (provider, fake_clock, NULL);
+  /* The cache alone: no background refresh. */
+  grant_token_provider_set_clock (provider, GRANT_CLOCK (clock));
+  grant_token_provider_set_auto_refresh (provider, FALSE);
   endpoint->expires_in = -1;
   grant_token_provider_set_default_lifetime (provider, 20);
 
@@ -809,9 +805,9 @@ test_default_lifetime (void)
   g_assert_null (grant_token_get_expires_at (token));
 
   /* 20 s assumed; a 60 s margin is capped at half of it. */
-  fake_now = start + 9 * G_USEC_PER_SEC;
+  test_clock_set (clock, start + 9 * G_USEC_PER_SEC);
   g_assert_true (grant_token_provider_peek_token (provider) == token);
-  fake_now = start + 10 * G_USEC_PER_SEC;
+  test_clock_set (clock, start + 10 * G_USEC_PER_SEC);
   g_assert_null (grant_token_provider_peek_token (provider));
 
   /* Changing the assumption applies to the cached token too. */
@@ -1073,6 +1069,7 @@ test_canned_answers (void)
       g_autoptr(GError) error = NULL;
 
       g_test_message ("%s", cases[i].path);
+      test_fast_retries (provider, 3);
       token = get_token (provider, &error);
       if ((int) cases[i].code == -1)
         {
@@ -1102,6 +1099,8 @@ test_timeout (void)
 
   signals_connect (provider, &signals);
   grant_token_provider_set_timeout (provider, 1);
+  /* One attempt: retries have tests of their own. */
+  test_fast_retries (provider, 1);
   endpoint->hold = TRUE;
 
   error = expect_error (provider);
@@ -1136,6 +1135,7 @@ test_connection_refused (void)
   }
 
   provider = grant_token_provider_new (url, "id", "s");
+  test_fast_retries (provider, 3);
   error = expect_error (provider);
   g_assert_true (error->domain == G_IO_ERROR);
   g_assert_nonnull (strstr (error->message, "The token request to http://127.0.0.1:"));

@@ -17,6 +17,13 @@ test_endpoint_new (gboolean threaded)
 }
 
 void
+test_fast_retries (GrantTokenProvider *provider,
+                   guint               max_attempts)
+{
+  grant_token_provider_set_retry_policy (provider, 5, 20, max_attempts, FALSE);
+}
+
+void
 test_wait_until (gboolean *done)
 {
   while (!*done)
@@ -72,4 +79,302 @@ test_dup_captured_logs (void)
   g_mutex_unlock (&log_lock);
 
   return copy;
+}
+
+/* TestClock */
+
+struct _TestClock
+{
+  GrantClock parent_instance;
+
+  gint64 now;
+  guint fired;
+  GList *alarms;   /* AlarmSource, alive */
+};
+
+G_DEFINE_FINAL_TYPE (TestClock, test_clock, GRANT_TYPE_CLOCK)
+
+typedef struct {
+  GSource source;
+  TestClock *clock;
+  gint64 at;
+} TestAlarm;
+
+static gboolean
+test_alarm_prepare (GSource *source,
+                    gint    *timeout)
+{
+  TestAlarm *alarm = (TestAlarm *) source;
+
+  *timeout = -1;
+
+  return alarm->clock != NULL && alarm->clock->now >= alarm->at;
+}
+
+static gboolean
+test_alarm_check (GSource *source)
+{
+  TestAlarm *alarm = (TestAlarm *) source;
+
+  return alarm->clock != NULL && alarm->clock->now >= alarm->at;
+}
+
+static gboolean
+test_alarm_dispatch (GSource     *source,
+                     GSourceFunc  callback,
+                     gpointer     user_data)
+{
+  TestAlarm *alarm = (TestAlarm *) source;
+
+  alarm->clock->fired++;
+  if (callback != NULL)
+    callback (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_alarm_finalize (GSource *source)
+{
+  TestAlarm *alarm = (TestAlarm *) source;
+
+  if (alarm->clock != NULL)
+    alarm->clock->alarms = g_list_remove (alarm->clock->alarms, alarm);
+}
+
+static GSourceFuncs test_alarm_funcs = {
+  .prepare = test_alarm_prepare,
+  .check = test_alarm_check,
+  .dispatch = test_alarm_dispatch,
+  .finalize = test_alarm_finalize,
+};
+
+static gint64
+test_clock_now (GrantClock *clock)
+{
+  return TEST_CLOCK (clock)->now;
+}
+
+static GSource *
+test_clock_alarm_source (GrantClock *clock,
+                         gint64      at)
+{
+  TestClock *self = TEST_CLOCK (clock);
+  TestAlarm *alarm = (TestAlarm *) g_source_new (&test_alarm_funcs, sizeof (TestAlarm));
+
+  alarm->clock = self;
+  alarm->at = at;
+  self->alarms = g_list_prepend (self->alarms, alarm);
+
+  return (GSource *) alarm;
+}
+
+static void
+test_clock_finalize (GObject *object)
+{
+  TestClock *self = TEST_CLOCK (object);
+
+  for (GList *l = self->alarms; l != NULL; l = l->next)
+    ((TestAlarm *) l->data)->clock = NULL;
+  g_list_free (self->alarms);
+
+  G_OBJECT_CLASS (test_clock_parent_class)->finalize (object);
+}
+
+static void
+test_clock_class_init (TestClockClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_clock_finalize;
+  GRANT_CLOCK_CLASS (klass)->now = test_clock_now;
+  GRANT_CLOCK_CLASS (klass)->alarm_source = test_clock_alarm_source;
+}
+
+static void
+test_clock_init (TestClock *self)
+{
+}
+
+TestClock *
+test_clock_new (gint64 start)
+{
+  TestClock *self = g_object_new (TEST_TYPE_CLOCK, NULL);
+
+  self->now = start;
+
+  return self;
+}
+
+/* Moves the clock, and runs the main context so that due alarms fire. */
+void
+test_clock_set (TestClock *self,
+                gint64     now)
+{
+  self->now = now;
+  g_main_context_wakeup (NULL);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+void
+test_clock_advance (TestClock *self,
+                    gint64     seconds)
+{
+  test_clock_set (self, self->now + seconds * G_USEC_PER_SEC);
+}
+
+static gboolean
+alarm_is_armed (TestAlarm *alarm)
+{
+  return !g_source_is_destroyed ((GSource *) alarm) &&
+         g_source_get_context ((GSource *) alarm) != NULL;
+}
+
+/* When the one armed alarm is due, or -1. */
+gint64
+test_clock_get_alarm (TestClock *self)
+{
+  for (GList *l = self->alarms; l != NULL; l = l->next)
+    if (alarm_is_armed (l->data))
+      return ((TestAlarm *) l->data)->at;
+
+  return -1;
+}
+
+guint
+test_clock_get_armed (TestClock *self)
+{
+  guint n = 0;
+
+  for (GList *l = self->alarms; l != NULL; l = l->next)
+    if (alarm_is_armed (l->data))
+      n++;
+
+  return n;
+}
+
+guint
+test_clock_get_fired (TestClock *self)
+{
+  return self->fired;
+}
+
+/* TestNetworkMonitor */
+
+struct _TestNetworkMonitor
+{
+  GObject parent_instance;
+
+  gboolean available;
+};
+
+enum {
+  MONITOR_PROP_0,
+  MONITOR_PROP_NETWORK_AVAILABLE,
+  MONITOR_PROP_NETWORK_METERED,
+  MONITOR_PROP_CONNECTIVITY,
+};
+
+static void test_network_monitor_iface_init (GNetworkMonitorInterface *iface);
+static void test_network_monitor_initable_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestNetworkMonitor, test_network_monitor, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, test_network_monitor_initable_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_NETWORK_MONITOR, test_network_monitor_iface_init))
+
+static void
+test_network_monitor_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  TestNetworkMonitor *self = TEST_NETWORK_MONITOR (object);
+
+  switch (prop_id)
+    {
+    case MONITOR_PROP_NETWORK_AVAILABLE:
+      g_value_set_boolean (value, self->available);
+      break;
+
+    case MONITOR_PROP_NETWORK_METERED:
+      g_value_set_boolean (value, FALSE);
+      break;
+
+    case MONITOR_PROP_CONNECTIVITY:
+      g_value_set_enum (value, self->available ? G_NETWORK_CONNECTIVITY_FULL : G_NETWORK_CONNECTIVITY_LOCAL);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+test_network_monitor_class_init (TestNetworkMonitorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_network_monitor_get_property;
+  g_object_class_override_property (object_class, MONITOR_PROP_NETWORK_AVAILABLE, "network-available");
+  g_object_class_override_property (object_class, MONITOR_PROP_NETWORK_METERED, "network-metered");
+  g_object_class_override_property (object_class, MONITOR_PROP_CONNECTIVITY, "connectivity");
+}
+
+static gboolean
+test_network_monitor_can_reach (GNetworkMonitor     *monitor,
+                                GSocketConnectable  *connectable,
+                                GCancellable        *cancellable,
+                                GError             **error)
+{
+  if (TEST_NETWORK_MONITOR (monitor)->available)
+    return TRUE;
+
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "Network unreachable");
+  return FALSE;
+}
+
+static void
+test_network_monitor_iface_init (GNetworkMonitorInterface *iface)
+{
+  iface->can_reach = test_network_monitor_can_reach;
+}
+
+static gboolean
+test_network_monitor_initable_init_fn (GInitable     *initable,
+                                       GCancellable  *cancellable,
+                                       GError       **error)
+{
+  return TRUE;
+}
+
+static void
+test_network_monitor_initable_init (GInitableIface *iface)
+{
+  iface->init = test_network_monitor_initable_init_fn;
+}
+
+static void
+test_network_monitor_init (TestNetworkMonitor *self)
+{
+}
+
+TestNetworkMonitor *
+test_network_monitor_new (gboolean available)
+{
+  TestNetworkMonitor *self = g_object_new (TEST_TYPE_NETWORK_MONITOR, NULL);
+
+  self->available = available;
+
+  return self;
+}
+
+void
+test_network_monitor_set_available (TestNetworkMonitor *self,
+                                    gboolean            available)
+{
+  if (self->available == available)
+    return;
+
+  self->available = available;
+  g_object_notify (G_OBJECT (self), "network-available");
+  g_signal_emit_by_name (self, "network-changed", available);
 }

@@ -7,6 +7,8 @@
 
 #include <grant.h>
 
+#include "grant-clock-private.h"
+#include "grant-token-provider-private.h"
 #include "local-endpoint.h"
 
 G_BEGIN_DECLS
@@ -14,11 +16,38 @@ G_BEGIN_DECLS
 /* A local endpoint for a test; fails the test if it cannot listen. */
 LocalEndpoint *test_endpoint_new      (gboolean  threaded);
 
+/* Retries after a few milliseconds, without jitter; @max_attempts of 1
+ * turns them off. */
+void           test_fast_retries      (GrantTokenProvider *provider,
+                                       guint               max_attempts);
+
 /* Runs the default main context until *@done is TRUE. */
 void           test_wait_until        (gboolean *done);
 
 /* Log capture: everything libgrant logs, at every level, for secret checks. */
 void           test_capture_logs      (void);
 char          *test_dup_captured_logs (void);
+
+/* A wall clock the test moves by hand; its alarms fire when it reaches
+ * them, as a real one does after a suspend. */
+#define TEST_TYPE_CLOCK (test_clock_get_type ())
+G_DECLARE_FINAL_TYPE (TestClock, test_clock, TEST, CLOCK, GrantClock)
+
+TestClock     *test_clock_new         (gint64     start);
+void           test_clock_set         (TestClock *self,
+                                       gint64     now);
+void           test_clock_advance     (TestClock *self,
+                                       gint64     seconds);
+gint64         test_clock_get_alarm   (TestClock *self);
+guint          test_clock_get_armed   (TestClock *self);
+guint          test_clock_get_fired   (TestClock *self);
+
+/* A GNetworkMonitor whose network comes and goes when the test says. */
+#define TEST_TYPE_NETWORK_MONITOR (test_network_monitor_get_type ())
+G_DECLARE_FINAL_TYPE (TestNetworkMonitor, test_network_monitor, TEST, NETWORK_MONITOR, GObject)
+
+TestNetworkMonitor *test_network_monitor_new           (gboolean            available);
+void                test_network_monitor_set_available (TestNetworkMonitor *self,
+                                                        gboolean            available);
 
 G_END_DECLS

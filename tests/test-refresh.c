@@ -1,0 +1,837 @@
+/* test-refresh.c: background refresh, retries, network awareness, and
+ * requests authorized by the provider
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "test-utils.h"
+
+#define S G_GINT64_CONSTANT (1000000)
+
+typedef struct {
+  gboolean done;
+  GrantToken *token;
+  GError *error;
+} Result;
+
+static void
+result_clear (Result *result)
+{
+  g_clear_object (&result->token);
+  g_clear_error (&result->error);
+  result->done = FALSE;
+}
+
+static void
+get_token_cb (GObject      *object,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                         &result->error);
+  result->done = TRUE;
+}
+
+static GrantToken *
+get_token (GrantTokenProvider  *provider,
+           GError             **error)
+{
+  Result result = { 0 };
+
+  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+typedef struct {
+  guint refreshed;
+  guint failed;
+  guint notify_token;
+  GError *last_error;
+} Signals;
+
+static void
+token_refreshed_cb (GrantTokenProvider *provider,
+                    GrantToken         *token,
+                    Signals            *signals)
+{
+  signals->refreshed++;
+}
+
+static void
+refresh_failed_cb (GrantTokenProvider *provider,
+                   GError             *error,
+                   Signals            *signals)
+{
+  signals->failed++;
+  g_clear_error (&signals->last_error);
+  signals->last_error = g_error_copy (error);
+}
+
+static void
+notify_token_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 Signals    *signals)
+{
+  signals->notify_token++;
+}
+
+static void
+signals_connect (GrantTokenProvider *provider,
+                 Signals            *signals)
+{
+  g_signal_connect (provider, "token-refreshed", G_CALLBACK (token_refreshed_cb), signals);
+  g_signal_connect (provider, "refresh-failed", G_CALLBACK (refresh_failed_cb), signals);
+  g_signal_connect (provider, "notify::token", G_CALLBACK (notify_token_cb), signals);
+}
+
+/* A provider on the endpoint, on the test's clock, without jitter. */
+static GrantTokenProvider *
+provider_on_clock (LocalEndpoint *endpoint,
+                   TestClock     *clock)
+{
+  GrantTokenProvider *provider = grant_token_provider_new (endpoint->token_url, endpoint->client_id,
+                                                           endpoint->client_secret);
+
+  if (clock != NULL)
+    grant_token_provider_set_clock (provider, GRANT_CLOCK (clock));
+  test_fast_retries (provider, 3);
+
+  return provider;
+}
+
+static void
+wait_for_requests (LocalEndpoint *endpoint,
+                   guint          n)
+{
+  while (local_endpoint_get_requests (endpoint) < n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+wait_for_signal (guint *counter,
+                 guint  n)
+{
+  while (*counter < n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Background refresh */
+
+static void
+test_schedule (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+
+  signals_connect (provider, &signals);
+  endpoint->expires_in = 100;
+  g_assert_true (grant_token_provider_get_auto_refresh (provider));
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  /* 80% of 100 s is 80 s, but a 60 s margin (at most half the lifetime,
+   * 50 s) comes first. One alarm, no polling. */
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + 50 * S);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
+
+  test_clock_advance (clock, 49);
+  g_assert_cmpuint (test_clock_get_fired (clock), ==, 0);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  test_clock_advance (clock, 1);
+  g_assert_cmpuint (test_clock_get_fired (clock), ==, 1);
+  wait_for_signal (&signals.refreshed, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (signals.notify_token, ==, 2);
+  g_assert_true (grant_token_provider_peek_token (provider) != first);
+
+  /* The next one, 50 s after the new token. */
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + 100 * S);
+
+  /* With a smaller margin, 80% of the lifetime comes first. */
+  grant_token_provider_set_expiry_margin (provider, 10);
+  grant_token_provider_invalidate (provider, NULL);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  g_clear_object (&first);
+  first = get_token (provider, &error);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + (50 + 80) * S);
+  g_assert_cmpuint (signals.failed, ==, 0);
+
+  g_assert_finalize_object (provider);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+}
+
+static void
+test_no_timer_without_token_or_auto_refresh (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(TestClock) clock = test_clock_new (g_get_real_time ());
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_auto_refresh (provider, FALSE);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, -1);
+
+  grant_token_provider_set_auto_refresh (provider, TRUE);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
+
+  grant_token_provider_invalidate (provider, NULL);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_jitter (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  g_autoptr(GHashTable) times = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  endpoint->expires_in = 1000;
+  for (guint i = 0; i < 8; i++)
+    {
+      GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+      gint64 at;
+
+      grant_token_provider_set_retry_policy (provider, 1000, 60000, 3, TRUE);
+      token = get_token (provider, &error);
+      g_assert_no_error (error);
+
+      /* Due at 80% of the lifetime, up to 5% of it (30 s at most)
+       * earlier. */
+      at = grant_token_provider_get_refresh_time (provider);
+      g_assert_cmpint (at, <=, start + 800 * S);
+      g_assert_cmpint (at, >=, start + 770 * S);
+      g_hash_table_add (times, g_memdup2 (&at, sizeof at));
+
+      g_assert_finalize_object (provider);
+    }
+
+  /* Not every client at the same instant. */
+  g_assert_cmpuint (g_hash_table_size (times), >, 1);
+}
+
+static void
+test_failure_keeps_valid_token (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GrantToken) kept = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+  gint64 expected;
+  guint delays[] = { 1, 2, 4, 8, 16 };
+
+  signals_connect (provider, &signals);
+  /* One attempt per refresh, and the real backoff: 1 s doubling. */
+  grant_token_provider_set_retry_policy (provider, 1000, 60000, 1, FALSE);
+  endpoint->expires_in = 100;
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
+    local_endpoint_push_failure (endpoint, 503, NULL, NULL, "{\"error\":\"temporarily_unavailable\"}");
+
+  /* The refresh at 50 s fails: signalled, the token stays, and the next
+   * try comes 1 s later, then 2, 4, 8, 16. */
+  expected = start + 50 * S;
+  test_clock_set (clock, expected);
+  for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
+    {
+      wait_for_signal (&signals.failed, i + 1);
+      g_assert_error (signals.last_error, GRANT_ERROR, GRANT_ERROR_TEMPORARILY_UNAVAILABLE);
+      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2 + i);
+
+      /* Callers keep getting the still-valid token, at once. */
+      g_clear_object (&kept);
+      kept = get_token (provider, &error);
+      g_assert_no_error (error);
+      g_assert_true (kept == first);
+      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2 + i);
+      g_assert_null (grant_token_provider_peek_token (provider));
+
+      expected += delays[i] * S;
+      g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, expected);
+      g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
+      test_clock_set (clock, expected);
+    }
+
+  /* The server is back: the next refresh succeeds. */
+  wait_for_signal (&signals.refreshed, 2);
+  g_assert_cmpuint (signals.failed, ==, G_N_ELEMENTS (delays));
+  g_assert_true (grant_token_provider_peek_token (provider) != first);
+  /* And the schedule is the normal one again. */
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, expected + 50 * S);
+
+  g_clear_error (&signals.last_error);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_retries_stop_at_expiry (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GrantToken) none = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+
+  signals_connect (provider, &signals);
+  grant_token_provider_set_retry_policy (provider, 4000, 60000, 1, FALSE);
+  endpoint->expires_in = 10;
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  /* Refresh at 5 s; retries at 9 s, then 17 s would be past expiry. */
+  for (guint i = 0; i < 10; i++)
+    local_endpoint_push_failure (endpoint, 500, NULL, NULL, "");
+  test_clock_set (clock, start + 5 * S);
+  wait_for_signal (&signals.failed, 1);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + 9 * S);
+  test_clock_set (clock, start + 9 * S);
+  wait_for_signal (&signals.failed, 2);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, -1);
+
+  /* Once expired, the token is never handed out: callers get a fetch and
+   * its error. */
+  test_clock_set (clock, start + 10 * S);
+  none = get_token (provider, &error);
+  g_assert_null (none);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 4);
+
+  g_clear_error (&signals.last_error);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_suspend_past_expiry (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+  GrantToken *renewed;
+
+  signals_connect (provider, &signals);
+  endpoint->expires_in = 100;
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  /* The machine sleeps for an hour: the wall clock jumps past the refresh
+   * point and the expiry. On wake, the refresh happens at once, with no
+   * caller asking. */
+  test_clock_set (clock, start + 3600 * S);
+  wait_for_signal (&signals.refreshed, 2);
+  renewed = grant_token_provider_peek_token (provider);
+  g_assert_nonnull (renewed);
+  g_assert_true (renewed != first);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + (3600 + 50) * S);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_real_clock (void)
+{
+  /* The real wall-clock alarm, with a two-second token. */
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+  gint64 started, at;
+
+  signals_connect (provider, &signals);
+  endpoint->expires_in = 2;
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+  started = g_get_monotonic_time ();
+  at = grant_token_provider_get_refresh_time (provider);
+  g_assert_cmpint (at - g_get_real_time (), <=, 1600 * 1000);
+
+  wait_for_signal (&signals.refreshed, 2);
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 500 * 1000);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 2000 * 1000);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_background_joined_by_callers (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GrantToken) still_fresh = NULL;
+  g_autoptr(GError) error = NULL;
+  Result results[20] = { { 0 } };
+  Signals signals = { 0 };
+
+  signals_connect (provider, &signals);
+  grant_token_provider_set_expiry_margin (provider, 10);
+  endpoint->expires_in = 100;
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  /* The background refresh at 80 s is in flight... */
+  endpoint->hold = TRUE;
+  test_clock_set (clock, start + 80 * S);
+  wait_for_requests (endpoint, 2);
+
+  /* ...callers still get the fresh token meanwhile... */
+  still_fresh = get_token (provider, &error);
+  g_assert_true (still_fresh == first);
+
+  /* ...and once it is stale, they join the refresh rather than start
+   * requests of their own. */
+  test_clock_set (clock, start + 91 * S);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    grant_token_provider_get_token_async (provider, NULL, get_token_cb, &results[i]);
+  local_endpoint_release (endpoint);
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    {
+      test_wait_until (&results[i].done);
+      g_assert_no_error (results[i].error);
+      g_assert_true (results[i].token != first);
+      g_assert_true (results[i].token == results[0].token);
+    }
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (signals.refreshed, ==, 2);
+
+  for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+    result_clear (&results[i]);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_dropped_during_background_refresh (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GError) error = NULL;
+
+  endpoint->expires_in = 100;
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  endpoint->hold = TRUE;
+  test_clock_set (clock, start + 50 * S);
+  wait_for_requests (endpoint, 2);
+
+  /* Nobody waits for that refresh: the provider goes at once, and the
+   * answer that comes later finds nothing to touch. */
+  g_assert_finalize_object (provider);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  local_endpoint_release (endpoint);
+  for (guint i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+/* Retries inside one fetch */
+
+static void
+test_retry_server_errors (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+
+  signals_connect (provider, &signals);
+  local_endpoint_push_failure (endpoint, 503, NULL, NULL, "<html>busy</html>");
+  local_endpoint_push_failure (endpoint, 502, NULL, NULL, "");
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
+  /* Attempts that were retried are no failures of the caller's request. */
+  g_assert_cmpuint (signals.failed, ==, 0);
+  g_assert_cmpuint (signals.refreshed, ==, 1);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_retry_gives_up (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+
+  signals_connect (provider, &signals);
+  for (guint i = 0; i < 5; i++)
+    local_endpoint_push_failure (endpoint, 503, NULL, NULL, "");
+  token = get_token (provider, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
+  g_assert_cmpuint (signals.failed, ==, 1);
+
+  g_clear_error (&signals.last_error);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_no_retry_for_protocol_errors (void)
+{
+  const struct {
+    guint status;
+    const char *body;
+    GrantError code;
+  } cases[] = {
+    { 400, "{\"error\":\"invalid_client\"}", GRANT_ERROR_INVALID_CLIENT },
+    { 401, "{\"error\":\"invalid_client\"}", GRANT_ERROR_INVALID_CLIENT },
+    { 400, "{\"error\":\"invalid_scope\"}", GRANT_ERROR_INVALID_SCOPE },
+    { 404, "<html>no</html>", GRANT_ERROR_INVALID_RESPONSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+      GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+      Signals signals = { 0 };
+
+      signals_connect (provider, &signals);
+      local_endpoint_push_failure (endpoint, cases[i].status, NULL, NULL, cases[i].body);
+      token = get_token (provider, &error);
+      g_assert_error (error, GRANT_ERROR, cases[i].code);
+      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+      g_assert_cmpuint (signals.failed, ==, 1);
+
+      g_clear_error (&signals.last_error);
+      g_assert_finalize_object (provider);
+    }
+}
+
+static void
+test_retry_after (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(GDateTime) now = NULL;
+  g_autoptr(GDateTime) later = NULL;
+  g_autofree char *date = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) again = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 started;
+
+  /* In seconds: the backoff of a few milliseconds waits for a second. */
+  local_endpoint_push_failure (endpoint, 429, "Retry-After", "1", "{\"error\":\"slow_down\"}");
+  started = g_get_monotonic_time ();
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 950 * 1000);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  /* As an HTTP date, three seconds ahead (at least two, at whole seconds). */
+  now = g_date_time_new_now_utc ();
+  later = g_date_time_add_seconds (now, 3);
+  date = soup_date_time_to_string (later, SOUP_DATE_HTTP);
+  grant_token_provider_invalidate (provider, NULL);
+  local_endpoint_push_failure (endpoint, 503, "Retry-After", date, "");
+  started = g_get_monotonic_time ();
+  again = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 1900 * 1000);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 4);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_cancel_during_retry_wait (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Result result = { 0 };
+  Signals signals = { 0 };
+  gint64 started;
+
+  signals_connect (provider, &signals);
+  local_endpoint_push_failure (endpoint, 503, "Retry-After", "30", "");
+  grant_token_provider_get_token_async (provider, cancellable, get_token_cb, &result);
+  wait_for_requests (endpoint, 1);
+  for (guint i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  started = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+  test_wait_until (&result.done);
+  g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 1000 * 1000);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpuint (signals.failed, ==, 0);
+
+  result_clear (&result);
+  g_assert_finalize_object (provider);
+}
+
+/* The network */
+
+static void
+test_network_down_and_up (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  g_autoptr(TestNetworkMonitor) monitor = test_network_monitor_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) none = NULL;
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GrantToken) kept = NULL;
+  g_autoptr(GError) error = NULL;
+  Signals signals = { 0 };
+
+  signals_connect (provider, &signals);
+  grant_token_provider_set_network_monitor (provider, G_NETWORK_MONITOR (monitor));
+  endpoint->expires_in = 100;
+
+  /* No network and no token: a clear error at once, no request. */
+  none = get_token (provider, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+  g_clear_error (&error);
+
+  test_network_monitor_set_available (monitor, TRUE);
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  /* Offline when the refresh is due: no attempt... */
+  test_network_monitor_set_available (monitor, FALSE);
+  test_clock_set (clock, start + 60 * S);
+  g_assert_cmpuint (test_clock_get_fired (clock), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+
+  /* ...callers keep the stale but valid token... */
+  kept = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_true (kept == first);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  /* ...and the network's return brings the refresh. */
+  test_network_monitor_set_available (monitor, TRUE);
+  wait_for_signal (&signals.refreshed, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_true (grant_token_provider_peek_token (provider) != first);
+
+  g_clear_error (&signals.last_error);
+  g_assert_finalize_object (provider);
+}
+
+/* Authorized requests */
+
+typedef struct {
+  gboolean done;
+  GInputStream *stream;
+  GrantToken *token;
+  GError *error;
+} SendResult;
+
+static void
+send_cb (GObject      *object,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  SendResult *result = user_data;
+
+  result->stream = grant_token_provider_send_finish (GRANT_TOKEN_PROVIDER (object), res, &result->error);
+  result->done = TRUE;
+}
+
+static void
+authorize_cb (GObject      *object,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  SendResult *result = user_data;
+
+  result->token = grant_token_provider_authorize_message_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                                 &result->error);
+  result->done = TRUE;
+}
+
+static guint
+send_api (GrantTokenProvider  *provider,
+          LocalEndpoint       *endpoint,
+          GError             **error)
+{
+  g_autofree char *url = local_endpoint_url (endpoint, "/api");
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  SendResult result = { 0 };
+
+  grant_token_provider_send_async (provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    {
+      g_propagate_error (error, result.error);
+      return 0;
+    }
+
+  g_object_unref (result.stream);
+
+  return soup_message_get_status (message);
+}
+
+static void
+test_authorize_message (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", "https://api.example.com/");
+  g_autofree char *expected = NULL;
+  SendResult result = { 0 };
+
+  grant_token_provider_authorize_message_async (provider, message, NULL, authorize_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  expected = g_strconcat ("Bearer ", grant_token_get_access_token (result.token), NULL);
+  g_assert_cmpstr (soup_message_headers_get_one (soup_message_get_request_headers (message), "Authorization"),
+                   ==, expected);
+
+  g_clear_object (&result.token);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_send_retries_once_after_401 (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(GError) error = NULL;
+  GrantToken *before;
+
+  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 1);
+  before = grant_token_provider_peek_token (provider);
+
+  /* The API revokes the token: the 401 is followed by a new token and one
+   * more try, which works. */
+  local_endpoint_revoke_tokens (endpoint);
+  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 3);
+  g_assert_true (grant_token_provider_peek_token (provider) != before);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_send_without_token (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
+
+  /* Revoked, and the credentials no longer work either: the 401 stands,
+   * and the retry is never sent without a token. */
+  local_endpoint_revoke_tokens (endpoint);
+  g_free (endpoint->client_secret);
+  endpoint->client_secret = g_strdup ("rotated elsewhere");
+  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 0);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 2);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_send_gives_up_after_second_401 (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url (endpoint, "/always-401");
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  SendResult result = { 0 };
+
+  local_endpoint_add_canned_with_header (endpoint, "/always-401", 401, "WWW-Authenticate",
+                                         "Bearer error=\"invalid_token\"", "application/json", "{}");
+  grant_token_provider_send_async (provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 401);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  g_clear_object (&result.stream);
+  g_assert_finalize_object (provider);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/refresh/schedule", test_schedule);
+  g_test_add_func ("/refresh/no-timer-without-token-or-auto-refresh", test_no_timer_without_token_or_auto_refresh);
+  g_test_add_func ("/refresh/jitter", test_jitter);
+  g_test_add_func ("/refresh/failure-keeps-valid-token", test_failure_keeps_valid_token);
+  g_test_add_func ("/refresh/retries-stop-at-expiry", test_retries_stop_at_expiry);
+  g_test_add_func ("/refresh/suspend-past-expiry", test_suspend_past_expiry);
+  g_test_add_func ("/refresh/real-clock", test_real_clock);
+  g_test_add_func ("/refresh/background-joined-by-callers", test_background_joined_by_callers);
+  g_test_add_func ("/refresh/dropped-during-background-refresh", test_dropped_during_background_refresh);
+  g_test_add_func ("/retry/server-errors", test_retry_server_errors);
+  g_test_add_func ("/retry/gives-up", test_retry_gives_up);
+  g_test_add_func ("/retry/not-for-protocol-errors", test_no_retry_for_protocol_errors);
+  g_test_add_func ("/retry/retry-after", test_retry_after);
+  g_test_add_func ("/retry/cancel-during-wait", test_cancel_during_retry_wait);
+  g_test_add_func ("/network/down-and-up", test_network_down_and_up);
+  g_test_add_func ("/send/authorize-message", test_authorize_message);
+  g_test_add_func ("/send/retries-once-after-401", test_send_retries_once_after_401);
+  g_test_add_func ("/send/without-token", test_send_without_token);
+  g_test_add_func ("/send/gives-up-after-second-401", test_send_gives_up_after_second_401);
+
+  return g_test_run ();
+}
