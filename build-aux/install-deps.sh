@@ -9,6 +9,7 @@ packages=(
   gobject-introspection libgirepository1.0-dev valac
   python3-gi gir1.2-soup-3.0 gir1.2-json-1.0 gjs
   gi-docgen valgrind
+  libsecret-1-dev gnome-keyring dbus-daemon
 )
 
 missing=()

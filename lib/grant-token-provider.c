@@ -11,6 +11,7 @@
 #include "grant-clock-private.h"
 #include "grant-discovery-private.h"
 #include "grant-error.h"
+#include "grant-file-store-private.h"
 #include "grant-request-private.h"
 #include "grant-response-private.h"
 #include "grant-token-provider-private.h"
@@ -108,6 +109,9 @@ struct _GrantTokenProvider
   gulong monitor_handler;
   gboolean monitor_covers_loopback;
 
+  GrantTokenStore *store;
+  gboolean store_warned;
+
   /* Retries inside a fetch, and jitter; changed only by tests. */
   guint retry_base_ms;
   guint retry_max_ms;
@@ -131,6 +135,7 @@ enum {
   PROP_ALLOW_INSECURE_HTTP,
   PROP_ISSUER,
   PROP_AUTO_REFRESH,
+  PROP_STORE,
   PROP_DIALECT,
   PROP_SESSION,
   PROP_TOKEN,
@@ -220,28 +225,73 @@ backoff_ms (guint    n,
 
 /* Cache */
 
+static const char *request_url (GrantTokenProvider *self);
+
+/* When @token expires, and from when it is stale: the expiry margin
+ * before, but never more than half its lifetime. */
 static void
-update_token_times (GrantTokenProvider *self)
+token_times (GrantTokenProvider *self,
+             GrantToken         *token,
+             gint64             *expires,
+             gint64             *stale)
 {
   gint64 issued, lifetime, margin;
   GDateTime *expires_at;
 
-  if (self->token == NULL)
-    {
-      self->token_expires = self->token_stale = 0;
-      return;
-    }
-
-  issued = grant_date_time_to_usec (grant_token_get_issued_at (self->token));
-  expires_at = grant_token_get_expires_at (self->token);
+  issued = grant_date_time_to_usec (grant_token_get_issued_at (token));
+  expires_at = grant_token_get_expires_at (token);
   if (expires_at != NULL)
-    self->token_expires = grant_date_time_to_usec (expires_at);
+    *expires = grant_date_time_to_usec (expires_at);
   else
-    self->token_expires = issued + (gint64) self->default_lifetime * G_USEC_PER_SEC;
+    *expires = issued + (gint64) self->default_lifetime * G_USEC_PER_SEC;
 
-  lifetime = MAX (self->token_expires - issued, 0);
+  lifetime = MAX (*expires - issued, 0);
   margin = MIN ((gint64) self->expiry_margin * G_USEC_PER_SEC, lifetime / 2);
-  self->token_stale = self->token_expires - margin;
+  *stale = *expires - margin;
+}
+
+static void
+update_token_times (GrantTokenProvider *self)
+{
+  if (self->token == NULL)
+    self->token_expires = self->token_stale = 0;
+  else
+    token_times (self, self->token, &self->token_expires, &self->token_stale);
+}
+
+/* A store that fails is no error for callers: warn once, then fetch. */
+static void
+store_failed (GrantTokenProvider *self,
+              const GError       *error)
+{
+  if (self != NULL && !self->store_warned)
+    {
+      self->store_warned = TRUE;
+      g_warning ("The token store failed, so tokens come from the network: %s", error->message);
+    }
+  else
+    g_debug ("The token store failed: %s", error->message);
+}
+
+static GrantTokenKey *
+dup_token_key (GrantTokenProvider *self)
+{
+  g_autoptr(GPtrArray) parameters = g_ptr_array_new_with_free_func (g_free);
+  const char *url = request_url (self);
+
+  if (url == NULL || *url == '\0' || self->client_id == NULL || *self->client_id == '\0')
+    return NULL;
+
+  for (guint i = 0; i < self->parameters->len; i++)
+    {
+      GrantParameter *parameter = g_ptr_array_index (self->parameters, i);
+
+      g_ptr_array_add (parameters, g_strconcat (parameter->name, "=", parameter->value, NULL));
+    }
+  g_ptr_array_add (parameters, NULL);
+
+  return grant_token_key_new (url, self->client_id, self->auth_method, self->scope,
+                              (const char * const *) parameters->pdata);
 }
 
 /* Whether a request to @url can go anywhere: the network monitor says so,
@@ -252,7 +302,7 @@ network_available_for (GrantTokenProvider *self,
 {
   g_autoptr(GUri) uri = NULL;
 
-  if (self->monitor == NULL || g_network_monitor_get_network_available (self->monitor))
+  if (self == NULL || self->monitor == NULL || g_network_monitor_get_network_available (self->monitor))
     return TRUE;
 
   if (self->monitor_covers_loopback || url == NULL)
@@ -423,6 +473,13 @@ struct _Fetch {
   guint timeout;
   gboolean allow_insecure_http;
 
+  /* The store: a lock other processes see (file stores), a load before
+   * fetching, a save after. */
+  GrantTokenStore *store;
+  GrantTokenKey *key;
+  GObject *lock;
+  gboolean skip_store_load;
+
   /* Discovery, then the token request. */
   GrantDiscoveryKind discovery_kind;
   guint auto_candidates;       /* AUTO: the methods it may try */
@@ -486,6 +543,11 @@ fetch_new (GrantTokenProvider *self,
   fetch->dialect = g_object_ref (self->dialect);
   fetch->timeout = self->timeout;
   fetch->allow_insecure_http = self->allow_insecure_http;
+  if (self->store != NULL)
+    {
+      fetch->store = g_object_ref (self->store);
+      fetch->key = dup_token_key (self);
+    }
   fetch->retry_base_ms = self->retry_base_ms;
   fetch->retry_max_ms = self->retry_max_ms;
   fetch->max_attempts = self->max_attempts;
@@ -542,6 +604,9 @@ fetch_free (Fetch *fetch)
       g_source_unref (fetch->retry_source);
     }
   fetch_clear_exchange (fetch);
+  g_clear_object (&fetch->lock);
+  g_clear_object (&fetch->store);
+  g_clear_pointer (&fetch->key, grant_token_key_unref);
   g_clear_error (&fetch->first_error);
   g_free (fetch->token_url);
   g_free (fetch->issuer);
@@ -583,6 +648,9 @@ fetch_finish (Fetch      *fetch,
   Waiter *waiter;
 
   g_assert ((token == NULL) != (error == NULL));
+
+  /* Other processes may go on. */
+  g_clear_object (&fetch->lock);
 
   if (self != NULL && self->fetch == fetch)
     self->fetch = NULL;
@@ -972,6 +1040,143 @@ next_auto_method (Fetch           *fetch,
   return FALSE;
 }
 
+/* The store */
+
+typedef struct {
+  Fetch *fetch;
+  GrantToken *token;
+} SaveClosure;
+
+static void
+store_saved_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  SaveClosure *closure = user_data;
+  Fetch *fetch = closure->fetch;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&fetch->cancellable);
+  if (!grant_token_store_save_finish (GRANT_TOKEN_STORE (object), result, &error))
+    store_failed (fetch->provider, error);
+
+  fetch_finish (fetch, closure->token, NULL);
+  g_object_unref (closure->token);
+  g_free (closure);
+}
+
+/* Saves a new token, then completes the fetch with it: the other processes
+ * waiting for the lock find it there. */
+static void
+fetch_save_and_finish (Fetch      *fetch,
+                       GrantToken *token)
+{
+  SaveClosure *closure;
+
+  if (fetch->store == NULL || fetch->key == NULL)
+    {
+      fetch_finish (fetch, token, NULL);
+      return;
+    }
+
+  closure = g_new0 (SaveClosure, 1);
+  closure->fetch = fetch;
+  closure->token = g_object_ref (token);
+  /* Not cancellable: a token fetched is worth keeping. */
+  grant_token_store_save_async (fetch->store, fetch->key, token, NULL, store_saved_cb, closure);
+}
+
+static void fetch_continue (Fetch *fetch);
+
+/* Whether a token from the store is worth using: one the provider does not
+ * hold yet, and still fresh. */
+static gboolean
+stored_token_usable (Fetch      *fetch,
+                     GrantToken *token)
+{
+  GrantTokenProvider *self = fetch->provider;
+  gint64 expires, stale;
+
+  if (self == NULL)
+    return FALSE;
+
+  if (self->token != NULL &&
+      g_strcmp0 (grant_token_get_access_token (self->token), grant_token_get_access_token (token)) == 0)
+    return FALSE;
+
+  token_times (self, token, &expires, &stale);
+
+  return grant_clock_now (fetch->clock) < stale;
+}
+
+static void
+store_loaded_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Fetch *fetch = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+
+  g_clear_object (&fetch->cancellable);
+  token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), result, &error);
+  if (error != NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || fetch->abandoned)
+        {
+          fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                  "Every caller cancelled"));
+          return;
+        }
+      store_failed (fetch->provider, error);
+    }
+  else if (token != NULL && stored_token_usable (fetch, token))
+    {
+      g_debug ("Using the token from the store");
+      fetch_finish (fetch, token, NULL);
+      return;
+    }
+
+  fetch_continue (fetch);
+}
+
+static void
+fetch_load_from_store (Fetch *fetch)
+{
+  if (fetch->skip_store_load)
+    {
+      fetch_continue (fetch);
+      return;
+    }
+
+  fetch->cancellable = g_cancellable_new ();
+  grant_token_store_load_async (fetch->store, fetch->key, fetch->cancellable, store_loaded_cb, fetch);
+}
+
+static void
+store_locked_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Fetch *fetch = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&fetch->cancellable);
+  fetch->lock = grant_file_store_lock_finish (GRANT_FILE_STORE (object), result, &error);
+  if (fetch->lock == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || fetch->abandoned)
+        {
+          fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                  "Every caller cancelled"));
+          return;
+        }
+      store_failed (fetch->provider, error);
+    }
+
+  fetch_load_from_store (fetch);
+}
+
 /* The token request */
 
 static void fetch_send_token_request (Fetch           *fetch,
@@ -1026,7 +1231,7 @@ token_attempt_done (Fetch      *fetch,
     }
 
   if (token != NULL)
-    fetch_finish (fetch, token, NULL);
+    fetch_save_and_finish (fetch, token);
   else
     fetch_finish (fetch, NULL, error);
   g_clear_object (&token);
@@ -1233,14 +1438,36 @@ fetch_send_discovery_request (Fetch *fetch)
 static void
 fetch_begin (Fetch *fetch)
 {
-  GError *error = NULL;
-
   if (fetch->client_id == NULL || *fetch->client_id == '\0')
     {
       fetch_fail (fetch, g_error_new_literal (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
                                               "No client id is set: set the client-id property"));
       return;
     }
+
+  /* With a file store, one process fetches while the others wait for the
+   * token it saves. */
+  if (fetch->store != NULL && fetch->key != NULL)
+    {
+      if (GRANT_IS_FILE_STORE (fetch->store))
+        {
+          fetch->cancellable = g_cancellable_new ();
+          grant_file_store_lock_async (GRANT_FILE_STORE (fetch->store), fetch->key,
+                                       fetch->cancellable, store_locked_cb, fetch);
+        }
+      else
+        fetch_load_from_store (fetch);
+      return;
+    }
+
+  fetch_continue (fetch);
+}
+
+/* After the store: the network. */
+static void
+fetch_continue (Fetch *fetch)
+{
+  GError *error = NULL;
 
   if (!network_available_for (fetch->provider,
                               fetch->token_url && *fetch->token_url ? fetch->token_url : fetch->issuer))
@@ -1258,7 +1485,7 @@ fetch_begin (Fetch *fetch)
 
   if (fetch->issuer != NULL && *fetch->issuer != '\0')
     {
-      GrantDiscovery *cached = fetch->provider->discovery;
+      GrantDiscovery *cached = fetch->provider ? fetch->provider->discovery : NULL;
 
       if (!grant_check_url (fetch->issuer, fetch->allow_insecure_http, &error))
         {
@@ -1306,6 +1533,8 @@ join_or_start_fetch (GrantTokenProvider *self,
     }
 
   fetch = fetch_new (self, context);
+  /* refresh_async() wants a new token, not the stored one. */
+  fetch->skip_store_load = !accepts_valid_token;
   /* A fetch on another main context (a blocking call) is not shared: its
    * callers could not be completed while this one's context is blocked. */
   if (self->fetch == NULL)
@@ -1395,6 +1624,7 @@ grant_token_provider_finalize (GObject *object)
   g_clear_pointer (&self->discovery, grant_discovery_free);
   g_clear_object (&self->session);
   g_clear_object (&self->clock);
+  g_clear_object (&self->store);
   g_ptr_array_unref (self->parameters);
 
   G_OBJECT_CLASS (grant_token_provider_parent_class)->finalize (object);
@@ -1510,6 +1740,10 @@ grant_token_provider_get_property (GObject    *object,
       g_value_set_boolean (value, self->auto_refresh);
       break;
 
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+
     case PROP_DIALECT:
       g_value_set_object (value, self->dialect);
       break;
@@ -1584,6 +1818,10 @@ grant_token_provider_set_property (GObject      *object,
 
     case PROP_AUTO_REFRESH:
       grant_token_provider_set_auto_refresh (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_STORE:
+      grant_token_provider_set_store (self, g_value_get_object (value));
       break;
 
     case PROP_DIALECT:
@@ -1769,6 +2007,23 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
     g_param_spec_boolean ("auto-refresh", NULL, NULL,
                           TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:store:
+   *
+   * Where tokens are kept across restarts, or `NULL`.
+   *
+   * Before it fetches a token, the provider loads the stored one and uses
+   * it if it is still fresh; after every fetch it saves the new token; when
+   * a token is invalidated, it is removed from the store too. With a
+   * [class@Grant.FileStore], processes that need a token at the same time
+   * fetch it once. A store that fails is not an error: the provider warns
+   * once and fetches from the network.
+   */
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL,
+                         GRANT_TYPE_TOKEN_STORE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * GrantTokenProvider:dialect:
@@ -2026,6 +2281,44 @@ grant_token_provider_set_auto_refresh (GrantTokenProvider *self,
   self->auto_refresh = auto_refresh;
   schedule_refresh (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTO_REFRESH]);
+}
+
+/**
+ * grant_token_provider_get_store:
+ * @self: a provider
+ *
+ * Gets where tokens are kept across restarts.
+ *
+ * Returns: (transfer none) (nullable): the store
+ */
+GrantTokenStore *
+grant_token_provider_get_store (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  return self->store;
+}
+
+/**
+ * grant_token_provider_set_store:
+ * @self: a provider
+ * @store: (nullable): a token store, or `NULL` for none
+ *
+ * Sets where tokens are kept across restarts. See
+ * [property@Grant.TokenProvider:store].
+ */
+void
+grant_token_provider_set_store (GrantTokenProvider *self,
+                                GrantTokenStore    *store)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (store == NULL || GRANT_IS_TOKEN_STORE (store));
+
+  if (!g_set_object (&self->store, store))
+    return;
+
+  self->store_warned = FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }
 
 /**
@@ -2630,6 +2923,69 @@ grant_token_provider_peek_token (GrantTokenProvider *self)
   return fresh_token (self);
 }
 
+typedef struct {
+  GrantTokenStore *store;
+  GrantTokenKey *key;
+  char *access_token;
+} ClearClosure;
+
+static void
+clear_closure_free (ClearClosure *closure)
+{
+  g_object_unref (closure->store);
+  grant_token_key_unref (closure->key);
+  grant_secret_free (closure->access_token);
+  g_free (closure);
+}
+
+static void
+stored_token_cleared_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), result, &error))
+    g_debug ("Could not remove the invalidated token from the store: %s", error->message);
+}
+
+static void
+stored_token_loaded_for_clear_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
+{
+  ClearClosure *closure = user_data;
+  g_autoptr(GrantToken) stored = NULL;
+  g_autoptr(GError) error = NULL;
+
+  stored = grant_token_store_load_finish (closure->store, result, &error);
+
+  /* Another process may have stored a newer token since: keep that one. */
+  if (stored != NULL &&
+      g_strcmp0 (grant_token_get_access_token (stored), closure->access_token) == 0)
+    grant_token_store_clear_async (closure->store, closure->key, NULL, stored_token_cleared_cb, NULL);
+
+  clear_closure_free (closure);
+}
+
+/* Removes @token from the store, if the store still holds it. */
+static void
+clear_stored_token (GrantTokenProvider *self,
+                    GrantToken         *token)
+{
+  ClearClosure *closure;
+  GrantTokenKey *key = dup_token_key (self);
+
+  if (key == NULL)
+    return;
+
+  closure = g_new0 (ClearClosure, 1);
+  closure->store = g_object_ref (self->store);
+  closure->key = key;
+  closure->access_token = g_strdup (grant_token_get_access_token (token));
+  grant_token_store_load_async (closure->store, key, NULL, stored_token_loaded_for_clear_cb, closure);
+}
+
 /**
  * grant_token_provider_invalidate:
  * @self: a provider
@@ -2658,6 +3014,8 @@ grant_token_provider_invalidate (GrantTokenProvider *self,
     return;
 
   g_debug ("Cached token invalidated");
+  if (self->store != NULL)
+    clear_stored_token (self, self->token);
   set_token (self, NULL);
 }
 

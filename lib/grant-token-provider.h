@@ -15,6 +15,7 @@
 #include "grant-dialect.h"
 #include "grant-enums.h"
 #include "grant-token.h"
+#include "grant-token-store.h"
 #include "grant-version-macros.h"
 
 G_BEGIN_DECLS
@@ -49,6 +50,12 @@ gboolean            grant_token_provider_get_auto_refresh    (GrantTokenProvider
 GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_auto_refresh    (GrantTokenProvider  *self,
                                                               gboolean             auto_refresh);
+
+GRANT_AVAILABLE_IN_ALL
+GrantTokenStore    *grant_token_provider_get_store           (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_store           (GrantTokenProvider  *self,
+                                                              GrantTokenStore     *store);
 
 GRANT_AVAILABLE_IN_ALL
 const char         *grant_token_provider_get_token_url       (GrantTokenProvider  *self);

@@ -5,6 +5,10 @@
 
 #include "config.h"
 
+#include <string.h>
+
+#include "grant-error.h"
+#include "grant-response-private.h"
 #include "grant-token.h"
 #include "grant-utils-private.h"
 
@@ -449,4 +453,172 @@ grant_token_dup_authorization (GrantToken *self)
   g_return_val_if_fail (GRANT_IS_TOKEN (self), NULL);
 
   return g_strconcat (self->token_type, " ", self->access_token, NULL);
+}
+
+#define SERIALIZED_FORMAT "libgrant-token"
+#define SERIALIZED_VERSION 1
+
+static void
+add_date (JsonBuilder *builder,
+          const char  *name,
+          GDateTime   *date)
+{
+  json_builder_set_member_name (builder, name);
+  if (date != NULL)
+    {
+      g_autofree char *text = g_date_time_format_iso8601 (date);
+
+      json_builder_add_string_value (builder, text);
+    }
+  else
+    json_builder_add_null_value (builder);
+}
+
+/**
+ * grant_token_serialize:
+ * @self: a token
+ *
+ * Turns the token into a string, for a [iface@Grant.TokenStore] to keep;
+ * [ctor@Grant.Token.new_from_serialized] turns it back.
+ *
+ * The string is JSON and holds the access token, so it is a secret: keep
+ * it where only its owner can read it. It never holds a client secret.
+ *
+ * Returns: (transfer full): the serialized token
+ */
+char *
+grant_token_serialize (GrantToken *self)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN (self), NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "format");
+  json_builder_add_string_value (builder, SERIALIZED_FORMAT);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_int_value (builder, SERIALIZED_VERSION);
+  json_builder_set_member_name (builder, "access_token");
+  json_builder_add_string_value (builder, self->access_token);
+  json_builder_set_member_name (builder, "token_type");
+  json_builder_add_string_value (builder, self->token_type);
+  json_builder_set_member_name (builder, "scope");
+  if (self->scope != NULL)
+    json_builder_add_string_value (builder, self->scope);
+  else
+    json_builder_add_null_value (builder);
+  add_date (builder, "issued_at", self->issued_at);
+  add_date (builder, "expires_at", self->expires_at);
+  json_builder_set_member_name (builder, "response");
+  if (self->response != NULL)
+    json_builder_add_value (builder, json_node_copy (self->response));
+  else
+    json_builder_add_null_value (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+
+  return json_to_string (root, FALSE);
+}
+
+static gboolean
+read_date (JsonObject  *object,
+           const char  *name,
+           gboolean     nullable,
+           GDateTime  **date)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  *date = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return nullable;
+
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return FALSE;
+
+  *date = g_date_time_new_from_iso8601 (json_node_get_string (node), NULL);
+
+  return *date != NULL;
+}
+
+static const char *
+read_string (JsonObject *object,
+             const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
+/**
+ * grant_token_new_from_serialized:
+ * @data: what [method@Grant.Token.serialize] returned
+ * @length: the length of @data, or -1 if it is nul-terminated
+ * @error: return location for a #GError
+ *
+ * Turns a serialized token back into a token.
+ *
+ * Returns: (transfer full): the token, or `NULL` with @error set to
+ *   `GRANT_ERROR_INVALID_RESPONSE` when @data is not a serialized token
+ */
+GrantToken *
+grant_token_new_from_serialized (const char  *data,
+                                 gssize       length,
+                                 GError     **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GDateTime) issued_at = NULL;
+  g_autoptr(GDateTime) expires_at = NULL;
+  JsonObject *object;
+  JsonNode *response;
+  const char *access_token;
+  const char *token_type;
+  JsonNode *scope;
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  bytes = g_bytes_new (data, length < 0 ? strlen (data) : (gsize) length);
+  root = grant_response_decode_body (NULL, bytes, NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    goto bad;
+
+  object = json_node_get_object (root);
+  if (g_strcmp0 (read_string (object, "format"), SERIALIZED_FORMAT) != 0 ||
+      json_object_get_int_member_with_default (object, "version", 0) != SERIALIZED_VERSION)
+    goto bad;
+
+  access_token = read_string (object, "access_token");
+  token_type = read_string (object, "token_type");
+  scope = json_object_get_member (object, "scope");
+  response = json_object_get_member (object, "response");
+  if (access_token == NULL || *access_token == '\0' || token_type == NULL ||
+      (scope != NULL && !JSON_NODE_HOLDS_NULL (scope) && read_string (object, "scope") == NULL) ||
+      !read_date (object, "issued_at", FALSE, &issued_at) ||
+      !read_date (object, "expires_at", TRUE, &expires_at))
+    goto bad;
+
+  for (const char *p = access_token; *p; p++)
+    if (*p < 0x20 || *p > 0x7e)
+      goto bad;
+
+  return g_object_new (GRANT_TYPE_TOKEN,
+                       "access-token", access_token,
+                       "token-type", token_type,
+                       "scope", read_string (object, "scope"),
+                       "issued-at", issued_at,
+                       "expires-at", expires_at,
+                       "response", response && !JSON_NODE_HOLDS_NULL (response) ? response : NULL,
+                       NULL);
+
+bad:
+  g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                       "The data is not a token serialized by libgrant");
+  return NULL;
 }

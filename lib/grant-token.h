@@ -53,4 +53,12 @@ gboolean    grant_token_is_expired         (GrantToken *self,
 GRANT_AVAILABLE_IN_ALL
 char       *grant_token_dup_authorization  (GrantToken *self) G_GNUC_WARN_UNUSED_RESULT;
 
+GRANT_AVAILABLE_IN_ALL
+char       *grant_token_serialize           (GrantToken *self) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
+GrantToken *grant_token_new_from_serialized (const char  *data,
+                                             gssize       length,
+                                             GError     **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 #define GRANT_MAX_BODY_SIZE (1024 * 1024)
 
 void      grant_secret_wipe        (char       *str);
+void      grant_memory_wipe        (gpointer    data,
+                                    gsize       length);
 void      grant_secret_free        (char       *str);
 gboolean  grant_set_str            (char      **str_pointer,
                                     const char *new_str);

@@ -12,24 +12,28 @@
 #include "grant-error.h"
 #include "grant-utils-private.h"
 
+/* Overwrites memory that held a secret, in a way the compiler keeps. */
+void
+grant_memory_wipe (gpointer data,
+                   gsize    length)
+{
+#ifdef HAVE_EXPLICIT_BZERO
+  explicit_bzero (data, length);
+#else
+  volatile char *p = data;
+
+  while (length--)
+    *p++ = '\0';
+#endif
+}
+
 /* Overwrites a string holding a secret so that it does not linger in freed
  * memory. */
 void
 grant_secret_wipe (char *str)
 {
-  if (str == NULL)
-    return;
-
-#ifdef HAVE_EXPLICIT_BZERO
-  explicit_bzero (str, strlen (str));
-#else
-  {
-    volatile char *p = str;
-
-    while (*p)
-      *p++ = '\0';
-  }
-#endif
+  if (str != NULL)
+    grant_memory_wipe (str, strlen (str));
 }
 
 void

@@ -18,7 +18,10 @@
 #include "grant-enums.h"
 #include "grant-enum-types.h"
 #include "grant-error.h"
+#include "grant-file-store.h"
+#include "grant-secret-store.h"
 #include "grant-token.h"
 #include "grant-token-provider.h"
+#include "grant-token-store.h"
 
 #undef GRANT_INSIDE

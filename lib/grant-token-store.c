@@ -1,0 +1,402 @@
+/* grant-token-store.c: keeping tokens across restarts
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "grant-token-store.h"
+
+/**
+ * GrantTokenStore:
+ *
+ * Keeps tokens across restarts and shares them between processes.
+ *
+ * A [class@Grant.TokenProvider] with a store loads the stored token before
+ * it fetches one, saves every token it gets, and clears the store when a
+ * token it holds is invalidated. Tokens are stored under a
+ * [struct@Grant.TokenKey], made of everything that changes the token and
+ * never of the secret; the stored data never holds the client secret.
+ *
+ * libgrant has two stores: [class@Grant.FileStore] and
+ * [class@Grant.SecretStore]. Applications can implement the interface in
+ * any language; [method@Grant.Token.serialize] and
+ * [ctor@Grant.Token.new_from_serialized] turn a token into a string and
+ * back. A store that fails is not an error for the provider's callers: it
+ * warns once and fetches from the network.
+ */
+
+G_DEFINE_INTERFACE (GrantTokenStore, grant_token_store, G_TYPE_OBJECT)
+
+static void
+grant_token_store_default_init (GrantTokenStoreInterface *iface)
+{
+}
+
+struct _GrantTokenKey
+{
+  gatomicrefcount ref_count;
+  char *id;
+  char *token_url;
+  char *client_id;
+  char *scope;
+  GrantAuthMethod auth_method;
+};
+
+G_DEFINE_BOXED_TYPE (GrantTokenKey, grant_token_key, grant_token_key_ref, grant_token_key_unref)
+
+static void
+checksum_add_field (GChecksum  *checksum,
+                    const char *value)
+{
+  g_autofree char *length = g_strdup_printf ("%zu:", value ? strlen (value) : (gsize) 0);
+
+  /* Length-prefixed, so that no two different keys read the same. */
+  if (value == NULL)
+    {
+      g_checksum_update (checksum, (const guchar *) "-", 1);
+      return;
+    }
+  g_checksum_update (checksum, (const guchar *) length, -1);
+  g_checksum_update (checksum, (const guchar *) value, -1);
+}
+
+/**
+ * grant_token_key_new:
+ * @token_url: the token endpoint
+ * @client_id: the client identifier
+ * @auth_method: the client authentication method
+ * @scope: (nullable): the scope requested
+ * @parameters: (nullable) (array zero-terminated=1): extra request
+ *   parameters, as `NAME=VALUE`, in the order they are sent
+ *
+ * Creates the key a token is stored under.
+ *
+ * Returns: (transfer full): a new key
+ */
+GrantTokenKey *
+grant_token_key_new (const char          *token_url,
+                     const char          *client_id,
+                     GrantAuthMethod      auth_method,
+                     const char          *scope,
+                     const char * const  *parameters)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *method = g_strdup_printf ("%d", auth_method);
+  GrantTokenKey *self;
+
+  g_return_val_if_fail (token_url != NULL, NULL);
+  g_return_val_if_fail (client_id != NULL, NULL);
+
+  checksum_add_field (checksum, "libgrant-token-key-1");
+  checksum_add_field (checksum, token_url);
+  checksum_add_field (checksum, client_id);
+  checksum_add_field (checksum, method);
+  checksum_add_field (checksum, scope);
+  for (guint i = 0; parameters != NULL && parameters[i] != NULL; i++)
+    checksum_add_field (checksum, parameters[i]);
+
+  self = g_new0 (GrantTokenKey, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->id = g_strdup (g_checksum_get_string (checksum));
+  self->token_url = g_strdup (token_url);
+  self->client_id = g_strdup (client_id);
+  self->scope = g_strdup (scope);
+  self->auth_method = auth_method;
+
+  return self;
+}
+
+/**
+ * grant_token_key_ref:
+ * @self: a key
+ *
+ * Takes a reference to @self.
+ *
+ * Returns: (transfer full): @self
+ */
+GrantTokenKey *
+grant_token_key_ref (GrantTokenKey *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+
+  return self;
+}
+
+/**
+ * grant_token_key_unref:
+ * @self: (transfer full): a key
+ *
+ * Drops a reference to @self.
+ */
+void
+grant_token_key_unref (GrantTokenKey *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  g_free (self->id);
+  g_free (self->token_url);
+  g_free (self->client_id);
+  g_free (self->scope);
+  g_free (self);
+}
+
+/**
+ * grant_token_key_get_id:
+ * @self: a key
+ *
+ * Gets a string that names the token in a store: 64 hexadecimal digits, a
+ * SHA-256 digest of every part of the key.
+ *
+ * Returns: the identifier
+ */
+const char *
+grant_token_key_get_id (GrantTokenKey *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->id;
+}
+
+/**
+ * grant_token_key_get_token_url:
+ * @self: a key
+ *
+ * Gets the token endpoint.
+ *
+ * Returns: the token URL
+ */
+const char *
+grant_token_key_get_token_url (GrantTokenKey *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->token_url;
+}
+
+/**
+ * grant_token_key_get_client_id:
+ * @self: a key
+ *
+ * Gets the client identifier.
+ *
+ * Returns: the client id
+ */
+const char *
+grant_token_key_get_client_id (GrantTokenKey *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->client_id;
+}
+
+/**
+ * grant_token_key_get_scope:
+ * @self: a key
+ *
+ * Gets the scope requested.
+ *
+ * Returns: (nullable): the scope
+ */
+const char *
+grant_token_key_get_scope (GrantTokenKey *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->scope;
+}
+
+/**
+ * grant_token_key_get_auth_method:
+ * @self: a key
+ *
+ * Gets the client authentication method.
+ *
+ * Returns: the method
+ */
+GrantAuthMethod
+grant_token_key_get_auth_method (GrantTokenKey *self)
+{
+  g_return_val_if_fail (self != NULL, GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+
+  return self->auth_method;
+}
+
+/**
+ * grant_token_store_load_async:
+ * @self: a store
+ * @key: what the token is for
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when done
+ * @user_data: data for @callback
+ *
+ * Loads the token stored under @key.
+ *
+ * Call [method@Grant.TokenStore.load_finish] in @callback.
+ */
+void
+grant_token_store_load_async (GrantTokenStore     *self,
+                              GrantTokenKey       *key,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_if_fail (GRANT_IS_TOKEN_STORE (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_return_if_fail (iface->load_async != NULL);
+  iface->load_async (self, key, cancellable, callback, user_data);
+}
+
+/**
+ * grant_token_store_load_finish:
+ * @self: a store
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenStore.load_async].
+ *
+ * Returns: (transfer full) (nullable): the stored token, or `NULL` when
+ *   none is stored or with @error set. The token may have expired.
+ */
+GrantToken *
+grant_token_store_load_finish (GrantTokenStore  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_STORE (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_return_val_if_fail (iface->load_finish != NULL, NULL);
+
+  return iface->load_finish (self, result, error);
+}
+
+/**
+ * grant_token_store_save_async:
+ * @self: a store
+ * @key: what the token is for
+ * @token: the token to store
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when done
+ * @user_data: data for @callback
+ *
+ * Stores @token under @key, replacing any token stored there.
+ *
+ * Call [method@Grant.TokenStore.save_finish] in @callback.
+ */
+void
+grant_token_store_save_async (GrantTokenStore     *self,
+                              GrantTokenKey       *key,
+                              GrantToken          *token,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_if_fail (GRANT_IS_TOKEN_STORE (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (GRANT_IS_TOKEN (token));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_return_if_fail (iface->save_async != NULL);
+  iface->save_async (self, key, token, cancellable, callback, user_data);
+}
+
+/**
+ * grant_token_store_save_finish:
+ * @self: a store
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenStore.save_async].
+ *
+ * Returns: `TRUE` if the token was stored
+ */
+gboolean
+grant_token_store_save_finish (GrantTokenStore  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_STORE (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_return_val_if_fail (iface->save_finish != NULL, FALSE);
+
+  return iface->save_finish (self, result, error);
+}
+
+/**
+ * grant_token_store_clear_async:
+ * @self: a store
+ * @key: what the token is for
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when done
+ * @user_data: data for @callback
+ *
+ * Removes the token stored under @key; nothing stored is no error.
+ *
+ * Call [method@Grant.TokenStore.clear_finish] in @callback.
+ */
+void
+grant_token_store_clear_async (GrantTokenStore     *self,
+                               GrantTokenKey       *key,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_if_fail (GRANT_IS_TOKEN_STORE (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_return_if_fail (iface->clear_async != NULL);
+  iface->clear_async (self, key, cancellable, callback, user_data);
+}
+
+/**
+ * grant_token_store_clear_finish:
+ * @self: a store
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenStore.clear_async].
+ *
+ * Returns: `TRUE` unless the store failed
+ */
+gboolean
+grant_token_store_clear_finish (GrantTokenStore  *self,
+                                GAsyncResult     *result,
+                                GError          **error)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_STORE (self), FALSE);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_return_val_if_fail (iface->clear_finish != NULL, FALSE);
+
+  return iface->clear_finish (self, result, error);
+}

@@ -1,0 +1,782 @@
+/* test-store.c: token keys, serialization, the file store, and providers
+ * sharing tokens across restarts and processes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "test-utils.h"
+
+#define S G_GINT64_CONSTANT (1000000)
+
+typedef struct {
+  gboolean done;
+  GrantToken *token;
+  gboolean ok;
+  GError *error;
+} Result;
+
+static void
+get_token_cb (GObject      *object,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                         &result->error);
+  result->done = TRUE;
+}
+
+static void
+refresh_cb (GObject      *object,
+            GAsyncResult *res,
+            gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->token = grant_token_provider_refresh_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                       &result->error);
+  result->done = TRUE;
+}
+
+static GrantToken *
+get_token (GrantTokenProvider  *provider,
+           GError             **error)
+{
+  Result result = { 0 };
+
+  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+static void
+load_cb (GObject      *object,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), res, &result->error);
+  result->done = TRUE;
+}
+
+static void
+save_cb (GObject      *object,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), res, &result->error);
+  result->done = TRUE;
+}
+
+static void
+clear_cb (GObject      *object,
+          GAsyncResult *res,
+          gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), res, &result->error);
+  result->done = TRUE;
+}
+
+static GrantToken *
+store_load (GrantTokenStore  *store,
+            GrantTokenKey    *key,
+            GError          **error)
+{
+  Result result = { 0 };
+
+  grant_token_store_load_async (store, key, NULL, load_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+static gboolean
+store_save (GrantTokenStore  *store,
+            GrantTokenKey    *key,
+            GrantToken       *token,
+            GError          **error)
+{
+  Result result = { 0 };
+
+  grant_token_store_save_async (store, key, token, NULL, save_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.ok;
+}
+
+static gboolean
+store_clear (GrantTokenStore  *store,
+             GrantTokenKey    *key,
+             GError          **error)
+{
+  Result result = { 0 };
+
+  grant_token_store_clear_async (store, key, NULL, clear_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.ok;
+}
+
+static char *
+make_temp_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("grant-store-XXXXXX", &error);
+
+  g_assert_no_error (error);
+
+  return dir;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileEnumerator) children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                                                   G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
+                                                                   NULL, NULL);
+  GFileInfo *info;
+
+  while (children != NULL && (info = g_file_enumerator_next_file (children, NULL, NULL)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
+
+      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+        remove_tree (child);
+      else
+        g_unlink (child);
+      g_object_unref (info);
+    }
+  g_rmdir (path);
+}
+
+/* Keys and serialization */
+
+static void
+test_key (void)
+{
+  const char *params[] = { "audience=a", NULL };
+  const char *other_params[] = { "audience=b", NULL };
+  g_autoptr(GrantTokenKey) key = grant_token_key_new ("https://a.example/token", "id",
+                                                      GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "read", params);
+  g_autoptr(GrantTokenKey) same = grant_token_key_new ("https://a.example/token", "id",
+                                                       GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "read", params);
+  GrantTokenKey *variants[] = {
+    grant_token_key_new ("https://b.example/token", "id", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "read", params),
+    grant_token_key_new ("https://a.example/token", "id2", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "read", params),
+    grant_token_key_new ("https://a.example/token", "id", GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC, "read", params),
+    grant_token_key_new ("https://a.example/token", "id", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "write", params),
+    grant_token_key_new ("https://a.example/token", "id", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, params),
+    grant_token_key_new ("https://a.example/token", "id", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "read", other_params),
+    grant_token_key_new ("https://a.example/token", "id", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "read", NULL),
+    /* Concatenations that would collide without length prefixes. */
+    grant_token_key_new ("https://a.example/tokenid", "", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "read", params),
+  };
+
+  g_assert_cmpuint (strlen (grant_token_key_get_id (key)), ==, 64);
+  g_assert_cmpstr (grant_token_key_get_id (key), ==, grant_token_key_get_id (same));
+  for (guint i = 0; i < G_N_ELEMENTS (variants); i++)
+    g_assert_cmpstr (grant_token_key_get_id (key), !=, grant_token_key_get_id (variants[i]));
+
+  g_assert_cmpstr (grant_token_key_get_token_url (key), ==, "https://a.example/token");
+  g_assert_cmpstr (grant_token_key_get_client_id (key), ==, "id");
+  g_assert_cmpstr (grant_token_key_get_scope (key), ==, "read");
+
+  for (guint i = 0; i < G_N_ELEMENTS (variants); i++)
+    g_clear_pointer (&variants[i], grant_token_key_unref);
+}
+
+static void
+test_serialize (void)
+{
+  g_autoptr(GDateTime) issued = g_date_time_new_from_iso8601 ("2024-06-24T16:00:00.123456Z", NULL);
+  g_autoptr(GDateTime) expires = g_date_time_add_hours (issued, 1);
+  g_autoptr(JsonNode) response = json_from_string ("{\"data\":{\"user\":4242},\"success\":true}", NULL);
+  g_autoptr(GrantToken) token = g_object_new (GRANT_TYPE_TOKEN,
+                                              "access-token", "abc.def",
+                                              "token-type", "DPoP",
+                                              "scope", "read write",
+                                              "issued-at", issued,
+                                              "expires-at", expires,
+                                              "response", response,
+                                              NULL);
+  g_autoptr(GrantToken) bare = grant_token_new ("x", NULL, NULL, issued, NULL);
+  g_autofree char *data = grant_token_serialize (token);
+  g_autofree char *bare_data = grant_token_serialize (bare);
+  g_autoptr(GrantToken) back = NULL;
+  g_autoptr(GrantToken) bare_back = NULL;
+  g_autoptr(GError) error = NULL;
+
+  back = grant_token_new_from_serialized (data, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (back), ==, "abc.def");
+  g_assert_cmpstr (grant_token_get_token_type (back), ==, "DPoP");
+  g_assert_cmpstr (grant_token_get_scope (back), ==, "read write");
+  g_assert_true (g_date_time_equal (grant_token_get_issued_at (back), issued));
+  g_assert_true (g_date_time_equal (grant_token_get_expires_at (back), expires));
+  g_assert_true (json_node_equal (grant_token_get_response (back), response));
+
+  bare_back = grant_token_new_from_serialized (bare_data, -1, &error);
+  g_assert_no_error (error);
+  g_assert_null (grant_token_get_scope (bare_back));
+  g_assert_null (grant_token_get_expires_at (bare_back));
+  g_assert_null (grant_token_get_response (bare_back));
+}
+
+static void
+test_serialized_garbage (void)
+{
+  const char *cases[] = {
+    "",
+    "{",
+    "[]",
+    "{}",
+    "{\"format\":\"libgrant-token\",\"version\":2,\"access_token\":\"a\",\"token_type\":\"Bearer\",\"issued_at\":\"2024-06-24T16:00:00Z\"}",
+    "{\"format\":\"other\",\"version\":1,\"access_token\":\"a\",\"token_type\":\"Bearer\",\"issued_at\":\"2024-06-24T16:00:00Z\"}",
+    "{\"format\":\"libgrant-token\",\"version\":1,\"token_type\":\"Bearer\",\"issued_at\":\"2024-06-24T16:00:00Z\"}",
+    "{\"format\":\"libgrant-token\",\"version\":1,\"access_token\":\"a\\nb\",\"token_type\":\"Bearer\",\"issued_at\":\"2024-06-24T16:00:00Z\"}",
+    "{\"format\":\"libgrant-token\",\"version\":1,\"access_token\":\"a\",\"token_type\":\"Bearer\",\"issued_at\":\"yesterday\"}",
+    "{\"format\":\"libgrant-token\",\"version\":1,\"access_token\":\"a\",\"token_type\":\"Bearer\",\"issued_at\":\"2024-06-24T16:00:00Z\",\"expires_at\":7}",
+    "{\"format\":\"libgrant-token\",\"version\":1,\"access_token\":\"a\",\"token_type\":\"Bearer\",\"issued_at\":\"2024-06-24T16:00:00Z\",\"scope\":true}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = grant_token_new_from_serialized (cases[i], -1, &error);
+
+      g_test_message ("case %u", i);
+      g_assert_null (token);
+      g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE);
+    }
+}
+
+/* The file store */
+
+static GrantTokenKey *
+test_key_for (const char *url)
+{
+  return grant_token_key_new (url, "test-client", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
+}
+
+static void
+test_file_store_round_trip (void)
+{
+  g_autofree char *base = make_temp_dir ();
+  g_autofree char *dir = g_build_filename (base, "nested", "grant", NULL);
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for ("https://a.example/token");
+  g_autoptr(GDateTime) expires = g_date_time_new_now_utc ();
+  g_autoptr(GrantToken) token = grant_token_new ("file-token", NULL, NULL, NULL, expires);
+  g_autoptr(GrantToken) newer = grant_token_new ("newer-token", NULL, NULL, NULL, expires);
+  g_autoptr(GrantToken) nothing = NULL;
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GrantToken) loaded_newer = NULL;
+  g_autoptr(GrantToken) cleared = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file_name = g_strconcat (grant_token_key_get_id (key), ".token", NULL);
+  g_autofree char *path = g_build_filename (dir, file_name, NULL);
+  g_autoptr(GDir) listing = NULL;
+  struct stat st;
+
+  g_assert_cmpstr (grant_file_store_get_directory (store), ==, dir);
+
+  nothing = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_no_error (error);
+  g_assert_null (nothing);
+
+  g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_assert_no_error (error);
+
+  /* Readable by the owner alone. */
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "file-token");
+
+  /* Replaced atomically: the new content, and no temporary file left. */
+  g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, newer, &error));
+  loaded_newer = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_cmpstr (grant_token_get_access_token (loaded_newer), ==, "newer-token");
+  listing = g_dir_open (dir, 0, NULL);
+  g_assert_cmpstr (g_dir_read_name (listing), ==, file_name);
+  g_assert_null (g_dir_read_name (listing));
+
+  g_assert_true (store_clear (GRANT_TOKEN_STORE (store), key, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  cleared = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_null (cleared);
+  /* Clearing nothing is fine. */
+  g_assert_true (store_clear (GRANT_TOKEN_STORE (store), key, &error));
+
+  remove_tree (base);
+}
+
+static void
+test_file_store_tightens_directory (void)
+{
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for ("https://a.example/token");
+  g_autoptr(GrantToken) token = grant_token_new ("t", NULL, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  remove_tree (dir);
+}
+
+static void
+test_file_store_bad_files (void)
+{
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for ("https://a.example/token");
+  g_autoptr(GrantToken) token = grant_token_new ("good-token", NULL, NULL, NULL, NULL);
+  g_autofree char *file_name = g_strconcat (grant_token_key_get_id (key), ".token", NULL);
+  g_autofree char *path = g_build_filename (dir, file_name, NULL);
+  g_autofree char *target = g_build_filename (dir, "elsewhere", NULL);
+  g_autofree char *serialized = grant_token_serialize (token);
+  const char *contents[] = {
+    "garbage",
+    "",
+    "{\"format\":\"libgrant-token\",\"version\":1,\"access_tok",   /* truncated */
+    "\xff\xfe\x00\x01",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (contents); i++)
+    {
+      g_autoptr(GrantToken) loaded = NULL;
+      g_autoptr(GrantToken) again = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_file_set_contents (path, contents[i], i == 3 ? 4 : -1, NULL));
+      g_chmod (path, 0600);
+      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_no_error (error);
+      g_assert_null (loaded);
+      /* Ignored, and out of the way of the next save. */
+      g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+      g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+      again = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_cmpstr (grant_token_get_access_token (again), ==, "good-token");
+    }
+
+  /* A symbolic link is not followed. */
+  {
+    g_autoptr(GrantToken) loaded = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_unlink (path);
+    g_assert_true (g_file_set_contents (target, serialized, -1, NULL));
+    g_assert_cmpint (symlink (target, path), ==, 0);
+    loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+    g_assert_no_error (error);
+    g_assert_null (loaded);
+    g_assert_true (g_file_test (target, G_FILE_TEST_EXISTS));
+  }
+
+  /* A file of another user's (only root can make one). */
+  if (getuid () == 0)
+    {
+      g_autoptr(GrantToken) loaded = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (g_file_set_contents (path, serialized, -1, NULL));
+      g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
+      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_no_error (error);
+      g_assert_null (loaded);
+    }
+
+  remove_tree (dir);
+}
+
+static void
+test_file_store_unwritable (void)
+{
+  g_autofree char *base = make_temp_dir ();
+  g_autofree char *blocker = g_build_filename (base, "a-file", NULL);
+  g_autofree char *dir = g_build_filename (blocker, "grant", NULL);
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for ("https://a.example/token");
+  g_autoptr(GrantToken) token = grant_token_new ("t", NULL, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* A directory that cannot be made: its parent is a file. */
+  g_assert_true (g_file_set_contents (blocker, "", -1, NULL));
+  g_assert_false (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, dir));
+
+  remove_tree (base);
+}
+
+/* Providers with a store */
+
+static GrantTokenProvider *
+provider_with_store (LocalEndpoint   *endpoint,
+                     GrantTokenStore *store)
+{
+  GrantTokenProvider *provider = grant_token_provider_new (endpoint->token_url, endpoint->client_id,
+                                                           endpoint->client_secret);
+
+  grant_token_provider_set_auto_refresh (provider, FALSE);
+  grant_token_provider_set_store (provider, store);
+
+  return provider;
+}
+
+static void
+wait_for_file (const char *path,
+               gboolean    exists)
+{
+  while (g_file_test (path, G_FILE_TEST_EXISTS) != exists)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+test_provider_restart (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  GrantTokenProvider *first = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  GrantTokenProvider *second = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) reloaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantTokenKey) key = test_key_for (endpoint->token_url);
+  g_autofree char *file_name = g_strconcat (grant_token_key_get_id (key), ".token", NULL);
+  g_autofree char *path = g_build_filename (dir, file_name, NULL);
+  g_autofree char *contents = NULL;
+
+  token = get_token (first, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_finalize_object (first);
+
+  /* What is stored holds the token, never the client secret. */
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, grant_token_get_access_token (token)));
+  g_assert_null (strstr (contents, endpoint->client_secret));
+
+  /* "Restart": a new provider takes the stored token, without a request. */
+  second = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  reloaded = get_token (second, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (reloaded), ==, grant_token_get_access_token (token));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  /* Invalidating it removes it from the store too. */
+  grant_token_provider_invalidate (second, reloaded);
+  wait_for_file (path, FALSE);
+
+  g_assert_finalize_object (second);
+  remove_tree (dir);
+}
+
+static void
+test_stale_stored_token_not_served (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *first = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  GrantTokenProvider *second = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) fetched = NULL;
+  g_autoptr(GError) error = NULL;
+
+  endpoint->expires_in = 100;
+  grant_token_provider_set_clock (first, GRANT_CLOCK (clock));
+  token = get_token (first, &error);
+  g_assert_no_error (error);
+  g_assert_finalize_object (first);
+
+  /* Stale (the margin is 50 s of 100 s) by the time the next one starts. */
+  test_clock_set (clock, start + 60 * S);
+  second = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  grant_token_provider_set_clock (second, GRANT_CLOCK (clock));
+  fetched = get_token (second, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (fetched), !=, grant_token_get_access_token (token));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  g_assert_finalize_object (second);
+  remove_tree (dir);
+}
+
+static void
+test_picks_up_token_refreshed_elsewhere (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *mine = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  GrantTokenProvider *theirs = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  g_autoptr(GrantToken) old = NULL;
+  g_autoptr(GrantToken) refreshed = NULL;
+  g_autoptr(GrantToken) picked = NULL;
+  Result result = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  endpoint->expires_in = 100;
+  grant_token_provider_set_clock (mine, GRANT_CLOCK (clock));
+  grant_token_provider_set_clock (theirs, GRANT_CLOCK (clock));
+  old = get_token (mine, &error);
+  g_assert_no_error (error);
+
+  /* Another process refreshed the token (and saved it). */
+  test_clock_set (clock, start + 60 * S);
+  grant_token_provider_refresh_async (theirs, NULL, refresh_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  refreshed = g_steal_pointer (&result.token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  /* Mine is stale: it reads the store before fetching. */
+  picked = get_token (mine, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (picked), ==, grant_token_get_access_token (refreshed));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  g_assert_finalize_object (mine);
+  g_assert_finalize_object (theirs);
+  remove_tree (dir);
+}
+
+static void
+test_failing_store_degrades (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *base = make_temp_dir ();
+  g_autofree char *blocker = g_build_filename (base, "a-file", NULL);
+  g_autofree char *dir = g_build_filename (blocker, "grant", NULL);
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  GrantTokenProvider *provider = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (blocker, "", -1, NULL));
+  provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+
+  /* One warning, however often it fails; callers get their tokens. */
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*");
+  token = get_token (provider, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+
+  grant_token_provider_invalidate (provider, NULL);
+  again = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  g_assert_finalize_object (provider);
+  remove_tree (base);
+}
+
+/* Other processes */
+
+static GSubprocess *
+spawn_helper (LocalEndpoint *endpoint,
+              const char    *dir,
+              const char    *extra)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "store-helper", NULL);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", endpoint->client_secret, TRUE);
+  g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, helper, endpoint->token_url,
+                                         endpoint->client_id, "--dir", dir, extra, NULL);
+  g_assert_no_error (error);
+
+  return process;
+}
+
+typedef struct {
+  gboolean done;
+  char *output;
+  gboolean ok;
+} Finished;
+
+static void
+communicated_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Finished *finished = user_data;
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_communicate_finish (G_SUBPROCESS (object), result, &out, NULL, &error);
+  g_assert_no_error (error);
+  finished->output = g_strstrip (g_strndup (g_bytes_get_data (out, NULL), g_bytes_get_size (out)));
+  finished->ok = g_subprocess_get_successful (G_SUBPROCESS (object));
+  finished->done = TRUE;
+}
+
+static char *
+run_helper (LocalEndpoint *endpoint,
+            const char    *dir,
+            const char    *extra)
+{
+  g_autoptr(GSubprocess) process = spawn_helper (endpoint, dir, extra);
+  Finished finished = { 0 };
+
+  g_subprocess_communicate_async (process, NULL, NULL, communicated_cb, &finished);
+  test_wait_until (&finished.done);
+  g_assert_true (finished.ok);
+
+  return finished.output;
+}
+
+static void
+test_two_processes (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *stored = NULL;
+
+  first = run_helper (endpoint, dir, NULL);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  second = run_helper (endpoint, dir, NULL);
+  g_assert_cmpstr (second, ==, first);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  stored = run_helper (endpoint, dir, "--load-only");
+  g_assert_cmpstr (stored, ==, first);
+
+  remove_tree (dir);
+}
+
+static void
+test_eight_processes_one_request (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  GSubprocess *processes[8];
+  Finished finished[8] = { { 0 } };
+  gint64 deadline;
+
+  /* The endpoint answers slowly: it holds the first answer while the
+   * other processes pile up behind the lock. */
+  endpoint->hold = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (processes); i++)
+    {
+      processes[i] = spawn_helper (endpoint, dir, NULL);
+      g_subprocess_communicate_async (processes[i], NULL, NULL, communicated_cb, &finished[i]);
+    }
+
+  while (local_endpoint_get_held (endpoint) < 1)
+    g_main_context_iteration (NULL, TRUE);
+  deadline = g_get_monotonic_time () + 500 * 1000;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  local_endpoint_release (endpoint);
+
+  for (guint i = 0; i < G_N_ELEMENTS (processes); i++)
+    {
+      test_wait_until (&finished[i].done);
+      g_assert_true (finished[i].ok);
+      g_assert_cmpstr (finished[i].output, ==, finished[0].output);
+    }
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (processes); i++)
+    {
+      g_free (finished[i].output);
+      g_object_unref (processes[i]);
+    }
+  remove_tree (dir);
+}
+
+static void
+test_crashed_holder_leaves_no_lock (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GSubprocess) crashing = NULL;
+  g_autofree char *token = NULL;
+
+  /* A process takes the lock and dies while fetching. */
+  endpoint->hold = TRUE;
+  crashing = spawn_helper (endpoint, dir, NULL);
+  while (local_endpoint_get_held (endpoint) < 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_subprocess_force_exit (crashing);
+  g_assert_true (g_subprocess_wait (crashing, NULL, NULL));
+
+  /* The next one is not blocked by it. */
+  endpoint->hold = FALSE;
+  token = run_helper (endpoint, dir, NULL);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  local_endpoint_release (endpoint);
+  remove_tree (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/store/key", test_key);
+  g_test_add_func ("/store/serialize", test_serialize);
+  g_test_add_func ("/store/serialized-garbage", test_serialized_garbage);
+  g_test_add_func ("/store/file/round-trip", test_file_store_round_trip);
+  g_test_add_func ("/store/file/tightens-directory", test_file_store_tightens_directory);
+  g_test_add_func ("/store/file/bad-files", test_file_store_bad_files);
+  g_test_add_func ("/store/file/unwritable", test_file_store_unwritable);
+  g_test_add_func ("/store/provider/restart", test_provider_restart);
+  g_test_add_func ("/store/provider/stale-stored-token", test_stale_stored_token_not_served);
+  g_test_add_func ("/store/provider/picks-up-refreshed-token", test_picks_up_token_refreshed_elsewhere);
+  g_test_add_func ("/store/provider/failing-store", test_failing_store_degrades);
+  g_test_add_func ("/store/processes/two", test_two_processes);
+  g_test_add_func ("/store/processes/eight-one-request", test_eight_processes_one_request);
+  g_test_add_func ("/store/processes/crashed-holder", test_crashed_holder_leaves_no_lock);
+
+  return g_test_run ();
+}
