@@ -22,7 +22,8 @@
  *
  * libgrant has two stores: [class@Grant.FileStore] and
  * [class@Grant.SecretStore]. Applications can implement the interface in
- * any language; [method@Grant.Token.serialize] and
+ * any language, with asynchronous virtual methods or, for quick stores,
+ * the synchronous `load`, `save` and `clear` ones; [method@Grant.Token.serialize] and
  * [ctor@Grant.Token.new_from_serialized] turn a token into a string and
  * back. A store that fails is not an error for the provider's callers: it
  * warns once and fetches from the network.
@@ -30,9 +31,156 @@
 
 G_DEFINE_INTERFACE (GrantTokenStore, grant_token_store, G_TYPE_OBJECT)
 
+/**
+ * GrantTokenStoreInterface::load:
+ * @self: a store
+ * @key: what the token is for
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Loads the token stored under @key, without blocking for long: the default
+ * `load_async` calls it on the caller's thread.
+ *
+ * Returns: (transfer full) (nullable): the stored token, or `NULL` when none
+ *   is stored or with @error set
+ */
+
+/**
+ * GrantTokenStoreInterface::save:
+ * @self: a store
+ * @key: what the token is for
+ * @token: the token to store
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Stores @token under @key, without blocking for long: the default
+ * `save_async` calls it on the caller's thread.
+ *
+ * Returns: `TRUE` if the token was stored
+ */
+
+/**
+ * GrantTokenStoreInterface::clear:
+ * @self: a store
+ * @key: what the token is for
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for a #GError
+ *
+ * Removes the token stored under @key, without blocking for long: the
+ * default `clear_async` calls it on the caller's thread.
+ *
+ * Returns: `TRUE` unless the store failed
+ */
+
+/* The default asynchronous methods call the synchronous ones, on the
+ * caller's thread, and complete in the next main loop iteration. */
+
+static GError *
+not_implemented (GrantTokenStore *self,
+                 const char      *name)
+{
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                      "%s implements neither %s_async() nor %s()",
+                      G_OBJECT_TYPE_NAME (self), name, name);
+}
+
+static void
+grant_token_store_real_load_async (GrantTokenStore     *self,
+                                   GrantTokenKey       *key,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  GrantTokenStoreInterface *iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GError *error = NULL;
+  GrantToken *token;
+
+  g_task_set_source_tag (task, grant_token_store_real_load_async);
+  if (iface->load == NULL)
+    {
+      g_task_return_error (task, not_implemented (self, "load"));
+      return;
+    }
+
+  token = iface->load (self, key, cancellable, &error);
+  if (error != NULL)
+    {
+      g_clear_object (&token);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_pointer (task, token, g_object_unref);
+}
+
+static GrantToken *
+grant_token_store_real_load_finish (GrantTokenStore  *self,
+                                    GAsyncResult     *result,
+                                    GError          **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+grant_token_store_real_save_async (GrantTokenStore     *self,
+                                   GrantTokenKey       *key,
+                                   GrantToken          *token,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  GrantTokenStoreInterface *iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, grant_token_store_real_save_async);
+  if (iface->save == NULL)
+    g_task_return_error (task, not_implemented (self, "save"));
+  else if (!iface->save (self, key, token, cancellable, &error))
+    g_task_return_error (task, error ? error : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                                                     "The store did not save the token"));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+grant_token_store_real_clear_async (GrantTokenStore     *self,
+                                    GrantTokenKey       *key,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  GrantTokenStoreInterface *iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, grant_token_store_real_clear_async);
+  if (iface->clear == NULL)
+    g_task_return_error (task, not_implemented (self, "clear"));
+  else if (!iface->clear (self, key, cancellable, &error))
+    g_task_return_error (task, error ? error : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+                                                                     "The store did not clear the token"));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+grant_token_store_real_boolean_finish (GrantTokenStore  *self,
+                                       GAsyncResult     *result,
+                                       GError          **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 grant_token_store_default_init (GrantTokenStoreInterface *iface)
 {
+  iface->load_async = grant_token_store_real_load_async;
+  iface->load_finish = grant_token_store_real_load_finish;
+  iface->save_async = grant_token_store_real_save_async;
+  iface->save_finish = grant_token_store_real_boolean_finish;
+  iface->clear_async = grant_token_store_real_clear_async;
+  iface->clear_finish = grant_token_store_real_boolean_finish;
 }
 
 struct _GrantTokenKey

@@ -69,8 +69,17 @@ G_DECLARE_INTERFACE (GrantTokenStore, grant_token_store, GRANT, TOKEN_STORE, GOb
  * @save_finish: finishes @save_async
  * @clear_async: starts removing the token stored under a key
  * @clear_finish: finishes @clear_async
+ * @load: loads the token stored under a key, without blocking for long
+ * @save: stores a token under a key, without blocking for long
+ * @clear: removes the token stored under a key, without blocking for long
  *
- * The virtual methods of a [iface@Grant.TokenStore]. All six are required.
+ * The virtual methods of a [iface@Grant.TokenStore].
+ *
+ * A store implements either the six asynchronous methods, or the three
+ * quick synchronous ones (@load, @save and @clear), which the default
+ * asynchronous methods call on the caller's thread. The second way suits
+ * stores kept in memory or in a language binding that cannot implement
+ * asynchronous virtual methods, such as GJS.
  */
 struct _GrantTokenStoreInterface
 {
@@ -104,8 +113,22 @@ struct _GrantTokenStoreInterface
                                 GAsyncResult         *result,
                                 GError              **error);
 
+  GrantToken  *(*load)         (GrantTokenStore      *self,
+                                GrantTokenKey        *key,
+                                GCancellable         *cancellable,
+                                GError              **error);
+  gboolean     (*save)         (GrantTokenStore      *self,
+                                GrantTokenKey        *key,
+                                GrantToken           *token,
+                                GCancellable         *cancellable,
+                                GError              **error);
+  gboolean     (*clear)        (GrantTokenStore      *self,
+                                GrantTokenKey        *key,
+                                GCancellable         *cancellable,
+                                GError              **error);
+
   /*< private >*/
-  gpointer padding[8];
+  gpointer padding[5];
 };
 
 GRANT_AVAILABLE_IN_ALL

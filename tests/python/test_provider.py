@@ -10,7 +10,7 @@ import gi
 
 gi.require_version('Grant', '1.0')
 gi.require_version('Soup', '3.0')
-from gi.repository import GLib, Grant, Soup  # noqa: E402
+from gi.repository import Gio, GLib, Grant, Soup  # noqa: E402
 
 
 class TokenEndpoint:
@@ -112,6 +112,40 @@ class ProviderTest(unittest.TestCase):
         self.assertNotIn('wrong', error.message)
         self.assertEqual(len(failures), 1)
         self.assertTrue(failures[0].matches(Grant.error_quark(), Grant.Error.INVALID_CLIENT))
+
+    def test_cancellation(self):
+        provider = Grant.TokenProvider.new(self.endpoint.token_url,
+                                           self.endpoint.client_id,
+                                           self.endpoint.client_secret)
+        cancellable = Gio.Cancellable()
+        cancellable.cancel()
+        result = {}
+
+        def done(source, res):
+            try:
+                source.get_token_finish(res)
+            except GLib.Error as error:
+                result['error'] = error
+            self.loop.quit()
+
+        provider.get_token_async(cancellable, done)
+        self.loop.run()
+        self.assertTrue(result['error'].matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
+        self.assertEqual(self.endpoint.requests, 0)
+
+    def test_invalidate(self):
+        provider = Grant.TokenProvider.new(self.endpoint.token_url,
+                                           self.endpoint.client_id,
+                                           self.endpoint.client_secret)
+        notified = []
+        provider.connect('notify::token', lambda p, pspec: notified.append(p.props.token))
+        first = self.get_token(provider)['token']
+        provider.invalidate(first)
+        self.assertIsNone(provider.peek_token())
+        second = self.get_token(provider)['token']
+        self.assertEqual(second.props.access_token, 'py-token-2')
+        self.assertEqual(len(notified), 3)
+        self.assertIsNone(notified[1])
 
     def test_secret_is_write_only(self):
         provider = Grant.TokenProvider(client_secret='hunter2')

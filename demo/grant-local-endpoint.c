@@ -1,0 +1,80 @@
+/* grant-local-endpoint.c: a token endpoint and an API on 127.0.0.1, for the
+ * examples and for trying libgrant without an account anywhere
+ *
+ * Prints its base URL on the first line of standard output, then serves
+ * until interrupted or until standard input closes:
+ *
+ *   BASE/token                            a strict RFC 6749 endpoint
+ *   BASE/expertfile/v2/oauth/token        answers like ExpertFile
+ *   BASE/json-body/oauth/token            wants a JSON body
+ *   BASE/smartdocumentor/connect/token    answers like SmartDocumentor
+ *   BASE/officernd/oauth/token            answers like OfficeRnD
+ *   BASE/api                              200 for a token it issued, else 401
+ *
+ * The client is "test-client" with the secret "test-secret".
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "local-endpoint.h"
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+stdin_cb (int           fd,
+          GIOCondition  condition,
+          gpointer      user_data)
+{
+  char buffer[256];
+
+  /* Standard input closed: whoever started us is gone. */
+  if ((condition & (G_IO_HUP | G_IO_ERR)) || read (fd, buffer, sizeof buffer) <= 0)
+    {
+      g_main_loop_quit (user_data);
+      return G_SOURCE_REMOVE;
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  gboolean watch_stdin = argc > 1 && g_str_equal (argv[1], "--until-stdin-closes");
+
+  endpoint = local_endpoint_new (FALSE, &error);
+  if (endpoint == NULL)
+    {
+      g_printerr ("grant-local-endpoint: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  printf ("%s\n", endpoint->base_url);
+  fflush (stdout);
+
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  if (watch_stdin)
+    g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, stdin_cb, loop);
+
+  g_main_loop_run (loop);
+
+  return EXIT_SUCCESS;
+}
