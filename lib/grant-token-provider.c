@@ -2817,9 +2817,10 @@ grant_token_provider_get_token_async (GrantTokenProvider  *self,
 
   token = fresh_token (self);
 
-  /* Stale but still valid while refreshing fails or the network is gone:
-   * keep serving it rather than wait for an attempt likely to fail. */
-  if (token == NULL && (self->refresh_failures > 0 ||
+  /* Stale but still valid while a failed refresh waits for its retry, or
+   * the network is gone: keep serving it rather than wait for an attempt
+   * likely to fail. */
+  if (token == NULL && ((self->refresh_failures > 0 && self->alarm != NULL) ||
                         !network_available_for (self, request_url (self))))
     token = valid_token (self);
 

@@ -295,6 +295,42 @@ test_failure_keeps_valid_token (void)
 }
 
 static void
+test_failure_without_auto_refresh (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  gint64 start = g_get_real_time ();
+  g_autoptr(TestClock) clock = test_clock_new (start);
+  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GrantToken) kept = NULL;
+  g_autoptr(GrantToken) renewed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_auto_refresh (provider, FALSE);
+  grant_token_provider_set_retry_policy (provider, 5, 20, 1, FALSE);
+  endpoint->expires_in = 100;
+  first = get_token (provider, &error);
+  g_assert_no_error (error);
+
+  /* Stale, and the server fails: the caller still gets the valid token... */
+  test_clock_set (clock, start + 60 * S);
+  local_endpoint_push_failure (endpoint, 503, NULL, NULL, "");
+  kept = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_true (kept == first);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  /* ...and, with no background retry to wait for, the next caller tries
+   * again. */
+  renewed = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_true (renewed != first);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
 test_retries_stop_at_expiry (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
@@ -817,6 +853,7 @@ main (int   argc,
   g_test_add_func ("/refresh/no-timer-without-token-or-auto-refresh", test_no_timer_without_token_or_auto_refresh);
   g_test_add_func ("/refresh/jitter", test_jitter);
   g_test_add_func ("/refresh/failure-keeps-valid-token", test_failure_keeps_valid_token);
+  g_test_add_func ("/refresh/failure-without-auto-refresh", test_failure_without_auto_refresh);
   g_test_add_func ("/refresh/retries-stop-at-expiry", test_retries_stop_at_expiry);
   g_test_add_func ("/refresh/suspend-past-expiry", test_suspend_past_expiry);
   g_test_add_func ("/refresh/real-clock", test_real_clock);
