@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds libgrant and runs the demo against a token endpoint it starts on
-# 127.0.0.1. Installs the build dependencies first on Debian 12.
+# 127.0.0.1. Installs the build dependencies first on Debian 12. Arguments
+# go to the demo (--lifetime SECONDS, --fast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,0 +1,538 @@
+/* grant-token.c: prints an OAuth 2.0 client credentials token, for scripts
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <grant.h>
+
+/* Exit statuses, as --help documents them. */
+enum {
+  EXIT_OK = 0,
+  EXIT_OTHER = 1,
+  EXIT_USAGE = 2,
+  EXIT_REFUSED = 3,
+  EXIT_UNREACHABLE = 4,
+};
+
+typedef enum {
+  OUTPUT_TOKEN,
+  OUTPUT_HEADER,
+  OUTPUT_JSON,
+} Output;
+
+static char *opt_preset;
+static char *opt_token_url;
+static char *opt_issuer;
+static char *opt_client_id;
+static char *opt_secret_file;
+static char *opt_scope;
+static char *opt_auth_method;
+static char *opt_request_format;
+static char **opt_params;
+static char *opt_output;
+static char *opt_store;
+static int opt_timeout = -1;
+static gboolean opt_watch;
+static gboolean opt_verbose;
+static gboolean opt_list_presets;
+static gboolean opt_allow_insecure_http;
+
+static const GOptionEntry entries[] = {
+  { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
+    "A known service: see --list-presets", "NAME" },
+  { "token-url", 'u', 0, G_OPTION_ARG_STRING, &opt_token_url,
+    "The token endpoint (replaces the preset's)", "URL" },
+  { "issuer", 'i', 0, G_OPTION_ARG_STRING, &opt_issuer,
+    "Find the token endpoint through the issuer's discovery document", "URL" },
+  { "client-id", 'c', 0, G_OPTION_ARG_STRING, &opt_client_id,
+    "The client identifier", "ID" },
+  { "client-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_secret_file,
+    "Read the client secret from FILE (\"-\": standard input); otherwise it "
+    "comes from the GRANT_CLIENT_SECRET environment variable, never from an "
+    "option", "FILE" },
+  { "scope", 's', 0, G_OPTION_ARG_STRING, &opt_scope,
+    "The space-separated scope to request", "SCOPE" },
+  { "auth-method", 'a', 0, G_OPTION_ARG_STRING, &opt_auth_method,
+    "Client authentication: basic, post, none or auto (default: the preset's, or post)", "METHOD" },
+  { "request-format", 'f', 0, G_OPTION_ARG_STRING, &opt_request_format,
+    "The request body: form or json (default: the preset's, or form)", "FORMAT" },
+  { "param", 'P', 0, G_OPTION_ARG_STRING_ARRAY, &opt_params,
+    "An extra request parameter, such as audience=https://api.example.com/ (repeatable)", "NAME=VALUE" },
+  { "output", 'o', 0, G_OPTION_ARG_STRING, &opt_output,
+    "What to print: token (the default), header (an Authorization header line) or json", "WHAT" },
+  { "store", 0, 0, G_OPTION_ARG_STRING, &opt_store,
+    "Keep tokens across runs: none (the default), file (in ~/.cache/grant) or keyring", "STORE" },
+  { "timeout", 't', 0, G_OPTION_ARG_INT, &opt_timeout,
+    "Seconds one request may take (default 30; 0: no limit)", "SECONDS" },
+  { "watch", 'w', 0, G_OPTION_ARG_NONE, &opt_watch,
+    "Keep running, refresh the token before it expires, and print a line for "
+    "each refresh or failure, until interrupted", NULL },
+  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+    "Say what happens on standard error (never the secret or the token)", NULL },
+  { "list-presets", 'l', 0, G_OPTION_ARG_NONE, &opt_list_presets,
+    "List the presets and exit", NULL },
+  { "allow-insecure-http", 0, 0, G_OPTION_ARG_NONE, &opt_allow_insecure_http,
+    "Allow plain http:// to hosts that are not loopback addresses", NULL },
+  { NULL },
+};
+
+static const char *description =
+  "Prints an OAuth 2.0 access token obtained with the client credentials\n"
+  "grant, for scripts: curl -H \"$(grant-token -p officernd -c ID -o header)\" ...\n"
+  "\n"
+  "The client secret is read from --client-secret-file or from the\n"
+  "GRANT_CLIENT_SECRET environment variable, never from the command line,\n"
+  "where other users could see it.\n"
+  "\n"
+  "Exit status:\n"
+  "  0  a token was printed (with --watch: interrupted)\n"
+  "  1  another failure, such as an unreadable secret file\n"
+  "  2  bad usage: unknown options, a missing client id or secret\n"
+  "  3  the server or the configuration refused: wrong credentials, a scope\n"
+  "     the client may not have, an unknown preset, an insecure URL\n"
+  "  4  the network or the server failed: unreachable, timed out, a server\n"
+  "     error, rate limiting, an answer that is not a token\n";
+
+static gboolean verbose;
+
+static void
+say (const char *format,
+     ...) G_GNUC_PRINTF (1, 2);
+
+static void
+say (const char *format,
+     ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  if (!verbose)
+    return;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("grant-token: %s\n", text);
+}
+
+static int
+fail (int         status,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static int
+fail (int         status,
+      const char *format,
+      ...)
+{
+  va_list args;
+  g_autofree char *text = NULL;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("grant-token: %s\n", text);
+
+  return status;
+}
+
+/* Which exit status an error deserves. */
+static int
+status_for_error (const GError *error)
+{
+  if (error->domain == GRANT_ERROR)
+    {
+      switch ((GrantError) error->code)
+        {
+        case GRANT_ERROR_SERVER_ERROR:
+        case GRANT_ERROR_TEMPORARILY_UNAVAILABLE:
+        case GRANT_ERROR_RATE_LIMITED:
+        case GRANT_ERROR_INVALID_RESPONSE:
+          return EXIT_UNREACHABLE;
+
+        case GRANT_ERROR_FAILED:
+        case GRANT_ERROR_INVALID_REQUEST:
+        case GRANT_ERROR_INVALID_CLIENT:
+        case GRANT_ERROR_INVALID_GRANT:
+        case GRANT_ERROR_UNAUTHORIZED_CLIENT:
+        case GRANT_ERROR_UNSUPPORTED_GRANT_TYPE:
+        case GRANT_ERROR_INVALID_SCOPE:
+        case GRANT_ERROR_INSECURE_URL:
+        case GRANT_ERROR_INVALID_CONFIGURATION:
+        default:
+          return EXIT_REFUSED;
+        }
+    }
+
+  /* Transport, TLS, resolver, timeouts. */
+  return EXIT_UNREACHABLE;
+}
+
+static char *
+read_secret (GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize length = 0;
+
+  if (opt_secret_file == NULL)
+    return g_strdup (g_getenv ("GRANT_CLIENT_SECRET"));
+
+  if (g_str_equal (opt_secret_file, "-"))
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      char buffer[256];
+      size_t n;
+
+      while ((n = fread (buffer, 1, sizeof buffer, stdin)) > 0)
+        g_string_append_len (text, buffer, n);
+      memset (buffer, 0, sizeof buffer);
+      data = g_string_free (g_steal_pointer (&text), FALSE);
+    }
+  else if (!g_file_get_contents (opt_secret_file, &data, &length, error))
+    return NULL;
+
+  /* A trailing newline is not part of the secret. */
+  g_strchomp (data);
+
+  return g_steal_pointer (&data);
+}
+
+static gboolean
+parse_auth_method (const char      *text,
+                   GrantAuthMethod *method)
+{
+  if (g_str_equal (text, "basic") || g_str_equal (text, "client_secret_basic"))
+    *method = GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
+  else if (g_str_equal (text, "post") || g_str_equal (text, "client_secret_post"))
+    *method = GRANT_AUTH_METHOD_CLIENT_SECRET_POST;
+  else if (g_str_equal (text, "none"))
+    *method = GRANT_AUTH_METHOD_NONE;
+  else if (g_str_equal (text, "auto"))
+    *method = GRANT_AUTH_METHOD_AUTO;
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+static char *
+format_time (GDateTime *time)
+{
+  g_autoptr(GDateTime) utc = NULL;
+
+  if (time == NULL)
+    return g_strdup ("unknown");
+
+  utc = g_date_time_to_utc (time);
+
+  return g_date_time_format (utc, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static void
+print_token (GrantToken *token,
+             Output      output)
+{
+  switch (output)
+    {
+    case OUTPUT_HEADER:
+      {
+        g_autofree char *value = grant_token_dup_authorization (token);
+
+        printf ("Authorization: %s\n", value);
+      }
+      break;
+
+    case OUTPUT_JSON:
+      {
+        g_autoptr(JsonBuilder) builder = json_builder_new ();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *expires = grant_token_get_expires_at (token)
+                                   ? format_time (grant_token_get_expires_at (token)) : NULL;
+        g_autofree char *text = NULL;
+
+        json_builder_begin_object (builder);
+        json_builder_set_member_name (builder, "access_token");
+        json_builder_add_string_value (builder, grant_token_get_access_token (token));
+        json_builder_set_member_name (builder, "token_type");
+        json_builder_add_string_value (builder, grant_token_get_token_type (token));
+        json_builder_set_member_name (builder, "expires_at");
+        if (expires != NULL)
+          json_builder_add_string_value (builder, expires);
+        else
+          json_builder_add_null_value (builder);
+        json_builder_set_member_name (builder, "scope");
+        if (grant_token_get_scope (token) != NULL)
+          json_builder_add_string_value (builder, grant_token_get_scope (token));
+        else
+          json_builder_add_null_value (builder);
+        json_builder_set_member_name (builder, "response");
+        if (grant_token_get_response (token) != NULL)
+          json_builder_add_value (builder, json_node_copy (grant_token_get_response (token)));
+        else
+          json_builder_add_null_value (builder);
+        json_builder_end_object (builder);
+
+        root = json_builder_get_root (builder);
+        text = json_to_string (root, FALSE);
+        printf ("%s\n", text);
+      }
+      break;
+
+    case OUTPUT_TOKEN:
+    default:
+      printf ("%s\n", grant_token_get_access_token (token));
+      break;
+    }
+
+  fflush (stdout);
+}
+
+/* --watch */
+
+typedef struct {
+  Output output;
+} Watch;
+
+static void
+watch_refreshed_cb (GrantTokenProvider *provider,
+                    GrantToken         *token,
+                    Watch              *watch)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *when = format_time (now);
+  g_autofree char *expires = format_time (grant_token_get_expires_at (token));
+
+  if (watch->output == OUTPUT_JSON)
+    print_token (token, OUTPUT_JSON);
+  else
+    {
+      printf ("%s refreshed, expires %s\n", when, expires);
+      fflush (stdout);
+    }
+}
+
+static void
+watch_failed_cb (GrantTokenProvider *provider,
+                 GError             *error,
+                 Watch              *watch)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *when = format_time (now);
+
+  printf ("%s refresh failed: %s\n", when, error->message);
+  fflush (stdout);
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static int
+list_presets (void)
+{
+  g_auto(GStrv) names = grant_dialect_list_presets ();
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantDialect) dialect = grant_dialect_new_for_preset (names[i], &error);
+
+      if (dialect == NULL)
+        {
+          printf ("%-18s (broken: %s)\n", names[i], error->message);
+          continue;
+        }
+
+      printf ("%-18s %s, %s\n", names[i], grant_dialect_get_display_name (dialect),
+              grant_dialect_get_token_url (dialect)
+                ? grant_dialect_get_token_url (dialect)
+                : grant_dialect_get_token_url_hint (dialect)
+                  ? grant_dialect_get_token_url_hint (dialect)
+                  : "(set --token-url)");
+    }
+
+  return EXIT_OK;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GrantTokenProvider) provider = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  char *secret = NULL;
+  gboolean have_secret;
+  Output output = OUTPUT_TOKEN;
+  GrantAuthMethod method;
+
+  setlocale (LC_ALL, "");
+  /* Standard output is for the token alone. */
+  g_log_writer_default_set_use_stderr (TRUE);
+
+  context = g_option_context_new ("- print an OAuth 2.0 client credentials token");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context, description);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail (EXIT_USAGE, "%s (see --help)", error->message);
+
+  if (argc > 1)
+    return fail (EXIT_USAGE, "unexpected argument “%s”: the secret is never an argument; "
+                 "use --client-secret-file or GRANT_CLIENT_SECRET (see --help)", argv[1]);
+
+  verbose = opt_verbose;
+  if (verbose && g_getenv ("G_MESSAGES_DEBUG") == NULL)
+    g_setenv ("G_MESSAGES_DEBUG", "Grant", TRUE);
+
+  if (opt_list_presets)
+    return list_presets ();
+
+  if (opt_output != NULL)
+    {
+      if (g_str_equal (opt_output, "token"))
+        output = OUTPUT_TOKEN;
+      else if (g_str_equal (opt_output, "header"))
+        output = OUTPUT_HEADER;
+      else if (g_str_equal (opt_output, "json"))
+        output = OUTPUT_JSON;
+      else
+        return fail (EXIT_USAGE, "--output must be token, header or json, not “%s”", opt_output);
+    }
+
+  if (opt_client_id == NULL)
+    return fail (EXIT_USAGE, "--client-id is required (see --help)");
+
+  if (opt_preset == NULL && opt_token_url == NULL && opt_issuer == NULL)
+    return fail (EXIT_USAGE, "say where to get the token: --preset, --token-url or --issuer");
+
+  if (opt_timeout < -1)
+    return fail (EXIT_USAGE, "--timeout must be 0 or more seconds");
+
+  secret = read_secret (&error);
+  if (error != NULL)
+    return fail (EXIT_OTHER, "cannot read the client secret: %s", error->message);
+  have_secret = secret != NULL && *secret != '\0';
+
+  if (opt_preset != NULL)
+    provider = grant_token_provider_new_from_preset (opt_preset, opt_client_id, secret, &error);
+  else
+    provider = grant_token_provider_new (NULL, opt_client_id, secret);
+
+  /* The provider has its own copy, which it wipes; wipe this one. */
+  if (secret != NULL)
+    {
+      memset (secret, 0, strlen (secret));
+      g_free (secret);
+    }
+
+  if (provider == NULL)
+    return fail (EXIT_REFUSED, "%s", error->message);
+  if (opt_preset != NULL)
+    say ("using the %s preset", opt_preset);
+
+  if (opt_token_url != NULL)
+    grant_token_provider_set_token_url (provider, opt_token_url);
+  if (opt_issuer != NULL)
+    grant_token_provider_set_issuer (provider, opt_issuer);
+  if (opt_scope != NULL)
+    grant_token_provider_set_scope (provider, opt_scope);
+  if (opt_timeout >= 0)
+    grant_token_provider_set_timeout (provider, (guint) opt_timeout);
+  if (opt_allow_insecure_http)
+    grant_token_provider_set_allow_insecure_http (provider, TRUE);
+
+  if (opt_auth_method != NULL)
+    {
+      if (!parse_auth_method (opt_auth_method, &method))
+        return fail (EXIT_USAGE, "--auth-method must be basic, post, none or auto, not “%s”",
+                     opt_auth_method);
+      grant_token_provider_set_auth_method (provider, method);
+    }
+
+  if (opt_request_format != NULL)
+    {
+      if (g_str_equal (opt_request_format, "form"))
+        grant_token_provider_set_request_format (provider, GRANT_REQUEST_FORMAT_FORM);
+      else if (g_str_equal (opt_request_format, "json"))
+        grant_token_provider_set_request_format (provider, GRANT_REQUEST_FORMAT_JSON);
+      else
+        return fail (EXIT_USAGE, "--request-format must be form or json, not “%s”", opt_request_format);
+    }
+
+  if (!have_secret && grant_token_provider_get_auth_method (provider) != GRANT_AUTH_METHOD_NONE)
+    return fail (EXIT_USAGE, "no client secret: put it in a file for --client-secret-file, "
+                 "or in the GRANT_CLIENT_SECRET environment variable");
+
+  for (guint i = 0; opt_params != NULL && opt_params[i] != NULL; i++)
+    {
+      const char *equals = strchr (opt_params[i], '=');
+      g_autofree char *name = NULL;
+
+      if (equals == NULL || equals == opt_params[i])
+        return fail (EXIT_USAGE, "--param wants NAME=VALUE, not “%s”", opt_params[i]);
+      name = g_strndup (opt_params[i], equals - opt_params[i]);
+      if (g_str_equal (name, "grant_type") || g_str_equal (name, "client_id") ||
+          g_str_equal (name, "client_secret") || g_str_equal (name, "scope"))
+        return fail (EXIT_USAGE, "--param cannot set %s; use the option for it", name);
+      grant_token_provider_set_parameter (provider, name, equals + 1);
+    }
+
+  if (opt_store != NULL && !g_str_equal (opt_store, "none"))
+    {
+      g_autoptr(GrantTokenStore) store = NULL;
+
+      if (g_str_equal (opt_store, "file"))
+        store = GRANT_TOKEN_STORE (grant_file_store_new (NULL));
+      else if (g_str_equal (opt_store, "keyring"))
+        store = GRANT_TOKEN_STORE (grant_secret_store_new ());
+      else
+        return fail (EXIT_USAGE, "--store must be none, file or keyring, not “%s”", opt_store);
+      grant_token_provider_set_store (provider, store);
+      say ("keeping tokens in the %s store", opt_store);
+    }
+
+  grant_token_provider_set_auto_refresh (provider, opt_watch);
+
+  say ("token URL %s, client id %s",
+       grant_token_provider_get_token_url (provider) ? grant_token_provider_get_token_url (provider)
+                                                     : "from the issuer's discovery document",
+       opt_client_id);
+
+  token = grant_token_provider_get_token (provider, NULL, &error);
+  if (token == NULL)
+    return fail (status_for_error (error), "%s", error->message);
+
+  {
+    g_autofree char *expires = format_time (grant_token_get_expires_at (token));
+
+    say ("got a %s token, expires %s", grant_token_get_token_type (token), expires);
+  }
+  print_token (token, output);
+
+  if (opt_watch)
+    {
+      g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+      Watch watch = { output };
+
+      g_signal_connect (provider, "token-refreshed", G_CALLBACK (watch_refreshed_cb), &watch);
+      g_signal_connect (provider, "refresh-failed", G_CALLBACK (watch_failed_cb), &watch);
+      g_unix_signal_add (SIGINT, quit_cb, loop);
+      g_unix_signal_add (SIGTERM, quit_cb, loop);
+      say ("watching; interrupt to stop");
+      g_main_loop_run (loop);
+    }
+
+  return EXIT_OK;
+}
