@@ -12,6 +12,10 @@ packages=(
   libsecret-1-dev gnome-keyring dbus-daemon
 )
 
+# The interop tests run real OAuth servers from npm; this machine kind has
+# Node.js and npm, Debian's are the fallback.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+
 missing=()
 for package in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
