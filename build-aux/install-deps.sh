@@ -10,6 +10,7 @@ packages=(
   python3-gi gir1.2-soup-3.0 gir1.2-json-1.0 gjs
   gi-docgen valgrind
   libsecret-1-dev gnome-keyring dbus-daemon
+  clang libclang-rt-14-dev openssl
 )
 
 # The interop tests run real OAuth servers from npm; this machine kind has

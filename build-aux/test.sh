@@ -1,7 +1,8 @@
 #!/bin/bash
-# Builds libgrant and runs the whole test suite: every meson suite, then the
-# C suite under valgrind memcheck and under AddressSanitizer + UBSan.
-# Installs the build dependencies first on Debian 12.
+# Builds libgrant and runs the whole test suite: every meson suite; the C
+# and Vala tests under valgrind memcheck and under AddressSanitizer + UBSan;
+# and each libFuzzer harness for a short run. Installs the build
+# dependencies first on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,21 +18,43 @@ setup () {
 }
 
 echo "== Build and test"
-setup _build -Dintrospection=enabled -Dvapi=enabled -Ddocs=enabled
+setup _build -Dintrospection=enabled -Dvapi=enabled -Ddocs=enabled -Dkeyring=enabled
 meson compile -C _build
 meson test -C _build --print-errorlogs
 
-echo "== C tests under valgrind memcheck"
-meson test -C _build --setup valgrind --suite c --print-errorlogs
+echo "== C and Vala tests under valgrind memcheck"
+meson test -C _build --setup valgrind --suite native --print-errorlogs
 
-echo "== C tests under AddressSanitizer and UBSan"
+echo "== C and Vala tests under AddressSanitizer and UBSan"
 setup _build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dintrospection=disabled -Dvapi=disabled
+  -Dintrospection=disabled -Dvapi=disabled -Ddocs=disabled
 meson compile -C _build-asan
-G_SLICE=always-malloc \
-ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1 \
-LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C _build-asan --suite c --print-errorlogs
+# The Vala test, against the instrumented library, with the vapi of the
+# main build (introspection stays off under the sanitizers).
+valac --vapidir _build/bindings --pkg grant-1 --pkg gio-2.0 --pkg libsoup-3.0 --pkg json-glib-1.0 \
+  -X -fsanitize=address,undefined -X -Ilib -X -I_build-asan/lib -X -L_build-asan/lib -X -lgrant-1 \
+  -X -w tests/vala/test-provider.vala -o _build-asan/test-vala
+export G_SLICE=always-malloc
+export ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1
+export LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp"
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+meson test -C _build-asan --suite native --print-errorlogs
+GIO_USE_PROXY_RESOLVER=dummy LD_LIBRARY_PATH=_build-asan/lib ./_build-asan/test-vala
+# Fast unwinding again: the fuzzers need no suppressions.
+unset ASAN_OPTIONS LSAN_OPTIONS
+
+echo "== Fuzzing, ${GRANT_FUZZ_SECONDS:=30} s per harness"
+CC=clang setup _build-fuzz -Dfuzzing=true -Dtests=false \
+  -Dintrospection=disabled -Dvapi=disabled -Ddocs=disabled
+meson compile -C _build-fuzz
+for harness in response provider-file json-pointer; do
+  corpus=$(mktemp -d)
+  ./_build-fuzz/tests/fuzz/fuzz-$harness -max_total_time="$GRANT_FUZZ_SECONDS" -timeout=10 \
+    -artifact_prefix=_build-fuzz/ "$corpus" "tests/fuzz/corpus/$harness" 2>&1 | grep -E 'DONE|ERROR|SUMMARY' || true
+  status=${PIPESTATUS[0]}
+  rm -rf "$corpus"
+  [ "$status" -eq 0 ] || { echo "fuzz-$harness failed (status $status)"; exit 1; }
+done
+unset G_SLICE UBSAN_OPTIONS
 
 echo "== All tests passed"

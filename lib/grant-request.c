@@ -203,12 +203,12 @@ grant_request_build (const GrantRequestSpec *spec)
   if (spec->format == GRANT_REQUEST_FORMAT_JSON)
     {
       request->content_type = g_strdup ("application/json");
-      request->body = encode_json ((const Field *) fields->data, fields->len);
+      request->body = encode_json ((const Field *) (void *) fields->data, fields->len);
     }
   else
     {
       request->content_type = g_strdup ("application/x-www-form-urlencoded");
-      request->body = encode_form ((const Field *) fields->data, fields->len);
+      request->body = encode_form ((const Field *) (void *) fields->data, fields->len);
     }
 
   return request;

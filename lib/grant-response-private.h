@@ -41,6 +41,16 @@ JsonNode   *grant_response_decode_body (SoupMessageHeaders  *headers,
 gint64      grant_response_retry_after (SoupMessageHeaders  *headers,
                                         gint64               now);
 
+typedef enum {
+  GRANT_JSON_SHAPE_OK,
+  GRANT_JSON_SHAPE_TOO_DEEP,
+  GRANT_JSON_SHAPE_INVALID,
+} GrantJsonShape;
+
+GrantJsonShape grant_json_scan         (const char          *data,
+                                        gsize                len,
+                                        guint                max_depth);
+
 gboolean    grant_json_depth_ok        (const char          *data,
                                         gsize                len,
                                         guint                max_depth);

@@ -20,39 +20,202 @@
 /* Longest error_description quoted in an error message, in characters. */
 #define MAX_DESCRIPTION_CHARS 300
 
-/* Scans @data as JSON text just enough to tell whether arrays and objects
- * nest deeper than @max_depth. */
+static gboolean
+scan_string (const char *data,
+             gsize       len,
+             gsize      *i)
+{
+  /* data[*i] is the opening quote. */
+  for ((*i)++; *i < len; (*i)++)
+    {
+      guchar c = data[*i];
+
+      if (c == '"')
+        {
+          (*i)++;
+          return TRUE;
+        }
+      if (c < 0x20)
+        return FALSE;
+      if (c == '\\')
+        {
+          if (++(*i) >= len)
+            return FALSE;
+          c = data[*i];
+          if (c == 'u')
+            {
+              for (guint k = 0; k < 4; k++)
+                if (++(*i) >= len || !g_ascii_isxdigit (data[*i]))
+                  return FALSE;
+            }
+          else if (strchr ("\"\\/bfnrt", c) == NULL || c == '\0')
+            return FALSE;
+        }
+    }
+
+  return FALSE;
+}
+
+static gboolean
+scan_digits (const char *data,
+             gsize       len,
+             gsize      *i)
+{
+  gsize start = *i;
+
+  while (*i < len && g_ascii_isdigit (data[*i]))
+    (*i)++;
+
+  return *i > start;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static gboolean
+scan_number (const char *data,
+             gsize       len,
+             gsize      *i)
+{
+  if (data[*i] == '-')
+    (*i)++;
+  if (*i < len && data[*i] == '0')
+    (*i)++;
+  else if (!scan_digits (data, len, i))
+    return FALSE;
+  if (*i < len && data[*i] == '.')
+    {
+      (*i)++;
+      if (!scan_digits (data, len, i))
+        return FALSE;
+    }
+  if (*i < len && (data[*i] == 'e' || data[*i] == 'E'))
+    {
+      (*i)++;
+      if (*i < len && (data[*i] == '+' || data[*i] == '-'))
+        (*i)++;
+      if (!scan_digits (data, len, i))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+scan_literal (const char *data,
+              gsize       len,
+              gsize      *i,
+              const char *literal)
+{
+  gsize n = strlen (literal);
+
+  if (len - *i < n || memcmp (data + *i, literal, n) != 0)
+    return FALSE;
+  *i += n;
+
+  return TRUE;
+}
+
+/* Checks that @data is one JSON text as RFC 8259 defines it, with arrays
+ * and objects nested at most @max_depth deep, without recursion. json-glib
+ * 1.6 recurses once per level and leaks memory on some malformed input,
+ * so it only ever sees what passes this. */
+GrantJsonShape
+grant_json_scan (const char *data,
+                 gsize       len,
+                 guint       max_depth)
+{
+  enum { VALUE, ARRAY_FIRST, OBJECT_FIRST, KEY, COLON, AFTER_VALUE } state = VALUE;
+  g_autofree char *stack = g_malloc (max_depth + 1);
+  guint depth = 0;
+  gsize i = 0;
+
+  while (TRUE)
+    {
+      char c;
+
+      while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r'))
+        i++;
+      if (i == len)
+        return state == AFTER_VALUE && depth == 0 ? GRANT_JSON_SHAPE_OK : GRANT_JSON_SHAPE_INVALID;
+
+      c = data[i];
+      switch (state)
+        {
+        case ARRAY_FIRST:
+          if (c == ']')
+            {
+              depth--;
+              i++;
+              state = AFTER_VALUE;
+              break;
+            }
+          state = VALUE;
+          G_GNUC_FALLTHROUGH;
+
+        case VALUE:
+          if (c == '{' || c == '[')
+            {
+              if (depth == max_depth)
+                return GRANT_JSON_SHAPE_TOO_DEEP;
+              stack[depth++] = c;
+              i++;
+              state = c == '{' ? OBJECT_FIRST : ARRAY_FIRST;
+            }
+          else if ((c == '"' && scan_string (data, len, &i)) ||
+                   ((c == '-' || g_ascii_isdigit (c)) && scan_number (data, len, &i)) ||
+                   (c == 't' && scan_literal (data, len, &i, "true")) ||
+                   (c == 'f' && scan_literal (data, len, &i, "false")) ||
+                   (c == 'n' && scan_literal (data, len, &i, "null")))
+            state = AFTER_VALUE;
+          else
+            return GRANT_JSON_SHAPE_INVALID;
+          break;
+
+        case OBJECT_FIRST:
+          if (c == '}')
+            {
+              depth--;
+              i++;
+              state = AFTER_VALUE;
+              break;
+            }
+          state = KEY;
+          G_GNUC_FALLTHROUGH;
+
+        case KEY:
+          if (c != '"' || !scan_string (data, len, &i))
+            return GRANT_JSON_SHAPE_INVALID;
+          state = COLON;
+          break;
+
+        case COLON:
+          if (c != ':')
+            return GRANT_JSON_SHAPE_INVALID;
+          i++;
+          state = VALUE;
+          break;
+
+        case AFTER_VALUE:
+        default:
+          if (depth == 0)
+            return GRANT_JSON_SHAPE_INVALID;
+          if (c == ',')
+            state = stack[depth - 1] == '[' ? VALUE : KEY;
+          else if ((c == ']' && stack[depth - 1] == '[') || (c == '}' && stack[depth - 1] == '{'))
+            depth--;
+          else
+            return GRANT_JSON_SHAPE_INVALID;
+          i++;
+          break;
+        }
+    }
+}
+
 gboolean
 grant_json_depth_ok (const char *data,
                      gsize       len,
                      guint       max_depth)
 {
-  gboolean in_string = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > max_depth)
-            return FALSE;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-
-  return TRUE;
+  return grant_json_scan (data, len, max_depth) != GRANT_JSON_SHAPE_TOO_DEEP;
 }
 
 static gboolean
@@ -120,18 +283,29 @@ grant_response_decode_body (SoupMessageHeaders  *headers,
       return decode_form (text);
     }
 
-  if (!grant_json_depth_ok (data, len, GRANT_MAX_JSON_DEPTH))
+  switch (grant_json_scan (data, len, GRANT_MAX_JSON_DEPTH))
     {
+    case GRANT_JSON_SHAPE_TOO_DEEP:
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
                    "the JSON body nests deeper than %d levels",
                    GRANT_MAX_JSON_DEPTH);
       return NULL;
+
+    case GRANT_JSON_SHAPE_INVALID:
+      g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                           "the body is not valid JSON");
+      return NULL;
+
+    case GRANT_JSON_SHAPE_OK:
+    default:
+      break;
     }
 
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, len, NULL))
     {
-      /* The parser's message quotes the body, which may hold a token. */
+      /* Not expected after the scan. The parser's message quotes the body,
+       * which may hold a token. */
       g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
                            "the body is not valid JSON");
       return NULL;

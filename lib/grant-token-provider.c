@@ -842,6 +842,21 @@ read_cb (GObject      *object,
 
   if (g_bytes_get_size (bytes) == 0)
     {
+      SoupMessageHeaders *headers = soup_message_get_response_headers (fetch->message);
+      gint64 announced = soup_message_headers_get_content_length (headers);
+
+      /* libsoup 3.2 takes an early end of the connection for the end of
+       * the body; a truncated answer that happens to parse is not one to
+       * trust. */
+      if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+          (gint64) fetch->body->len < announced)
+        {
+          fetch_exchange_done (fetch, g_error_new (G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                                                   "The answer ended after %u of the %" G_GINT64_FORMAT
+                                                   " bytes it announced", fetch->body->len, announced));
+          return;
+        }
+
       fetch_exchange_done (fetch, NULL);
       return;
     }
@@ -1220,9 +1235,9 @@ token_attempt_done (Fetch      *fetch,
           GError *basic = basic_last ? error : fetch->first_error;
           GError *post = basic_last ? fetch->first_error : error;
           GError *both = g_error_new (error->domain, error->code,
-                                      "Both client authentication methods failed. "
-                                      "With HTTP Basic authentication: %s With the "
-                                      "credentials in the request body: %s",
+                                      "Both client authentication methods failed: "
+                                      "with HTTP Basic authentication, %s; with the "
+                                      "credentials in the request body, %s",
                                       basic->message, post->message);
 
           g_clear_error (&error);

@@ -401,6 +401,36 @@ test_deep_nesting (void)
   g_assert_true (grant_json_depth_ok ("[[]]", 4, 2));
   g_assert_false (grant_json_depth_ok ("[[[]]]", 6, 2));
   g_assert_true (grant_json_depth_ok ("[\"\\\"[[[\"]", 10, 1));
+
+  /* Malformed JSON is refused before json-glib 1.6, which leaks on some
+   * of it, sees it. */
+  {
+    const char *valid[] = {
+      "{}", "[]", " {\"a\":[{}, 1, -0.5e+3, true, false, null, \"\\u00e9\\n\"]} ", "\"s\"", "0", "-12",
+      "[[[]]]", "{\"\":{\"\":\"\"}}",
+    };
+    const char *invalid[] = {
+      "", " ", "2[]", "[1] [2]", "\"a\"{}", "{\"\":[/\"/]}{\"\":\"\"}", "{", "[", "[1,]", "{\"a\":1,}",
+      "{a:1}", "{\"a\" 1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "[tru]", "[nul]", "\"\\x\"",
+      "\"\\u12G4\"", "\"tab\there\"", "// comment\n{}", "{}}", "[]]", "{]", "[}", "'a'", "[1 2]",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (valid); i++)
+      {
+        g_test_message ("valid %s", valid[i]);
+        g_assert_cmpint (grant_json_scan (valid[i], strlen (valid[i]), 8), ==, GRANT_JSON_SHAPE_OK);
+      }
+    for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
+      {
+        g_test_message ("invalid %s", invalid[i]);
+        g_assert_cmpint (grant_json_scan (invalid[i], strlen (invalid[i]), 8), ==, GRANT_JSON_SHAPE_INVALID);
+      }
+    g_assert_cmpint (grant_json_scan ("[[[]]]", 6, 2), ==, GRANT_JSON_SHAPE_TOO_DEEP);
+  }
+  g_clear_object (&shallow);
+  shallow = parse (200, "[1] [2]", &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE);
+  g_clear_error (&error);
 }
 
 static void

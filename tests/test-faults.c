@@ -1,0 +1,392 @@
+/* test-faults.c: the fault matrix. Each fault gives the caller the
+ * documented error or a correct token, never a crash, a hang, a leak, an
+ * expired token or the secret; and the provider works for the next call.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "fault-server.h"
+#include "test-utils.h"
+
+#define SECRET "fault-canary-secret"
+
+typedef struct {
+  gboolean done;
+  GrantToken *token;
+  GError *error;
+} Result;
+
+static void
+get_token_cb (GObject      *object,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  Result *result = user_data;
+
+  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                         &result->error);
+  result->done = TRUE;
+}
+
+static GrantToken *
+get_token (GrantTokenProvider  *provider,
+           GError             **error)
+{
+  Result result = { 0 };
+
+  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+static GrantTokenProvider *
+provider_for (FaultServer *server)
+{
+  GrantTokenProvider *provider = grant_token_provider_new (fault_server_get_url (server), "fault-client", SECRET);
+
+  grant_token_provider_set_auto_refresh (provider, FALSE);
+  test_fast_retries (provider, 3);
+
+  return provider;
+}
+
+/* After a fault, the same provider gets a good token from a good answer. */
+static void
+assert_recovers (GrantTokenProvider *provider)
+{
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_invalidate (provider, NULL);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (grant_token_get_access_token (token), "fault-token-"));
+  g_assert_false (grant_token_is_expired (token, 0));
+}
+
+static void
+assert_clean_error (const GError *error)
+{
+  g_assert_nonnull (error);
+  g_assert_null (strstr (error->message, SECRET));
+  g_assert_null (strstr (error->message, "fault-token-"));
+}
+
+typedef struct {
+  const char *name;
+  FaultKind kind;
+  guint status;
+  const char *headers;
+  const char *body;
+  gssize body_length;          /* -1: strlen */
+  guint repeat;                /* how many times the fault is queued */
+  GQuark domain;               /* 0: a token is expected */
+  int code;                    /* -1: any code of the domain */
+  guint requests;              /* token requests the call makes */
+} Fault;
+
+static void
+run_fault (const Fault *fault)
+{
+  g_autoptr(FaultServer) server = fault_server_new (NULL);
+  GrantTokenProvider *provider = provider_for (server);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_message ("%s", fault->name);
+  for (guint i = 0; i < MAX (fault->repeat, 1); i++)
+    {
+      g_autoptr(GBytes) body = NULL;
+
+      if (fault->body != NULL)
+        body = g_bytes_new (fault->body, fault->body_length >= 0 ? (gsize) fault->body_length
+                                                                 : strlen (fault->body));
+      fault_server_push (server, fault->kind, fault->status, fault->headers, body);
+    }
+
+  token = get_token (provider, &error);
+  if (fault->domain == 0)
+    {
+      g_assert_no_error (error);
+      g_assert_nonnull (token);
+      g_assert_false (grant_token_is_expired (token, 0));
+    }
+  else
+    {
+      g_test_message ("  -> %s", error ? error->message : "(a token)");
+      g_assert_null (token);
+      assert_clean_error (error);
+      g_assert_true (error->domain == fault->domain);
+      if (fault->code >= 0)
+        g_assert_cmpint (error->code, ==, fault->code);
+    }
+  g_assert_cmpuint (fault_server_get_requests (server), ==, fault->requests);
+
+  assert_recovers (provider);
+  g_assert_finalize_object (provider);
+}
+
+#define TOKEN_BODY(extra) "{\"access_token\":\"fault-token-x\",\"token_type\":\"Bearer\"" extra "}"
+#define JSON "Content-Type: application/json\r\n"
+
+static void
+test_transport (void)
+{
+  const Fault faults[] = {
+    { "reset before the answer, once", FAULT_RESET_BEFORE, 0, NULL, NULL, 0, 1, 0, 0, 2 },
+    { "reset before the answer, always", FAULT_RESET_BEFORE, 0, NULL, NULL, 0, 3, G_IO_ERROR, -1, 3 },
+    { "reset during the answer, always", FAULT_RESET_DURING, 200, JSON, TOKEN_BODY (",\"expires_in\":60"), -1, 3, G_IO_ERROR, -1, 3 },
+    { "dripped one byte at a time", FAULT_DRIP, 200, JSON, TOKEN_BODY (",\"expires_in\":60"), -1, 1, 0, 0, 1 },
+    { "a body shorter than its Content-Length", FAULT_SHORT_BODY, 200, JSON, TOKEN_BODY (",\"expires_in\":60"), -1, 3, G_IO_ERROR, -1, 3 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (faults); i++)
+    run_fault (&faults[i]);
+}
+
+static void
+test_server_errors (void)
+{
+  const guint statuses[] = { 500, 502, 503, 504 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+    {
+      /* Twice, then a token: the retries get there. */
+      const Fault recovering = { "5xx twice", FAULT_ANSWER, statuses[i], "Content-Type: text/html\r\n",
+                                 "<html>busy</html>", -1, 2, 0, 0, 3 };
+      /* Always: the error, once the attempts are spent. */
+      const Fault failing = { "5xx always", FAULT_ANSWER, statuses[i], "Content-Type: text/html\r\n",
+                              "<html>busy</html>", -1, 3, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR, 3 };
+
+      run_fault (&recovering);
+      run_fault (&failing);
+    }
+}
+
+static void
+test_rate_limited (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) soon = g_date_time_add_seconds (now, 2);
+  g_autofree char *date = soup_date_time_to_string (soon, SOUP_DATE_HTTP);
+  g_autofree char *date_header = g_strdup_printf ("Retry-After: %s\r\n", date);
+  const Fault seconds = { "429, Retry-After in seconds", FAULT_ANSWER, 429, "Retry-After: 1\r\n",
+                          "", -1, 1, 0, 0, 2 };
+  const Fault http_date = { "429, Retry-After as a date", FAULT_ANSWER, 429, date_header,
+                            "", -1, 1, 0, 0, 2 };
+  const Fault always = { "429 always", FAULT_ANSWER, 429, "Retry-After: 0\r\n",
+                         "{\"error\":\"slow_down\"}", -1, 3, GRANT_ERROR, GRANT_ERROR_RATE_LIMITED, 3 };
+  gint64 started = g_get_monotonic_time ();
+
+  run_fault (&seconds);
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 900 * 1000);
+  run_fault (&http_date);
+  run_fault (&always);
+}
+
+static void
+test_bodies (void)
+{
+  g_autofree char *deep = NULL;
+  g_autoptr(GString) nested = g_string_new (TOKEN_BODY (",\"x\":"));
+  const char non_utf8[] = "{\"access_token\":\"\xff\xfe\",\"expires_in\":60}";
+
+  for (guint i = 0; i < 50000; i++)
+    g_string_append_c (nested, '[');
+  deep = g_string_free (g_steal_pointer (&nested), FALSE);
+
+  {
+    const Fault faults[] = {
+      { "malformed JSON", FAULT_ANSWER, 200, JSON, "{\"access_token\": \"abc\"", -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "access_token a number", FAULT_ANSWER, 200, JSON, "{\"access_token\":42}", -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "expires_in an object", FAULT_ANSWER, 200, JSON, TOKEN_BODY (",\"expires_in\":{}"), -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "a top-level array", FAULT_ANSWER, 200, JSON, "[{\"access_token\":\"a\"}]", -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "an empty body", FAULT_ANSWER, 200, JSON, "", -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "deeply nested", FAULT_ANSWER, 200, JSON, deep, -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "not UTF-8", FAULT_ANSWER, 200, JSON, non_utf8, sizeof non_utf8 - 1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "expires_in 0", FAULT_ANSWER, 200, JSON, TOKEN_BODY (",\"expires_in\":0"), -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "expires_in negative", FAULT_ANSWER, 200, JSON, TOKEN_BODY (",\"expires_in\":-3600"), -1, 1, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 },
+      { "expires_in 2^63", FAULT_ANSWER, 200, JSON, TOKEN_BODY (",\"expires_in\":9223372036854775808"), -1, 1, 0, 0, 1 },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (faults); i++)
+      run_fault (&faults[i]);
+  }
+}
+
+static void
+test_huge_body (void)
+{
+  gsize size = 10 * 1024 * 1024;
+  g_autofree char *huge = g_malloc (size);
+  const Fault fault = { "a 10 MiB body", FAULT_ANSWER, 200, JSON, huge, (gssize) size, 1,
+                        GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE, 1 };
+
+  memset (huge, ' ', size);
+  memcpy (huge, "{\"access_token\":\"a\"}", 20);
+  run_fault (&fault);
+}
+
+static void
+test_hang (void)
+{
+  g_autoptr(FaultServer) server = fault_server_new (NULL);
+  GrantTokenProvider *provider = provider_for (server);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 started;
+
+  /* No answer: the timeout ends it. One attempt here, to keep it short. */
+  grant_token_provider_set_timeout (provider, 1);
+  test_fast_retries (provider, 1);
+  fault_server_push_simple (server, FAULT_HANG, 0, NULL, NULL);
+  started = g_get_monotonic_time ();
+  token = get_token (provider, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  assert_clean_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 3 * G_USEC_PER_SEC);
+
+  assert_recovers (provider);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_redirects (void)
+{
+  const guint statuses[] = { 301, 302, 303, 307, 308 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+    {
+      g_autoptr(FaultServer) server = fault_server_new (NULL);
+      g_autoptr(FaultServer) elsewhere = fault_server_new (NULL);
+      g_autofree char *location = g_strdup_printf ("Location: %s\r\n", fault_server_get_url (elsewhere));
+      GrantTokenProvider *provider = provider_for (server);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *status = g_strdup_printf ("%u", statuses[i]);
+
+      /* Basic, so that a followed redirect would carry the credentials in
+       * a header too. */
+      grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
+      fault_server_push_simple (server, FAULT_ANSWER, statuses[i], location, "");
+      token = get_token (provider, &error);
+      g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+      assert_clean_error (error);
+      g_assert_nonnull (strstr (error->message, status));
+      g_assert_cmpuint (fault_server_get_requests (elsewhere), ==, 0);
+
+      assert_recovers (provider);
+      g_assert_cmpuint (fault_server_get_requests (elsewhere), ==, 0);
+      g_assert_finalize_object (provider);
+    }
+}
+
+static gboolean
+make_certificate (char **cert_path,
+                  char **key_path)
+{
+  g_autofree char *dir = g_dir_make_tmp ("grant-tls-XXXXXX", NULL);
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  g_autofree char *command = NULL;
+  int status;
+
+  if (dir == NULL || openssl == NULL)
+    return FALSE;
+
+  *cert_path = g_build_filename (dir, "cert.pem", NULL);
+  *key_path = g_build_filename (dir, "key.pem", NULL);
+  command = g_strdup_printf ("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+                             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s",
+                             *key_path, *cert_path);
+
+  return g_spawn_command_line_sync (command, NULL, NULL, &status, NULL) &&
+         g_spawn_check_wait_status (status, NULL);
+}
+
+static void
+test_self_signed_tls (void)
+{
+  g_autofree char *cert_path = NULL;
+  g_autofree char *key_path = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(FaultServer) server = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(SoupSession) trusting = NULL;
+  GrantTokenProvider *provider = NULL;
+  GrantTokenProvider *opted_in = NULL;
+  g_autoptr(GrantToken) refused = NULL;
+  g_autoptr(GrantToken) accepted = NULL;
+  g_autoptr(GError) error = NULL;
+
+#if defined(__SANITIZE_ADDRESS__)
+  /* LeakSanitizer's tracer crashes at exit once GnuTLS (through
+   * glib-networking) has run; this test runs in the other builds. */
+  g_test_skip ("LeakSanitizer cannot stop GnuTLS's threads");
+  return;
+#endif
+
+  if (!make_certificate (&cert_path, &key_path))
+    {
+      g_test_skip ("openssl cannot make a test certificate");
+      return;
+    }
+
+  certificate = g_tls_certificate_new_from_files (cert_path, key_path, &error);
+  g_assert_no_error (error);
+  server = fault_server_new (certificate);
+
+  /* Rejected by default, before any request is sent. */
+  provider = provider_for (server);
+  refused = get_token (provider, &error);
+  g_assert_null (refused);
+  g_test_message ("%s", error->message);
+  g_assert_true (error->domain == G_TLS_ERROR);
+  assert_clean_error (error);
+  g_assert_cmpuint (fault_server_get_requests (server), ==, 0);
+  g_clear_error (&error);
+
+  /* Accepted when the application trusts it, with a session of its own. */
+  database = g_tls_file_database_new (cert_path, &error);
+  g_assert_no_error (error);
+  trusting = soup_session_new_with_options ("tls-database", database, NULL);
+  opted_in = g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                           "token-url", fault_server_get_url (server),
+                           "client-id", "fault-client",
+                           "client-secret", SECRET,
+                           "session", trusting,
+                           "auto-refresh", FALSE,
+                           NULL);
+  accepted = get_token (opted_in, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fault_server_get_requests (server), ==, 1);
+
+  g_assert_finalize_object (provider);
+  g_assert_finalize_object (opted_in);
+  g_unlink (cert_path);
+  g_unlink (key_path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/faults/transport", test_transport);
+  g_test_add_func ("/faults/hang", test_hang);
+  g_test_add_func ("/faults/server-errors", test_server_errors);
+  g_test_add_func ("/faults/rate-limited", test_rate_limited);
+  g_test_add_func ("/faults/bodies", test_bodies);
+  g_test_add_func ("/faults/huge-body", test_huge_body);
+  g_test_add_func ("/faults/redirects", test_redirects);
+  g_test_add_func ("/faults/self-signed-tls", test_self_signed_tls);
+
+  return g_test_run ();
+}
