@@ -1042,7 +1042,7 @@ grant_dialect_new_for_preset (const char  *preset,
     {
       g_autofree char *path = g_build_filename (g_ptr_array_index (dirs, i), file_name, NULL);
 
-      if (g_file_test (path, G_FILE_TEST_EXISTS))
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
         {
           g_debug ("Reading preset %s from %s", preset, path);
           return grant_dialect_new_from_file (path, error);

@@ -26,34 +26,51 @@ grant_discovery_url (const char         *issuer,
 {
   g_autoptr(GUri) uri = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *trimmed = NULL;
   const char *issuer_path;
+  gsize len;
 
   g_return_val_if_fail (kind < GRANT_DISCOVERY_N_KINDS, NULL);
 
-  uri = g_uri_parse (issuer, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL)
+  /* Encoded: the path goes through byte for byte. An issuer has no query
+   * or fragment (RFC 8414 section 2). */
+  uri = g_uri_parse (issuer, G_URI_FLAGS_ENCODED, NULL);
+  if (uri == NULL || g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
     return NULL;
 
   issuer_path = g_uri_get_path (uri);
   while (*issuer_path == '/')
     issuer_path++;
 
+  /* RFC 8414 section 3.1: a terminating "/" goes. */
+  trimmed = g_strdup (issuer_path);
+  len = strlen (trimmed);
+  while (len > 0 && trimmed[len - 1] == '/')
+    trimmed[--len] = '\0';
+
   if (kind == GRANT_DISCOVERY_OAUTH)
-    path = *issuer_path ? g_strconcat ("/.well-known/", well_known[kind], "/", issuer_path, NULL)
-                        : g_strconcat ("/.well-known/", well_known[kind], NULL);
+    path = *trimmed ? g_strconcat ("/.well-known/", well_known[kind], "/", trimmed, NULL)
+                    : g_strconcat ("/.well-known/", well_known[kind], NULL);
   else
-    {
-      g_autofree char *trimmed = g_strdup (issuer_path);
-      gsize len = strlen (trimmed);
+    path = *trimmed ? g_strconcat ("/", trimmed, "/.well-known/", well_known[kind], NULL)
+                    : g_strconcat ("/.well-known/", well_known[kind], NULL);
 
-      while (len > 0 && trimmed[len - 1] == '/')
-        trimmed[--len] = '\0';
-      path = *trimmed ? g_strconcat ("/", trimmed, "/.well-known/", well_known[kind], NULL)
-                      : g_strconcat ("/.well-known/", well_known[kind], NULL);
-    }
-
-  return g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL,
+  return g_uri_join (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri), NULL,
                      g_uri_get_host (uri), g_uri_get_port (uri), path, NULL, NULL);
+}
+
+/* A string member, or NULL when it is absent or of another type. */
+static const char *
+get_string_member (JsonObject *object,
+                   const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
 }
 
 static guint
@@ -104,7 +121,7 @@ grant_discovery_parse (const char          *issuer,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GrantDiscovery) discovery = NULL;
   g_autofree char *url = grant_discovery_url (issuer, kind);
-  g_autofree char *where = grant_describe_url (url);
+  g_autofree char *where = grant_describe_url (url ? url : issuer);
   JsonObject *object;
   const char *document_issuer;
   const char *token_endpoint;
@@ -129,7 +146,7 @@ grant_discovery_parse (const char          *issuer,
     }
 
   object = json_node_get_object (root);
-  document_issuer = json_object_get_string_member_with_default (object, "issuer", NULL);
+  document_issuer = get_string_member (object, "issuer");
   if (document_issuer == NULL || g_strcmp0 (document_issuer, issuer) != 0)
     {
       g_autofree char *safe = grant_sanitize_text (document_issuer, 200);
@@ -140,7 +157,7 @@ grant_discovery_parse (const char          *issuer,
       return NULL;
     }
 
-  token_endpoint = json_object_get_string_member_with_default (object, "token_endpoint", NULL);
+  token_endpoint = get_string_member (object, "token_endpoint");
   if (token_endpoint == NULL || *token_endpoint == '\0')
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,

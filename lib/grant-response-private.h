@@ -51,6 +51,11 @@ GrantJsonShape grant_json_scan         (const char          *data,
                                         gsize                len,
                                         guint                max_depth);
 
+GrantJsonShape grant_json_scan_full    (const char          *data,
+                                        gsize                len,
+                                        guint                max_depth,
+                                        GArray              *big_integers);
+
 gboolean    grant_json_depth_ok        (const char          *data,
                                         gsize                len,
                                         guint                max_depth);

@@ -17,8 +17,29 @@
 /* RFC 6585; libsoup 3.2 has no name for it. */
 #define STATUS_TOO_MANY_REQUESTS 429
 
+/* The largest clock difference a Date header is believed to show. */
+#define MAX_CLOCK_OFFSET (G_GINT64_CONSTANT (24) * 3600 * G_USEC_PER_SEC)
+
 /* Longest error_description quoted in an error message, in characters. */
 #define MAX_DESCRIPTION_CHARS 300
+
+/* data[*i] is the 'u' of \uXXXX; leaves *i on the last digit. */
+static gboolean
+scan_unicode_escape (const char *data,
+                     gsize       len,
+                     gsize      *i,
+                     guint      *unit)
+{
+  *unit = 0;
+  for (guint k = 0; k < 4; k++)
+    {
+      if (++(*i) >= len || !g_ascii_isxdigit (data[*i]))
+        return FALSE;
+      *unit = *unit * 16 + g_ascii_xdigit_value (data[*i]);
+    }
+
+  return TRUE;
+}
 
 static gboolean
 scan_string (const char *data,
@@ -44,9 +65,25 @@ scan_string (const char *data,
           c = data[*i];
           if (c == 'u')
             {
-              for (guint k = 0; k < 4; k++)
-                if (++(*i) >= len || !g_ascii_isxdigit (data[*i]))
-                  return FALSE;
+              guint unit;
+
+              if (!scan_unicode_escape (data, len, i, &unit))
+                return FALSE;
+
+              /* A surrogate must come in a high-low pair, or json-glib
+               * makes invalid UTF-8 of it. */
+              if (unit >= 0xDC00 && unit <= 0xDFFF)
+                return FALSE;
+              if (unit >= 0xD800 && unit <= 0xDBFF)
+                {
+                  guint low;
+
+                  if (*i + 2 >= len || data[*i + 1] != '\\' || data[*i + 2] != 'u')
+                    return FALSE;
+                  *i += 2;
+                  if (!scan_unicode_escape (data, len, i, &low) || low < 0xDC00 || low > 0xDFFF)
+                    return FALSE;
+                }
             }
           else if (strchr ("\"\\/bfnrt", c) == NULL || c == '\0')
             return FALSE;
@@ -69,12 +106,15 @@ scan_digits (const char *data,
   return *i > start;
 }
 
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?; *integer tells whether
+ * there was neither a fraction nor an exponent. */
 static gboolean
 scan_number (const char *data,
              gsize       len,
-             gsize      *i)
+             gsize      *i,
+             gboolean   *integer)
 {
+  *integer = TRUE;
   if (data[*i] == '-')
     (*i)++;
   if (*i < len && data[*i] == '0')
@@ -83,12 +123,14 @@ scan_number (const char *data,
     return FALSE;
   if (*i < len && data[*i] == '.')
     {
+      *integer = FALSE;
       (*i)++;
       if (!scan_digits (data, len, i))
         return FALSE;
     }
   if (*i < len && (data[*i] == 'e' || data[*i] == 'E'))
     {
+      *integer = FALSE;
       (*i)++;
       if (*i < len && (data[*i] == '+' || data[*i] == '-'))
         (*i)++;
@@ -118,10 +160,32 @@ scan_literal (const char *data,
  * and objects nested at most @max_depth deep, without recursion. json-glib
  * 1.6 recurses once per level and leaks memory on some malformed input,
  * so it only ever sees what passes this. */
+static gboolean
+fits_in_int64 (const char *data,
+               gsize       start,
+               gsize       end)
+{
+  g_autofree char *literal = g_strndup (data + start, end - start);
+
+  return g_ascii_string_to_signed (literal, 10, G_MININT64, G_MAXINT64, NULL, NULL);
+}
+
 GrantJsonShape
 grant_json_scan (const char *data,
                  gsize       len,
                  guint       max_depth)
+{
+  return grant_json_scan_full (data, len, max_depth, NULL);
+}
+
+/* Like grant_json_scan(), and adds to @big_integers (if not NULL) the
+ * offset just after each integer literal that does not fit in 64 bits,
+ * which json-glib 1.6 would wrap around. */
+GrantJsonShape
+grant_json_scan_full (const char *data,
+                      gsize       len,
+                      guint       max_depth,
+                      GArray     *big_integers)
 {
   enum { VALUE, ARRAY_FIRST, OBJECT_FIRST, KEY, COLON, AFTER_VALUE } state = VALUE;
   g_autofree char *stack = g_malloc (max_depth + 1);
@@ -160,8 +224,18 @@ grant_json_scan (const char *data,
               i++;
               state = c == '{' ? OBJECT_FIRST : ARRAY_FIRST;
             }
+          else if (c == '-' || g_ascii_isdigit (c))
+            {
+              gsize start = i;
+              gboolean integer;
+
+              if (!scan_number (data, len, &i, &integer))
+                return GRANT_JSON_SHAPE_INVALID;
+              if (integer && big_integers != NULL && i - start > 18 && !fits_in_int64 (data, start, i))
+                g_array_append_val (big_integers, i);
+              state = AFTER_VALUE;
+            }
           else if ((c == '"' && scan_string (data, len, &i)) ||
-                   ((c == '-' || g_ascii_isdigit (c)) && scan_number (data, len, &i)) ||
                    (c == 't' && scan_literal (data, len, &i, "true")) ||
                    (c == 'f' && scan_literal (data, len, &i, "false")) ||
                    (c == 'n' && scan_literal (data, len, &i, "null")))
@@ -243,7 +317,12 @@ decode_form (const char *text)
 
   g_hash_table_iter_init (&iter, form);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    json_object_set_string_member (object, key, value);
+    {
+      /* Percent-decoding can make bytes that are not UTF-8. */
+      if (!g_utf8_validate (key, -1, NULL) || !g_utf8_validate (value, -1, NULL))
+        continue;
+      json_object_set_string_member (object, key, value);
+    }
 
   json_node_take_object (root, object);
 
@@ -258,6 +337,8 @@ grant_response_decode_body (SoupMessageHeaders  *headers,
                             GError             **error)
 {
   g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GArray) big_integers = NULL;
+  g_autofree char *rewritten = NULL;
   const char *data;
   gsize len = 0;
 
@@ -283,7 +364,8 @@ grant_response_decode_body (SoupMessageHeaders  *headers,
       return decode_form (text);
     }
 
-  switch (grant_json_scan (data, len, GRANT_MAX_JSON_DEPTH))
+  big_integers = g_array_new (FALSE, FALSE, sizeof (gsize));
+  switch (grant_json_scan_full (data, len, GRANT_MAX_JSON_DEPTH, big_integers))
     {
     case GRANT_JSON_SHAPE_TOO_DEEP:
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
@@ -299,6 +381,18 @@ grant_response_decode_body (SoupMessageHeaders  *headers,
     case GRANT_JSON_SHAPE_OK:
     default:
       break;
+    }
+
+  /* json-glib 1.6 wraps integers beyond 64 bits around (2^63 becomes
+   * -2^63): give it those as floats, which keep their sign and size. */
+  if (big_integers->len > 0)
+    {
+      GString *copy = g_string_new_len (data, len);
+
+      for (guint k = big_integers->len; k > 0; k--)
+        g_string_insert (copy, g_array_index (big_integers, gsize, k - 1), ".0");
+      len = copy->len;
+      data = rewritten = g_string_free (copy, FALSE);
     }
 
   parser = json_parser_new_immutable ();
@@ -474,12 +568,9 @@ read_number (JsonNode *node,
   switch (json_node_get_value_type (node))
     {
     case G_TYPE_INT64:
-      /* json-glib 1.6 wraps integers that do not fit in 64 bits; 2^63, the
-       * usual "forever", arrives as G_MININT64. */
-      if (json_node_get_int (node) == G_MININT64)
-        *value = (double) G_MAXINT64;
-      else
-        *value = (double) json_node_get_int (node);
+      /* Integers beyond 64 bits arrive as floats: see
+       * grant_response_decode_body(). */
+      *value = (double) json_node_get_int (node);
       break;
 
     case G_TYPE_DOUBLE:
@@ -489,11 +580,14 @@ read_number (JsonNode *node,
     case G_TYPE_STRING:
       {
         g_autofree char *text = g_strstrip (g_strdup (json_node_get_string (node)));
-        char *end = NULL;
+        gsize end = 0;
+        gboolean integer;
 
-        *value = g_ascii_strtod (text, &end);
-        if (*text == '\0' || end == NULL || *end != '\0')
+        /* Decimal only: g_ascii_strtod() would also take "inf" or "0x10". */
+        if (*text == '\0' || !(text[0] == '-' || g_ascii_isdigit (text[0])) ||
+            !scan_number (text, strlen (text), &end, &integer) || text[end] != '\0')
           return FALSE;
+        *value = g_ascii_strtod (text, NULL);
       }
       break;
 
@@ -563,6 +657,15 @@ server_clock_offset (SoupMessageHeaders *headers,
   offset = grant_date_time_to_usec (server) - now;
   if (ABS (offset) < 2 * G_USEC_PER_SEC)
     return 0;
+
+  /* More than a day apart is rather a cached answer or a proxy's clock
+   * than the server's: not trusted. */
+  if (ABS (offset) > MAX_CLOCK_OFFSET)
+    {
+      g_debug ("Ignoring a Date header %" G_GINT64_FORMAT " s away from the local clock",
+               offset / G_USEC_PER_SEC);
+      return 0;
+    }
 
   return offset;
 }

@@ -1441,7 +1441,8 @@ fetch_send_discovery_request (Fetch *fetch)
   if (message == NULL)
     {
       fetch_fail (fetch, g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                                      "The issuer “%s” is not a URL", fetch->issuer));
+                                      "The issuer “%s” is not a URL without a query or "
+                                      "fragment", fetch->issuer));
       return;
     }
 

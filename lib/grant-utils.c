@@ -103,50 +103,72 @@ grant_form_encode_value (const char *value)
   return g_string_free (out, FALSE);
 }
 
-static void
-replace_all (GString    *text,
-             const char *needle)
-{
-  gsize needle_len = strlen (needle);
-  const char *found;
-  gsize from = 0;
-
-  if (needle_len == 0)
-    return;
-
-  while ((found = strstr (text->str + from, needle)) != NULL)
-    {
-      gsize pos = found - text->str;
-
-      g_string_erase (text, pos, needle_len);
-      g_string_insert (text, pos, "[REDACTED]");
-      from = pos + strlen ("[REDACTED]");
-    }
-}
-
-/* Removes every occurrence of @secret, plain or form-encoded, from @text: a
- * server can echo anything back in an error description. */
+/* Removes every occurrence of @secret, plain, form-encoded or
+ * percent-encoded (in either case of hexadecimal digits), from @text: a
+ * server can echo anything back in an error description. One pass. */
 char *
 grant_redact (const char *text,
               const char *secret)
 {
+  g_autofree char *encoded = NULL;
+  g_autofree char *escaped = NULL;
+  const char *needles[3];
   GString *out;
+  const char *p;
 
   if (text == NULL)
     return NULL;
 
-  out = g_string_new (text);
-  if (secret != NULL && *secret != '\0')
-    {
-      g_autofree char *encoded = grant_form_encode_value (secret);
-      g_autofree char *escaped = g_uri_escape_string (secret, NULL, FALSE);
+  if (secret == NULL || *secret == '\0')
+    return g_strdup (text);
 
-      replace_all (out, secret);
-      replace_all (out, encoded);
-      replace_all (out, escaped);
+  encoded = grant_form_encode_value (secret);
+  escaped = g_uri_escape_string (secret, NULL, FALSE);
+  needles[0] = secret;
+  needles[1] = encoded;
+  needles[2] = escaped;
+
+  out = g_string_sized_new (strlen (text));
+  for (p = text; *p; )
+    {
+      gsize matched = 0;
+
+      for (guint i = 0; i < G_N_ELEMENTS (needles) && matched == 0; i++)
+        {
+          gsize n = strlen (needles[i]);
+
+          /* The secret itself exactly; its encodings whatever the case of
+           * their %XX digits. */
+          if (i == 0 ? strncmp (p, needles[i], n) == 0 : g_ascii_strncasecmp (p, needles[i], n) == 0)
+            matched = n;
+        }
+
+      if (matched > 0)
+        {
+          g_string_append (out, "[REDACTED]");
+          p += matched;
+        }
+      else
+        g_string_append_c (out, *p++);
     }
 
   return g_string_free (out, FALSE);
+}
+
+static gboolean
+is_disguising (gunichar c)
+{
+  switch (g_unichar_type (c))
+    {
+    case G_UNICODE_CONTROL:
+    case G_UNICODE_FORMAT:
+    case G_UNICODE_LINE_SEPARATOR:
+    case G_UNICODE_PARAGRAPH_SEPARATOR:
+      return TRUE;
+
+    default:
+      return FALSE;
+    }
 }
 
 /* Makes server-provided text safe to put into an error message or a log:
@@ -175,7 +197,9 @@ grant_sanitize_text (const char *text,
           break;
         }
 
-      if (g_unichar_iscntrl (c))
+      /* Controls, and line separators and format characters (such as
+       * bidirectional overrides) that could disguise a message. */
+      if (is_disguising (c))
         g_string_append_c (out, ' ');
       else
         g_string_append_unichar (out, c);
@@ -238,6 +262,17 @@ grant_check_url (const char  *url,
   g_autoptr(GUri) uri = NULL;
   g_autoptr(GError) local_error = NULL;
   const char *scheme;
+
+  for (const char *p = url; *p; p++)
+    {
+      if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f)
+        {
+          g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                               "The token URL has a space, a control character or a "
+                               "character outside ASCII; percent-encode it");
+          return FALSE;
+        }
+    }
 
   uri = g_uri_parse (url, G_URI_FLAGS_NONE, &local_error);
   if (uri == NULL)

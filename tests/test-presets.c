@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "grant-discovery-private.h"
 #include "test-utils.h"
 
 typedef struct {
@@ -472,6 +473,58 @@ test_discovery_auth_methods (void)
     }
 }
 
+static void
+test_discovery_urls (void)
+{
+  const struct {
+    const char *issuer;
+    const char *oauth;
+    const char *openid;
+  } cases[] = {
+    { "https://ex.com", "https://ex.com/.well-known/oauth-authorization-server",
+      "https://ex.com/.well-known/openid-configuration" },
+    { "https://ex.com/", "https://ex.com/.well-known/oauth-authorization-server",
+      "https://ex.com/.well-known/openid-configuration" },
+    { "https://ex.com/tenant/", "https://ex.com/.well-known/oauth-authorization-server/tenant",
+      "https://ex.com/tenant/.well-known/openid-configuration" },
+    { "https://ex.com:8443/a%2Fb", "https://ex.com:8443/.well-known/oauth-authorization-server/a%2Fb",
+      "https://ex.com:8443/a%2Fb/.well-known/openid-configuration" },
+    { "https://ex.com/t?x=1", NULL, NULL },
+    { "https://ex.com/t#f", NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *oauth = grant_discovery_url (cases[i].issuer, GRANT_DISCOVERY_OAUTH);
+      g_autofree char *openid = grant_discovery_url (cases[i].issuer, GRANT_DISCOVERY_OPENID);
+
+      g_assert_cmpstr (oauth, ==, cases[i].oauth);
+      g_assert_cmpstr (openid, ==, cases[i].openid);
+    }
+}
+
+static void
+test_discovery_wrong_types (void)
+{
+  const char *documents[] = {
+    "{\"issuer\":{},\"token_endpoint\":\"https://ex.com/token\"}",
+    "{\"issuer\":\"https://ex.com\",\"token_endpoint\":[1]}",
+    "{\"issuer\":\"https://ex.com\",\"token_endpoint\":\"http://ex.com/token\"}",
+    "[]",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (documents); i++)
+    {
+      g_autoptr(GBytes) body = g_bytes_new (documents[i], strlen (documents[i]));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantDiscovery) discovery = grant_discovery_parse ("https://ex.com", GRANT_DISCOVERY_OAUTH,
+                                                                   200, NULL, body, FALSE, &error);
+
+      g_assert_null (discovery);
+      g_assert_nonnull (error);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -492,6 +545,8 @@ main (int   argc,
   g_test_add_func ("/discovery/issuer-mismatch", test_discovery_issuer_mismatch);
   g_test_add_func ("/discovery/missing", test_discovery_missing);
   g_test_add_func ("/discovery/auth-methods", test_discovery_auth_methods);
+  g_test_add_func ("/discovery/urls", test_discovery_urls);
+  g_test_add_func ("/discovery/wrong-types", test_discovery_wrong_types);
 
   return g_test_run ();
 }

@@ -946,7 +946,8 @@ test_bad_configuration (void)
   } cases[] = {
     { NULL, "id", "token-url" },
     { "", "id", "token-url" },
-    { "not a url", "id", "valid" },
+    { "not a url", "id", "space" },
+    { "no-scheme", "id", "valid" },
     { "ftp://127.0.0.1/token", "id", "ftp" },
     { "https:///token", "id", "host" },
     { "https://127.0.0.1/token", NULL, "client-id" },

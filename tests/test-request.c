@@ -239,6 +239,12 @@ test_check_url (void)
   g_clear_error (&error);
   g_assert_false (grant_check_url ("/relative", FALSE, &error));
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_clear_error (&error);
+  g_assert_false (grant_check_url ("https://a.example/tok\r\nen", FALSE, &error));
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_clear_error (&error);
+  g_assert_false (grant_check_url ("https://a.example/a b", FALSE, &error));
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
 }
 
 static void
@@ -253,6 +259,13 @@ test_redact (void)
   g_autofree char *described = grant_describe_url ("https://user:pw@host.example:8443/p/token?key=1#f");
 
   g_assert_cmpstr (plain, ==, "the secret is [REDACTED], or [REDACTED], or [REDACTED]");
+  {
+    g_autofree char *lower = grant_redact ("echo a%2fb and a%2Fb and a/b", "a/b");
+    g_autofree char *bidi = grant_sanitize_text ("ok\u202edlrow\u2028next", 100);
+
+    g_assert_cmpstr (lower, ==, "echo [REDACTED] and [REDACTED] and [REDACTED]");
+    g_assert_cmpstr (bidi, ==, "ok dlrow next");
+  }
   g_assert_cmpstr (untouched, ==, "nothing here");
   g_assert_cmpstr (empty_secret, ==, "nothing here");
   g_assert_null (strchr (sanitized, '\n'));

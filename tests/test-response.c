@@ -96,6 +96,10 @@ test_expires_in_forms (void)
     { "{\"access_token\":\"t\",\"expires_in\":9223372036854775808}", GRANT_MAX_LIFETIME },
     { "{\"access_token\":\"t\",\"expires_in\":1e300}", GRANT_MAX_LIFETIME },
     { "{\"access_token\":\"t\",\"expires_in\":\"99999999999999999999\"}", GRANT_MAX_LIFETIME },
+    /* Beyond 64 bits: json-glib would wrap these around. */
+    { "{\"access_token\":\"t\",\"expires_in\":10000000000000000000}", GRANT_MAX_LIFETIME },
+    { "{\"access_token\":\"t\",\"expires_in\":18446744073709551615}", GRANT_MAX_LIFETIME },
+    { "{\"access_token\":\"t\",\"expires_in\":18446744073709551616}", GRANT_MAX_LIFETIME },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -144,6 +148,12 @@ test_expires_in_bad (void)
     "{\"access_token\":\"t\",\"expires_in\":[3600]}",
     "{\"access_token\":\"t\",\"expires_in\":true}",
     "{\"access_token\":\"t\",\"expires_in\":-9223372036854775807}",
+    "{\"access_token\":\"t\",\"expires_in\":-9223372036854775808}",
+    "{\"access_token\":\"t\",\"expires_in\":-99999999999999999999}",
+    "{\"access_token\":\"t\",\"expires_in\":\"inf\"}",
+    "{\"access_token\":\"t\",\"expires_in\":\"infinity\"}",
+    "{\"access_token\":\"t\",\"expires_in\":\"0x10\"}",
+    "{\"access_token\":\"t\",\"expires_in\":\"+60\"}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
@@ -434,6 +444,36 @@ test_deep_nesting (void)
 }
 
 static void
+test_utf8_from_escapes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) lone = NULL;
+  g_autoptr(GrantToken) paired = NULL;
+  g_autoptr(GrantToken) form = NULL;
+  g_autofree char *serialized = NULL;
+  g_autoptr(GrantToken) back = NULL;
+
+  /* A lone surrogate would become invalid UTF-8 in json-glib. */
+  lone = parse (200, "{\"access_token\":\"a\",\"x\":\"\\ud800x\"}", &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE);
+  g_clear_error (&error);
+
+  paired = parse (200, "{\"access_token\":\"a\",\"scope\":\"\\ud83d\\ude00\"}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_scope (paired), ==, "\xf0\x9f\x98\x80");
+
+  /* A form value that decodes to bytes that are not UTF-8 is dropped, so
+   * what is kept can be stored and read back. */
+  form = parse_full (200, "application/x-www-form-urlencoded", "access_token=a&scope=%FF%FE", -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (grant_token_get_scope (form));
+  serialized = grant_token_serialize (form);
+  back = grant_token_new_from_serialized (serialized, -1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+}
+
+static void
 test_redirect (void)
 {
   g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
@@ -629,6 +669,20 @@ test_clock_skew (void)
     g_assert_cmpint (lifetime_of (would_be_dead), ==, 3600);
   }
 
+  /* A Date more than a day away is not believed (a cached answer, a
+   * proxy's clock): the expiry is taken as it is. */
+  {
+    g_autoptr(GDateTime) far = g_date_time_add_days (now, -3);
+    g_autofree char *far_date = soup_date_time_to_string (far, SOUP_DATE_HTTP);
+    g_autoptr(GrantToken) unskewed = NULL;
+
+    soup_message_headers_replace (headers, "Date", far_date);
+    body = "{\"data\":{\"accessToken\":\"t\",\"accessTokenExpiresAt\":\"2024-06-24T17:00:00Z\"}}";
+    unskewed = parse_dialect ("expertfile", 200, headers, body, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (lifetime_of (unskewed), ==, 3600);
+  }
+
   /* A relative expiry needs no correction. */
   soup_message_headers_replace (headers, "Date", date);
   relative = parse_dialect ("rfc6749", 200, headers, "{\"access_token\":\"t\",\"expires_in\":60}", &error);
@@ -699,6 +753,7 @@ main (int   argc,
   g_test_add_func ("/response/errors/embedded-nul", test_embedded_nul);
   g_test_add_func ("/response/errors/deep-nesting", test_deep_nesting);
   g_test_add_func ("/response/errors/redirect", test_redirect);
+  g_test_add_func ("/response/errors/utf8-from-escapes", test_utf8_from_escapes);
   g_test_add_func ("/response/json-pointer", test_json_pointer);
   g_test_add_func ("/response/dialect/expertfile", test_expertfile);
   g_test_add_func ("/response/dialect/expertfile-failures", test_expertfile_failures);
