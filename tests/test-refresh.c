@@ -4,6 +4,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include "config.h"
+
 #include <string.h>
 
 #include "test-utils.h"
@@ -426,6 +428,80 @@ test_real_clock (void)
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
 
   g_assert_finalize_object (provider);
+}
+
+static guint
+count_open_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  return n;
+}
+
+static gboolean
+count_alarm_cb (gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_real_alarms_share_one_timer (void)
+{
+  /* However many alarms wait in a main context, the wall clock costs one
+   * file descriptor there, and it goes when the last alarm does. */
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  GrantClock *clock = grant_clock_get_default ();
+  GSource *alarms[200];
+  guint before, during, fired = 0;
+  gint64 started;
+
+  if (!g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("No /proc/self/fd");
+      return;
+    }
+
+  before = count_open_fds ();
+  for (guint i = 0; i < G_N_ELEMENTS (alarms); i++)
+    {
+      alarms[i] = grant_clock_alarm_source (clock, g_get_real_time () + (3600 + i) * G_USEC_PER_SEC);
+      g_source_attach (alarms[i], context);
+    }
+  g_main_context_iteration (context, FALSE);
+  during = count_open_fds ();
+#ifdef HAVE_TIMERFD
+  g_assert_cmpuint (during, ==, before + 1);
+#else
+  g_assert_cmpuint (during, ==, before);
+#endif
+
+  /* A near alarm still fires on time beside the far ones. */
+  {
+    GSource *near = grant_clock_alarm_source (clock, g_get_real_time () + 50 * 1000);
+
+    g_source_set_callback (near, count_alarm_cb, &fired, NULL);
+    g_source_attach (near, context);
+    started = g_get_monotonic_time ();
+    while (fired == 0)
+      g_main_context_iteration (context, TRUE);
+    g_assert_cmpint (g_get_monotonic_time () - started, >=, 45 * 1000);
+    g_assert_cmpint (g_get_monotonic_time () - started, <, 1000 * 1000);
+    g_source_unref (near);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (alarms); i++)
+    {
+      g_source_destroy (alarms[i]);
+      g_source_unref (alarms[i]);
+    }
+  g_main_context_iteration (context, FALSE);
+  g_assert_cmpuint (count_open_fds (), ==, before);
 }
 
 static void
@@ -857,6 +933,7 @@ main (int   argc,
   g_test_add_func ("/refresh/retries-stop-at-expiry", test_retries_stop_at_expiry);
   g_test_add_func ("/refresh/suspend-past-expiry", test_suspend_past_expiry);
   g_test_add_func ("/refresh/real-clock", test_real_clock);
+  g_test_add_func ("/refresh/real-alarms-share-one-timer", test_real_alarms_share_one_timer);
   g_test_add_func ("/refresh/background-joined-by-callers", test_background_joined_by_callers);
   g_test_add_func ("/refresh/dropped-during-background-refresh", test_dropped_during_background_refresh);
   g_test_add_func ("/retry/server-errors", test_retry_server_errors);
