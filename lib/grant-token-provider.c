@@ -107,7 +107,9 @@ struct _GrantTokenProvider
 
   GNetworkMonitor *monitor;
   gulong monitor_handler;
+  gulong monitor_notify_handler;
   gboolean monitor_covers_loopback;
+  gboolean network_available;  /* the monitor's, kept up to date */
 
   GrantTokenStore *store;
   gboolean store_warned;
@@ -302,7 +304,9 @@ network_available_for (GrantTokenProvider *self,
 {
   g_autoptr(GUri) uri = NULL;
 
-  if (self == NULL || self->monitor == NULL || g_network_monitor_get_network_available (self->monitor))
+  /* Read from the cache: asking the monitor costs a g_object_get(), which
+   * each of many concurrent callers would pay. */
+  if (self == NULL || self->monitor == NULL || self->network_available)
     return TRUE;
 
   if (self->monitor_covers_loopback || url == NULL)
@@ -437,6 +441,7 @@ fresh_token (GrantTokenProvider *self)
 typedef struct _Fetch Fetch;
 
 typedef struct {
+  GList link;                    /* in fetch->waiters; data is the waiter */
   Fetch *fetch;
   GTask *task;
   GSource *cancel_source;
@@ -686,8 +691,9 @@ fetch_finish (Fetch      *fetch,
         }
     }
 
-  while ((waiter = g_queue_pop_head (&fetch->waiters)) != NULL)
+  while (!g_queue_is_empty (&fetch->waiters))
     {
+      waiter = g_queue_pop_head_link (&fetch->waiters)->data;
       if (token != NULL)
         g_task_return_pointer (waiter->task, g_object_ref (token), g_object_unref);
       else if (fallback != NULL && waiter->accepts_valid_token)
@@ -718,7 +724,7 @@ waiter_cancelled_cb (GCancellable *cancellable,
   /* The task may hold the last reference to the provider. */
   g_autoptr(GrantTokenProvider) self = fetch->provider ? g_object_ref (fetch->provider) : NULL;
 
-  g_queue_remove (&fetch->waiters, waiter);
+  g_queue_unlink (&fetch->waiters, &waiter->link);
   g_task_return_error_if_cancelled (waiter->task);
   waiter_free (waiter);
 
@@ -749,6 +755,7 @@ fetch_add_waiter (Fetch    *fetch,
   Waiter *waiter = g_new0 (Waiter, 1);
   GCancellable *cancellable = g_task_get_cancellable (task);
 
+  waiter->link.data = waiter;
   waiter->fetch = fetch;
   waiter->task = g_object_ref (task);
   waiter->accepts_valid_token = accepts_valid_token;
@@ -762,7 +769,7 @@ fetch_add_waiter (Fetch    *fetch,
       g_source_attach (waiter->cancel_source, fetch->context);
     }
 
-  g_queue_push_tail (&fetch->waiters, waiter);
+  g_queue_push_tail_link (&fetch->waiters, &waiter->link);
 }
 
 /* One HTTP exchange: send, read at most GRANT_MAX_BODY_SIZE bytes of body
@@ -1584,10 +1591,20 @@ start_background_refresh (GrantTokenProvider *self)
 }
 
 static void
+network_available_notify_cb (GNetworkMonitor    *monitor,
+                             GParamSpec         *pspec,
+                             GrantTokenProvider *self)
+{
+  self->network_available = g_network_monitor_get_network_available (monitor);
+}
+
+static void
 network_changed_cb (GNetworkMonitor    *monitor,
                     gboolean            available,
                     GrantTokenProvider *self)
 {
+  self->network_available = available;
+
   /* Back online: refresh at once if the time has come. */
   if (available && self->alarm == NULL && self->fetch == NULL)
     schedule_refresh (self);
@@ -1603,6 +1620,10 @@ request_changed (GrantTokenProvider *self)
   set_token (self, NULL);
 }
 
+static void set_network_monitor (GrantTokenProvider *self,
+                                 GNetworkMonitor    *monitor,
+                                 gboolean            covers_loopback);
+
 static void
 grant_token_provider_dispose (GObject *object)
 {
@@ -1617,9 +1638,7 @@ grant_token_provider_dispose (GObject *object)
     fetch_detach (l->data);
 
   clear_alarm (self);
-  if (self->monitor != NULL)
-    g_clear_signal_handler (&self->monitor_handler, self->monitor);
-  g_clear_object (&self->monitor);
+  set_network_monitor (self, NULL, FALSE);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->token);
 
@@ -1673,12 +1692,20 @@ set_network_monitor (GrantTokenProvider *self,
                      gboolean            covers_loopback)
 {
   if (self->monitor != NULL)
-    g_clear_signal_handler (&self->monitor_handler, self->monitor);
+    {
+      g_clear_signal_handler (&self->monitor_handler, self->monitor);
+      g_clear_signal_handler (&self->monitor_notify_handler, self->monitor);
+    }
   g_set_object (&self->monitor, monitor);
   self->monitor_covers_loopback = covers_loopback;
   if (monitor != NULL)
-    self->monitor_handler = g_signal_connect (monitor, "network-changed",
-                                              G_CALLBACK (network_changed_cb), self);
+    {
+      self->network_available = g_network_monitor_get_network_available (monitor);
+      self->monitor_handler = g_signal_connect (monitor, "network-changed",
+                                                G_CALLBACK (network_changed_cb), self);
+      self->monitor_notify_handler = g_signal_connect (monitor, "notify::network-available",
+                                                       G_CALLBACK (network_available_notify_cb), self);
+    }
 }
 
 static void
