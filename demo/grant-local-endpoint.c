@@ -10,8 +10,13 @@
  *   BASE/smartdocumentor/connect/token    answers like SmartDocumentor
  *   BASE/officernd/oauth/token            answers like OfficeRnD
  *   BASE/api                              200 for a token it issued, else 401
+ *   BASE/stats                            what it has seen, as JSON
  *
- * The client is "test-client" with the secret "test-secret".
+ * A token URL with ?delay_ms=N answers N milliseconds late, as a distant
+ * server would.
+ *
+ * The client is "test-client" with the secret "test-secret". Tokens last an
+ * hour unless --expires-in says otherwise.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -56,8 +61,31 @@ main (int   argc,
 {
   g_autoptr(LocalEndpoint) endpoint = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GOptionContext) options = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean watch_stdin = argc > 1 && g_str_equal (argv[1], "--until-stdin-closes");
+  gboolean watch_stdin = FALSE;
+  gint64 expires_in = 3600;
+  const GOptionEntry entries[] = {
+    { "until-stdin-closes", 0, 0, G_OPTION_ARG_NONE, &watch_stdin,
+      "Quit when standard input closes", NULL },
+    { "expires-in", 0, 0, G_OPTION_ARG_INT64, &expires_in,
+      "Lifetime of the tokens handed out (default: 3600)", "SECONDS" },
+    { NULL }
+  };
+
+  options = g_option_context_new (NULL);
+  g_option_context_set_summary (options, "A token endpoint and an API on 127.0.0.1.");
+  g_option_context_add_main_entries (options, entries, NULL);
+  if (!g_option_context_parse (options, &argc, &argv, &error))
+    {
+      g_printerr ("grant-local-endpoint: %s\n", error->message);
+      return 2;
+    }
+  if (expires_in < 1)
+    {
+      g_printerr ("grant-local-endpoint: --expires-in must be at least 1\n");
+      return 2;
+    }
 
   endpoint = local_endpoint_new (FALSE, &error);
   if (endpoint == NULL)
@@ -65,6 +93,7 @@ main (int   argc,
       g_printerr ("grant-local-endpoint: %s\n", error->message);
       return EXIT_FAILURE;
     }
+  endpoint->expires_in = expires_in;
 
   printf ("%s\n", endpoint->base_url);
   fflush (stdout);

@@ -156,6 +156,29 @@ api_handler (SoupServer        *server,
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, "{\"ok\":true}", 11);
 }
 
+/* What the endpoint has seen so far, for benchmarks and scripts that run
+ * it as a separate process: GET /stats. */
+static void
+stats_handler (SoupServer        *server,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  LocalEndpoint *endpoint = user_data;
+  char *body;
+
+  g_mutex_lock (&endpoint->lock);
+  body = g_strdup_printf ("{\"token_requests\":%u,\"tokens_issued\":%u,\"api_requests\":%u,"
+                          "\"token_connections\":%u}",
+                          endpoint->n_requests, endpoint->n_tokens, endpoint->n_api_requests,
+                          g_hash_table_size (endpoint->client_ports));
+  g_mutex_unlock (&endpoint->lock);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
+}
+
 /* Every token handed out so far stops working at the API. */
 void
 local_endpoint_revoke_tokens (LocalEndpoint *endpoint)
@@ -343,6 +366,14 @@ scope_allowed (const char *allowed,
   return TRUE;
 }
 
+static gboolean
+send_delayed_cb (gpointer user_data)
+{
+  soup_server_message_unpause (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 token_handler (SoupServer        *server,
                SoupServerMessage *msg,
@@ -357,6 +388,8 @@ token_handler (SoupServer        *server,
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   const char *content_type = soup_message_headers_get_content_type (headers, NULL);
   g_autoptr(GHashTable) params = NULL;
+  GSocketAddress *remote;
+  guint64 delay_ms;
   g_autofree char *basic_id = NULL;
   g_autofree char *basic_secret = NULL;
   g_autofree char *access_token = NULL;
@@ -387,8 +420,12 @@ token_handler (SoupServer        *server,
       params = soup_form_decode (text);
     }
 
+  remote = soup_server_message_get_remote_address (msg);
   g_mutex_lock (&endpoint->lock);
   endpoint->n_requests++;
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    g_hash_table_add (endpoint->client_ports,
+                      GUINT_TO_POINTER (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote))));
   g_free (endpoint->last_content_type);
   endpoint->last_content_type = g_strdup (content_type);
   g_clear_pointer (&endpoint->last_params, g_hash_table_unref);
@@ -502,6 +539,18 @@ token_handler (SoupServer        *server,
   g_mutex_unlock (&endpoint->lock);
 
   respond_token (endpoint, style, msg, params, id, access_token);
+
+  /* ?delay_ms=N on the token URL: answer N ms late, as a distant server
+   * would (benchmarks use it). */
+  delay_ms = query != NULL ? g_ascii_strtoull (g_hash_table_lookup (query, "delay_ms") ?: "0", NULL, 10) : 0;
+  if (delay_ms > 0)
+    {
+      g_autoptr(GSource) timeout = g_timeout_source_new ((guint) MIN (delay_ms, 60000));
+
+      soup_server_message_pause (msg);
+      g_source_set_callback (timeout, send_delayed_cb, g_object_ref (msg), g_object_unref);
+      g_source_attach (timeout, g_main_context_get_thread_default ());
+    }
 
   if (endpoint->hold)
     {
@@ -624,6 +673,7 @@ endpoint_listen (LocalEndpoint  *endpoint,
       soup_server_add_handler (endpoint->server, routes[i].path, token_handler, route, g_free);
     }
   soup_server_add_handler (endpoint->server, "/api", api_handler, endpoint, NULL);
+  soup_server_add_handler (endpoint->server, "/stats", stats_handler, endpoint, NULL);
   if (!soup_server_listen_local (endpoint->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, error))
     return FALSE;
 
@@ -682,6 +732,7 @@ local_endpoint_new (gboolean   threaded,
   endpoint->held = g_ptr_array_new_with_free_func (g_object_unref);
   endpoint->salt = g_random_int ();
   endpoint->valid_tokens = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  endpoint->client_ports = g_hash_table_new (NULL, NULL);
   g_queue_init (&endpoint->failures);
 
   if (threaded)
@@ -765,6 +816,7 @@ local_endpoint_free (LocalEndpoint *endpoint)
   g_main_context_unref (endpoint->context);
   g_ptr_array_unref (endpoint->held);
   g_hash_table_unref (endpoint->valid_tokens);
+  g_hash_table_unref (endpoint->client_ports);
   g_queue_clear_full (&endpoint->failures, (GDestroyNotify) failure_free);
   g_free (endpoint->base_url);
   g_free (endpoint->token_url);
@@ -786,6 +838,19 @@ local_endpoint_get_requests (LocalEndpoint *endpoint)
 
   g_mutex_lock (&endpoint->lock);
   n = endpoint->n_requests;
+  g_mutex_unlock (&endpoint->lock);
+
+  return n;
+}
+
+/* How many client connections (told apart by port) token requests came on. */
+guint
+local_endpoint_get_token_connections (LocalEndpoint *endpoint)
+{
+  guint n;
+
+  g_mutex_lock (&endpoint->lock);
+  n = g_hash_table_size (endpoint->client_ports);
   g_mutex_unlock (&endpoint->lock);
 
   return n;

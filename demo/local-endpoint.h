@@ -60,6 +60,7 @@ struct _LocalEndpoint {
   GQueue failures;            /* Failure, answered before anything else */
   GHashTable *valid_tokens;   /* the tokens /api accepts */
   guint n_api_requests;
+  GHashTable *client_ports;   /* ports token requests came from */
 };
 
 LocalEndpoint *local_endpoint_new          (gboolean        threaded,
@@ -67,6 +68,7 @@ LocalEndpoint *local_endpoint_new          (gboolean        threaded,
 void           local_endpoint_free         (LocalEndpoint  *endpoint);
 guint          local_endpoint_get_requests (LocalEndpoint  *endpoint);
 guint          local_endpoint_get_held     (LocalEndpoint  *endpoint);
+guint          local_endpoint_get_token_connections (LocalEndpoint *endpoint);
 void           local_endpoint_release      (LocalEndpoint  *endpoint);
 char          *local_endpoint_dup_param    (LocalEndpoint  *endpoint,
                                             const char     *name);
