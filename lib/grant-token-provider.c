@@ -1316,6 +1316,12 @@ fetch_send_token_request (Fetch           *fetch,
       return;
     }
 
+  /* A client credentials token request may be sent twice without harm (at
+   * worst a second token is issued), so libsoup may send it on an idle
+   * keep-alive connection. Without this flag it opens a new connection,
+   * with its handshakes, for every POST. */
+  soup_message_add_flags (message, SOUP_MESSAGE_IDEMPOTENT);
+
   request = grant_request_build (&spec);
   if (request->authorization != NULL)
     soup_message_headers_replace (soup_message_get_request_headers (message),

@@ -817,6 +817,29 @@ test_default_lifetime (void)
   g_assert_finalize_object (provider);
 }
 
+/* Token requests are POSTs, which libsoup sends on a new connection unless
+ * told they may be repeated: each new token must not cost a handshake. */
+static void
+test_keep_alive (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  GrantTokenProvider *provider = provider_for (endpoint);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GrantToken) token = get_token (provider, &error);
+
+      g_assert_no_error (error);
+      grant_token_provider_invalidate (provider, token);
+    }
+
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
+  g_assert_cmpuint (local_endpoint_get_token_connections (endpoint), ==, 1);
+
+  g_assert_finalize_object (provider);
+}
+
 static void
 test_invalidate (void)
 {
@@ -1385,6 +1408,7 @@ main (int   argc,
   g_test_add_func ("/provider/request/json", test_json_request);
   g_test_add_func ("/provider/request/scope-and-parameters", test_scope_and_parameters);
   g_test_add_func ("/provider/request/invalid-scope", test_invalid_scope);
+  g_test_add_func ("/provider/request/keep-alive", test_keep_alive);
   g_test_add_func ("/provider/cache/changes-drop", test_changes_drop_cache);
   g_test_add_func ("/provider/cache/change-during-fetch", test_change_during_fetch);
   g_test_add_func ("/provider/cache/expiry-margin", test_expiry_margin);
