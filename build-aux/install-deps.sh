@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs what libgrant needs to build and test on Debian 12, and nothing
-# when it is all there already.
+# when it is all there already. With --bench, also the peers the benchmarks
+# compare against (Go's x/oauth2, Python's authlib).
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,10 @@ packages=(
   libsecret-1-dev gnome-keyring dbus-daemon
   clang libclang-rt-14-dev openssl
 )
+
+if [ "${1:-}" = --bench ]; then
+  packages+=(golang-go golang-golang-x-oauth2-dev python3-authlib python3-requests util-linux)
+fi
 
 # The interop tests run real OAuth servers from npm; this machine kind has
 # Node.js and npm, Debian's are the fallback.

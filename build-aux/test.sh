@@ -1,8 +1,8 @@
 #!/bin/bash
 # Builds libgrant and runs the whole test suite: every meson suite; the C
 # and Vala tests under valgrind memcheck and under AddressSanitizer + UBSan;
-# and each libFuzzer harness for a short run. Installs the build
-# dependencies first on Debian 12.
+# and each libFuzzer harness for a short run; then a quick run of the
+# benchmarks. Installs the build dependencies first on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,5 +56,10 @@ for harness in response provider-file json-pointer; do
   [ "$status" -eq 0 ] || { echo "fuzz-$harness failed (status $status)"; exit 1; }
 done
 unset G_SLICE UBSAN_OPTIONS
+
+# Checks that the benchmarks still run and prints rough figures; a missed
+# goal does not fail the run (figures are not tests).
+echo "== Benchmarks, a quick run"
+bench/run-benchmarks.sh --quick _build
 
 echo "== All tests passed"
