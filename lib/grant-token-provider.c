@@ -936,6 +936,10 @@ fetch_send (Fetch        *fetch,
 
   /* Credentials must not follow a redirect anywhere. */
   soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
+  /* The request carries the client's own credentials (or none): the
+   * session's auth manager, which may hold the application's credentials
+   * for the same server, must neither replace them nor answer a 401. */
+  soup_message_disable_feature (message, SOUP_TYPE_AUTH_MANAGER);
   soup_message_headers_replace (soup_message_get_request_headers (message),
                                 "Accept", "application/json");
 
@@ -3133,6 +3137,9 @@ set_authorization (SoupMessage *message,
 
   soup_message_headers_replace (soup_message_get_request_headers (message),
                                 "Authorization", authorization);
+  /* Otherwise a session's auth manager that holds credentials for this
+   * server would put them in place of the token. */
+  soup_message_disable_feature (message, SOUP_TYPE_AUTH_MANAGER);
 }
 
 static void
@@ -3166,7 +3173,9 @@ authorize_got_token_cb (GObject      *object,
  *
  * Gets a valid token, as [method@Grant.TokenProvider.get_token_async]
  * does, and sets the `Authorization` header of @message to it, such as
- * `Bearer abc`.
+ * `Bearer abc`. It also disables the session's #SoupAuthManager for
+ * @message (soup_message_disable_feature()), so that credentials the
+ * session keeps for the same server do not replace the token.
  *
  * Call [method@Grant.TokenProvider.authorize_message_finish] in @callback.
  */
@@ -3330,7 +3339,9 @@ send_authorize (GTask *task)
  * @user_data: data for @callback
  *
  * Authorizes @message with a valid token and sends it, like
- * soup_session_send_async().
+ * soup_session_send_async(). As with
+ * [method@Grant.TokenProvider.authorize_message_async], the session's
+ * #SoupAuthManager leaves @message alone.
  *
  * When the API answers 401 Unauthorized (with a `WWW-Authenticate: Bearer
  * error="invalid_token"` challenge or without one), the token is

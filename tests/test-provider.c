@@ -840,6 +840,55 @@ test_keep_alive (void)
   g_assert_finalize_object (provider);
 }
 
+/* An application may share its session with the provider after using it
+ * for HTTP authentication on the same server: the session's auth manager
+ * then holds other credentials for the token URL, and would put them in
+ * place of the client's. */
+static void
+test_session_auth_manager_ignored (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) challenged = soup_message_new ("POST", endpoint->token_url);
+  g_autoptr(SoupAuth) other = NULL;
+  g_autoptr(GUri) uri = g_uri_parse (endpoint->token_url, G_URI_FLAGS_NONE, NULL);
+  GrantTokenProvider *provider = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *auth = NULL;
+
+  other = soup_auth_new (SOUP_TYPE_AUTH_BASIC, challenged, "Basic realm=\"test\"");
+  g_assert_nonnull (other);
+  soup_auth_authenticate (other, "someone-else", "their-password");
+  soup_auth_manager_use_auth (SOUP_AUTH_MANAGER (soup_session_get_feature (session, SOUP_TYPE_AUTH_MANAGER)),
+                              uri, other);
+
+  provider = g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                           "token-url", endpoint->token_url,
+                           "client-id", endpoint->client_id,
+                           "client-secret", endpoint->client_secret,
+                           "auth-method", GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
+                           "session", session,
+                           NULL);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  auth = local_endpoint_dup_auth (endpoint);
+  g_assert_cmpstr (auth, ==, "basic");
+
+  /* With the body method, the session must not add its Basic header
+   * either (the endpoint refuses two methods at once). */
+  grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+  g_clear_object (&token);
+  token = get_token (provider, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&auth, g_free);
+  auth = local_endpoint_dup_auth (endpoint);
+  g_assert_cmpstr (auth, ==, "post");
+
+  g_assert_finalize_object (provider);
+}
+
 static void
 test_invalidate (void)
 {
@@ -1409,6 +1458,7 @@ main (int   argc,
   g_test_add_func ("/provider/request/scope-and-parameters", test_scope_and_parameters);
   g_test_add_func ("/provider/request/invalid-scope", test_invalid_scope);
   g_test_add_func ("/provider/request/keep-alive", test_keep_alive);
+  g_test_add_func ("/provider/request/session-auth-manager-ignored", test_session_auth_manager_ignored);
   g_test_add_func ("/provider/cache/changes-drop", test_changes_drop_cache);
   g_test_add_func ("/provider/cache/change-during-fetch", test_change_during_fetch);
   g_test_add_func ("/provider/cache/expiry-margin", test_expiry_margin);

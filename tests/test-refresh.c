@@ -877,6 +877,32 @@ test_send_retries_once_after_401 (void)
   g_assert_finalize_object (provider);
 }
 
+/* The provider's Bearer header stands, even where the session's auth
+ * manager holds other credentials for the API (say, from an earlier
+ * request of the application's on the same session). */
+static void
+test_send_ignores_session_auth (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *url = local_endpoint_url (endpoint, "/api");
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(SoupMessage) challenged = soup_message_new ("GET", url);
+  g_autoptr(SoupAuth) other = soup_auth_new (SOUP_TYPE_AUTH_BASIC, challenged, "Basic realm=\"api\"");
+  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  SoupSession *session = grant_token_provider_get_session (provider);
+  g_autoptr(GError) error = NULL;
+
+  soup_auth_authenticate (other, "someone-else", "their-password");
+  soup_auth_manager_use_auth (SOUP_AUTH_MANAGER (soup_session_get_feature (session, SOUP_TYPE_AUTH_MANAGER)),
+                              uri, other);
+
+  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 1);
+
+  g_assert_finalize_object (provider);
+}
+
 static void
 test_send_without_token (void)
 {
@@ -945,6 +971,7 @@ main (int   argc,
   g_test_add_func ("/send/authorize-message", test_authorize_message);
   g_test_add_func ("/send/retries-once-after-401", test_send_retries_once_after_401);
   g_test_add_func ("/send/without-token", test_send_without_token);
+  g_test_add_func ("/send/ignores-session-auth", test_send_ignores_session_auth);
   g_test_add_func ("/send/gives-up-after-second-401", test_send_gives_up_after_second_401);
 
   return g_test_run ();
