@@ -503,7 +503,6 @@ struct _Fetch {
 
   /* The HTTP exchange in flight. */
   const char *what;            /* "token request" or "discovery request" */
-  char *url;
   ResponseFunc on_response;
   SoupMessage *message;
   GInputStream *stream;
@@ -588,7 +587,6 @@ fetch_clear_exchange (Fetch *fetch)
   g_clear_object (&fetch->message);
   g_clear_object (&fetch->stream);
   g_clear_pointer (&fetch->body, g_byte_array_unref);
-  g_clear_pointer (&fetch->url, g_free);
   fetch->on_response = NULL;
 }
 
@@ -646,7 +644,7 @@ fetch_finish (Fetch      *fetch,
               GError     *error)
 {
   g_autoptr(GrantTokenProvider) self = fetch->provider ? g_object_ref (fetch->provider) : NULL;
-  g_autofree char *where = grant_describe_url (fetch->token_url ? fetch->token_url : fetch->issuer);
+  g_autofree char *where = NULL;
   gboolean current = self != NULL && fetch->generation == self->generation;
   gboolean cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   GrantToken *fallback = NULL;
@@ -659,6 +657,9 @@ fetch_finish (Fetch      *fetch,
 
   if (self != NULL && self->fetch == fetch)
     self->fetch = NULL;
+
+  if (grant_debug_enabled ())
+    where = grant_describe_url (fetch->token_url ? fetch->token_url : fetch->issuer);
 
   if (token != NULL)
     {
@@ -786,7 +787,7 @@ fetch_exchange_done (Fetch   *fetch,
     body = g_byte_array_free_to_bytes (g_steal_pointer (&fetch->body));
   else if (fetch->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autofree char *where = grant_describe_url (fetch->url);
+      g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
 
       g_clear_error (&error);
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
@@ -796,7 +797,7 @@ fetch_exchange_done (Fetch   *fetch,
   else if (error->domain != GRANT_ERROR &&
            !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autofree char *where = grant_describe_url (fetch->url);
+      g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
 
       g_prefix_error (&error, "The %s to %s failed: ", fetch->what, where);
     }
@@ -818,7 +819,7 @@ static GError *
 body_too_large_error (Fetch  *fetch,
                       gint64  announced)
 {
-  g_autofree char *where = grant_describe_url (fetch->url);
+  g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
 
   if (announced >= 0)
     return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
@@ -929,7 +930,6 @@ fetch_send (Fetch        *fetch,
 {
   fetch_clear_exchange (fetch);
   fetch->what = what;
-  fetch->url = g_uri_to_string (soup_message_get_uri (message));
   fetch->message = message;
   fetch->on_response = on_response;
   fetch->timed_out = FALSE;
@@ -1296,7 +1296,6 @@ fetch_send_token_request (Fetch           *fetch,
                           GrantAuthMethod  method)
 {
   g_autoptr(GrantRequest) request = NULL;
-  g_autofree char *where = grant_describe_url (fetch->token_url);
   GrantRequestSpec spec = {
     .client_id = fetch->client_id,
     .client_secret = fetch->client_secret,
@@ -1314,6 +1313,8 @@ fetch_send_token_request (Fetch           *fetch,
   message = soup_message_new ("POST", fetch->token_url);
   if (message == NULL)
     {
+      g_autofree char *where = grant_describe_url (fetch->token_url);
+
       token_attempt_done (fetch, NULL,
                           g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
                                        "The token URL %s cannot be requested", where));
@@ -1332,9 +1333,14 @@ fetch_send_token_request (Fetch           *fetch,
                                   "Authorization", request->authorization);
   soup_message_set_request_body_from_bytes (message, request->content_type, request->body);
 
-  g_debug ("Requesting a token from %s, client authentication %s, %s body",
-           where, grant_auth_method_to_string (method),
-           fetch->format == GRANT_REQUEST_FORMAT_JSON ? "JSON" : "form");
+  if (grant_debug_enabled ())
+    {
+      g_autofree char *where = grant_describe_uri (soup_message_get_uri (message));
+
+      g_debug ("Requesting a token from %s, client authentication %s, %s body",
+               where, grant_auth_method_to_string (method),
+               fetch->format == GRANT_REQUEST_FORMAT_JSON ? "JSON" : "form");
+    }
 
   fetch_send (fetch, "token request", message, token_response);
 }
@@ -1419,8 +1425,13 @@ discovery_response (Fetch   *fetch,
   status = soup_message_get_status (fetch->message);
   if (status == SOUP_STATUS_NOT_FOUND && fetch->discovery_kind + 1 < GRANT_DISCOVERY_N_KINDS)
     {
-      g_debug ("No %s at %s; trying the next well-known location",
-               "authorization server metadata", fetch->url);
+      if (grant_debug_enabled ())
+        {
+          g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
+
+          g_debug ("No authorization server metadata at %s; trying the next well-known location",
+                   where);
+        }
       fetch->discovery_kind++;
       fetch_send_discovery_request (fetch);
       return;

@@ -25,7 +25,9 @@ char     *grant_redact             (const char *text,
                                     const char *secret);
 char     *grant_sanitize_text      (const char *text,
                                     gsize       max_chars);
+char     *grant_describe_uri       (GUri       *uri);
 char     *grant_describe_url       (const char *url);
+gboolean  grant_debug_enabled      (void);
 gboolean  grant_host_is_loopback   (const char *host);
 gboolean  grant_check_url          (const char *url,
                                     gboolean    allow_insecure_http,

@@ -212,6 +212,16 @@ grant_sanitize_text (const char *text,
 /* A URL for messages: scheme, host, port and path, without user info, query
  * or fragment, which may hold credentials. */
 char *
+grant_describe_uri (GUri *uri)
+{
+  return g_uri_join (G_URI_FLAGS_NONE,
+                     g_uri_get_scheme (uri), NULL,
+                     g_uri_get_host (uri), g_uri_get_port (uri),
+                     g_uri_get_path (uri), NULL, NULL);
+}
+
+/* The same, for a URL not yet parsed. */
+char *
 grant_describe_url (const char *url)
 {
   g_autoptr(GUri) uri = NULL;
@@ -223,10 +233,16 @@ grant_describe_url (const char *url)
   if (uri == NULL)
     return g_strdup ("(an invalid URL)");
 
-  return g_uri_join (G_URI_FLAGS_NONE,
-                     g_uri_get_scheme (uri), NULL,
-                     g_uri_get_host (uri), g_uri_get_port (uri),
-                     g_uri_get_path (uri), NULL, NULL);
+  return grant_describe_uri (uri);
+}
+
+/* Whether a debug message of libgrant's would be shown (G_MESSAGES_DEBUG),
+ * so that messages whose arguments cost something to build are only
+ * built then, as g_log_writer_default_would_drop() suggests. */
+gboolean
+grant_debug_enabled (void)
+{
+  return !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 }
 
 gboolean
