@@ -15,6 +15,10 @@
  *   restarts    processes x restarts sharing a GrantFileStore: token
  *               requests per token lifetime
  *
+ * "bench-grant peer fetch|cached|concurrent BASE_URL N" measures one figure
+ * the way bench/go/fetch.go and bench/python/fetch.py measure the peers,
+ * and prints it on one line as they do.
+ *
  * The token endpoint is grant-local-endpoint: either one already running
  * (--url, as bench/run-benchmarks.sh does so that other clients use the
  * same server) or one this program starts (--endpoint). It runs in its own
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include <glib/gstdio.h>
 #include <grant.h>
@@ -327,7 +332,8 @@ typedef struct {
 /* Medians over a few rounds, each with new providers on the warm session. */
 static Concurrent
 measure_concurrent (Bench *bench,
-                    guint  rounds)
+                    guint  rounds,
+                    guint  callers)
 {
   g_autoptr(GrantTokenProvider) warm = new_provider (bench);
   double single_us[9], many_us[9];
@@ -352,9 +358,9 @@ measure_concurrent (Bench *bench,
 
       before = token_requests (bench);
       start = now_ns ();
-      for (guint i = 0; i < CONCURRENT_CALLERS; i++)
+      for (guint i = 0; i < callers; i++)
         grant_token_provider_get_token_async (many, NULL, got_token_cb, &calls);
-      wait_for_calls (&calls, CONCURRENT_CALLERS);
+      wait_for_calls (&calls, callers);
       many_us[r] = (double) (now_ns () - start) / 1000;
       result.most_requests = MAX (result.most_requests, token_requests (bench) - before);
 
@@ -447,7 +453,7 @@ bench_concurrent (Bench *bench)
   Concurrent result;
   char figure[96];
 
-  result = measure_concurrent (bench, 5);
+  result = measure_concurrent (bench, 5, CONCURRENT_CALLERS);
   report_concurrent (bench, &result, "loopback");
   g_snprintf (figure, sizeof figure, "%.0f µs", measure_bare_tasks_us (bench));
   row ("for reference: 10,000 bare `GTask`s created, then completed from one source", figure, "", "");
@@ -455,7 +461,7 @@ bench_concurrent (Bench *bench)
   /* The same, with an endpoint 20 ms away as a real one is. */
   g_free (bench->token_url);
   bench->token_url = g_strconcat (loopback_url, "?delay_ms=20", NULL);
-  result = measure_concurrent (bench, 5);
+  result = measure_concurrent (bench, 5, CONCURRENT_CALLERS);
   report_concurrent (bench, &result, "endpoint 20 ms away");
   g_free (bench->token_url);
   bench->token_url = g_steal_pointer (&loopback_url);
@@ -819,6 +825,89 @@ bench_restarts (Bench      *bench,
 
 /* Main */
 
+/* 8. The same figures, measured the way bench/go/fetch.go and
+ * bench/python/fetch.py measure the peers, so that the script can run the
+ * three clients in turn, in processes alike, and compare them. */
+
+static gint64
+cpu_ns (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+
+  return ((gint64) usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000 +
+         ((gint64) usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000;
+}
+
+/* In a process of its own, with a provider as an application makes one:
+ * prints "libgrant MODE N FIGURES...", as the peers' programs do. */
+static int
+peer_child (const char *mode,
+            const char *base_url,
+            guint       n)
+{
+  Bench bench = { (char *) base_url, g_strconcat (base_url, "/token", NULL), NULL, NULL, FALSE, 0 };
+  g_autoptr(GrantTokenProvider) provider = NULL;
+
+  bench.session = soup_session_new ();
+  bench.stats_session = soup_session_new ();
+  provider = new_provider (&bench);
+
+  /* Warm up: the connection, the code paths. */
+  fetch_loop_us (&bench, provider, LOOP_LIBGRANT, MIN (n / 10 + 1, 200));
+
+  if (g_str_equal (mode, "fetch"))
+    {
+      gint64 cpu = cpu_ns ();
+      double wall_us = fetch_loop_us (&bench, provider, LOOP_LIBGRANT, n);
+
+      printf ("libgrant fetch %u %.2f %.2f\n", n, wall_us, (double) (cpu_ns () - cpu) / n / 1000);
+    }
+  else if (g_str_equal (mode, "cached"))
+    {
+      /* The blocking call, as Go's Token() and authlib's
+       * ensure_active_token() are: the cached token, or a fetch. */
+      g_autoptr(GrantToken) token = get_token (provider);
+      double ns[7];
+
+      for (guint r = 0; r < G_N_ELEMENTS (ns); r++)
+        {
+          gint64 start = now_ns ();
+
+          for (guint i = 0; i < n; i++)
+            {
+              GrantToken *again = grant_token_provider_get_token (provider, NULL, NULL);
+
+              if (again != token)
+                g_error ("get_token did not return the cached token");
+              g_object_unref (again);
+            }
+          ns[r] = (double) (now_ns () - start) / n;
+        }
+      printf ("libgrant cached %u %.1f\n", n, median (ns, G_N_ELEMENTS (ns)));
+    }
+  else if (g_str_equal (mode, "concurrent"))
+    {
+      Concurrent result = measure_concurrent (&bench, 5, n);
+
+      printf ("libgrant concurrent %u %u %.0f %.0f\n", n, result.most_requests,
+              result.many_us, result.single_us);
+    }
+  else
+    {
+      g_printerr ("bench-grant: unknown peer mode “%s”\n", mode);
+      return 2;
+    }
+
+  g_clear_object (&provider);
+  g_object_unref (bench.session);
+  g_object_unref (bench.stats_session);
+  g_free (bench.token_url);
+
+  return EXIT_SUCCESS;
+}
+
 static const char *const all_modes[] = { "peek", "cached", "concurrent", "fetch", "memory", "restarts" };
 
 int
@@ -847,6 +936,9 @@ main (int   argc,
     return memory_child (argv[2], (guint) g_ascii_strtoull (argv[3], NULL, 10));
   if (argc == 4 && g_str_equal (argv[1], "restart-child"))
     return restart_child (argv[2], argv[3]);
+  /* bench/run-benchmarks.sh: bench-grant peer MODE BASE_URL N */
+  if (argc == 5 && g_str_equal (argv[1], "peer"))
+    return peer_child (argv[2], argv[3], (guint) g_ascii_strtoull (argv[4], NULL, 10));
 
   options = g_option_context_new ("[MODE...]");
   g_option_context_set_summary (options, "Where libgrant spends time and memory.\n\n"

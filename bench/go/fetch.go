@@ -1,12 +1,20 @@
-// fetch.go: the fetch loop of libgrant's benchmarks, with Go's
-// golang.org/x/oauth2/clientcredentials, for comparison.
+// fetch.go: libgrant's benchmarks with Go's golang.org/x/oauth2, for
+// comparison; bench/run-benchmarks.sh runs it against the same
+// grant-local-endpoint as libgrant, in the same run.
 //
-// Usage: fetch TOKEN_URL ITERATIONS
+// Usage: fetch MODE TOKEN_URL N
 //
-// Each iteration asks for a new token (clientcredentials.Config.Token does
-// not cache) over one keep-alive connection, with the client secret in a
-// Basic header, as libgrant's loop does. Prints one line:
-//   go-x-oauth2 <iterations> <mean microseconds per fetch>
+// Modes, each printing one line "go-x-oauth2 MODE N FIGURES...":
+//
+//	fetch       N fresh fetches over one keep-alive connection
+//	            (clientcredentials.Config.Token does not cache), the
+//	            secret in a Basic header, as libgrant's loop does;
+//	            figures: wall and CPU microseconds per fetch
+//	cached      N calls of Token() on a ReuseTokenSource holding a valid
+//	            token, oauth2's cache; figure: nanoseconds per call
+//	concurrent  N goroutines calling Token() at once on a new
+//	            ReuseTokenSource; figures: token requests made, wall
+//	            microseconds until all have a token, and of one fetch
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -17,53 +25,134 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
+// countingTransport counts the token requests that go out.
+type countingTransport struct {
+	base     http.RoundTripper
+	requests atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.requests.Add(1)
+	return t.base.RoundTrip(r)
+}
+
+func cpuTime() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		fail("getrusage:", err)
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
+
+func fail(what ...any) {
+	fmt.Fprintln(os.Stderr, append([]any{"fetch:"}, what...)...)
+	os.Exit(1)
+}
+
+func check(token *oauth2.Token, err error) {
+	if err != nil || token.AccessToken == "" {
+		fail("no token:", err)
+	}
+}
+
+func median(values []float64) float64 {
+	sort.Float64s(values)
+	return values[len(values)/2]
+}
+
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: fetch TOKEN_URL ITERATIONS")
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: fetch fetch|cached|concurrent TOKEN_URL N")
 		os.Exit(2)
 	}
-	iterations, err := strconv.Atoi(os.Args[2])
-	if err != nil || iterations < 1 {
-		fmt.Fprintln(os.Stderr, "fetch: ITERATIONS must be a positive number")
+	mode, url := os.Args[1], os.Args[2]
+	n, err := strconv.Atoi(os.Args[3])
+	if err != nil || n < 1 {
+		fmt.Fprintln(os.Stderr, "fetch: N must be a positive number")
 		os.Exit(2)
 	}
 
 	config := clientcredentials.Config{
 		ClientID:     "test-client",
 		ClientSecret: "test-secret",
-		TokenURL:     os.Args[1],
+		TokenURL:     url,
 		AuthStyle:    oauth2.AuthStyleInHeader,
 	}
 	// One client, so one keep-alive connection, for every fetch.
+	transport := &countingTransport{base: &http.Transport{MaxIdleConnsPerHost: 1}}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient,
-		&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}})
-
-	fetch := func() {
-		token, err := config.Token(ctx)
-		if err != nil || token.AccessToken == "" {
-			fmt.Fprintln(os.Stderr, "fetch: no token:", err)
-			os.Exit(1)
-		}
-	}
+		&http.Client{Transport: transport})
 
 	// Warm up: the connection, the code paths.
-	for i := 0; i < iterations/10+1; i++ {
-		fetch()
+	for i := 0; i < n/10+1 && i < 200; i++ {
+		check(config.Token(ctx))
 	}
 
-	start := time.Now()
-	for i := 0; i < iterations; i++ {
-		fetch()
-	}
-	elapsed := time.Since(start)
+	switch mode {
+	case "fetch":
+		wall, cpu := time.Now(), cpuTime()
+		for i := 0; i < n; i++ {
+			check(config.Token(ctx))
+		}
+		fmt.Printf("go-x-oauth2 fetch %d %.2f %.2f\n", n,
+			float64(time.Since(wall).Nanoseconds())/1e3/float64(n),
+			float64((cpuTime()-cpu).Nanoseconds())/1e3/float64(n))
 
-	fmt.Printf("go-x-oauth2 %d %.2f\n", iterations,
-		float64(elapsed.Microseconds())/float64(iterations))
+	case "cached":
+		source := config.TokenSource(ctx)
+		check(source.Token())
+		rounds := make([]float64, 7)
+		for r := range rounds {
+			start := time.Now()
+			for i := 0; i < n; i++ {
+				check(source.Token())
+			}
+			rounds[r] = float64(time.Since(start).Nanoseconds()) / float64(n)
+		}
+		fmt.Printf("go-x-oauth2 cached %d %.1f\n", n, median(rounds))
+
+	case "concurrent":
+		// Medians of five rounds, each on a new token source (a cold
+		// cache) and the warm connection, as libgrant's figure is.
+		var most int64
+		single, many := make([]float64, 5), make([]float64, 5)
+		for r := range single {
+			start := time.Now()
+			check(config.TokenSource(ctx).Token())
+			single[r] = float64(time.Since(start).Nanoseconds()) / 1e3
+
+			source := config.TokenSource(ctx)
+			before := transport.requests.Load()
+			var wg sync.WaitGroup
+			start = time.Now()
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					check(source.Token())
+				}()
+			}
+			wg.Wait()
+			many[r] = float64(time.Since(start).Nanoseconds()) / 1e3
+			if made := transport.requests.Load() - before; made > most {
+				most = made
+			}
+		}
+		fmt.Printf("go-x-oauth2 concurrent %d %d %.0f %.0f\n", n, most, median(many), median(single))
+
+	default:
+		fmt.Fprintln(os.Stderr, "fetch: unknown mode", mode)
+		os.Exit(2)
+	}
 }

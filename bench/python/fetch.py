@@ -1,48 +1,112 @@
 #!/usr/bin/python3
-# fetch.py: the fetch loop of libgrant's benchmarks, with Python's authlib
-# (Debian's python3-authlib, on requests), for comparison.
+# fetch.py: libgrant's benchmarks with Python's authlib (Debian's
+# python3-authlib, on requests), for comparison; bench/run-benchmarks.sh
+# runs it against the same grant-local-endpoint as libgrant, in the same run.
 #
-# Usage: fetch.py TOKEN_URL ITERATIONS
+# Usage: fetch.py MODE TOKEN_URL N
 #
-# Each iteration asks for a new token over one keep-alive session, with the
-# client secret in a Basic header, as libgrant's loop does. Prints one line:
-#   python-authlib <iterations> <mean microseconds per fetch>
+# Modes, each printing one line "python-authlib MODE N FIGURES...":
+#   fetch       N fresh fetches over one keep-alive session, the secret in
+#               a Basic header, as libgrant's loop does; figures: wall and
+#               CPU microseconds per fetch
+#   cached      N calls of ensure_active_token() on a valid token, what
+#               the session does before each request; figure: nanoseconds
+#               per call
+#   concurrent  N threads calling ensure_active_token() at once on an
+#               expired token; figures: token requests made, wall
+#               microseconds until all have returned, and of one fetch
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import logging
+import resource
+import statistics
 import sys
+import threading
 import time
 
 from authlib.integrations.requests_client import OAuth2Session
 
 
-def main():
-    if len(sys.argv) != 3:
-        print("usage: fetch.py TOKEN_URL ITERATIONS", file=sys.stderr)
-        return 2
-    url = sys.argv[1]
-    iterations = int(sys.argv[2])
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
+
+def new_session(url, requests):
     session = OAuth2Session(
         "test-client",
         "test-secret",
         token_endpoint_auth_method="client_secret_basic",
+        token_endpoint=url,
+        grant_type="client_credentials",
     )
+    session.hooks["response"].append(lambda response, *args, **kwargs: requests.append(1))
+    return session
 
-    def fetch():
-        token = session.fetch_token(url, grant_type="client_credentials")
-        if not token.get("access_token"):
-            raise SystemExit("fetch.py: no token")
 
-    for _ in range(iterations // 10 + 1):
-        fetch()
+def fetch(session, url):
+    token = session.fetch_token(url, grant_type="client_credentials")
+    if not token.get("access_token"):
+        raise SystemExit("fetch.py: no token")
+    return token
 
-    start = time.perf_counter()
-    for _ in range(iterations):
-        fetch()
-    elapsed = time.perf_counter() - start
 
-    print("python-authlib %d %.2f" % (iterations, elapsed * 1e6 / iterations))
+def main():
+    if len(sys.argv) != 4 or sys.argv[1] not in ("fetch", "cached", "concurrent"):
+        print("usage: fetch.py fetch|cached|concurrent TOKEN_URL N", file=sys.stderr)
+        return 2
+    mode, url, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    # More threads than the connection pool holds: urllib3 says so, once
+    # per connection it drops.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+
+    requests = []
+    session = new_session(url, requests)
+
+    # Warm up: the connection, the code paths.
+    for _ in range(min(n // 10 + 1, 200)):
+        fetch(session, url)
+
+    if mode == "fetch":
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        for _ in range(n):
+            fetch(session, url)
+        print("python-authlib fetch %d %.2f %.2f" % (
+            n, (time.perf_counter() - wall) * 1e6 / n, (cpu_seconds() - cpu) * 1e6 / n))
+
+    elif mode == "cached":
+        rounds = []
+        for _ in range(7):
+            start = time.perf_counter()
+            for _ in range(n):
+                session.ensure_active_token(session.token)
+            rounds.append((time.perf_counter() - start) * 1e9 / n)
+        if session.token.is_expired():
+            raise SystemExit("fetch.py: the cached token expired")
+        print("python-authlib cached %d %.1f" % (n, statistics.median(rounds)))
+
+    else:
+        most, single, many = 0, [], []
+        for _ in range(5):
+            start = time.perf_counter()
+            fetch(session, url)
+            single.append((time.perf_counter() - start) * 1e6)
+
+            # A token that has just expired: each thread finds it so.
+            session.token = dict(session.token, expires_at=int(time.time()) - 1)
+            before = len(requests)
+            threads = [threading.Thread(target=session.ensure_active_token, args=(session.token,))
+                       for _ in range(n)]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            many.append((time.perf_counter() - start) * 1e6)
+            most = max(most, len(requests) - before)
+        print("python-authlib concurrent %d %d %.0f %.0f" % (
+            n, most, statistics.median(many), statistics.median(single)))
     return 0
 
 
