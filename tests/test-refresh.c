@@ -879,27 +879,32 @@ test_send_retries_once_after_401 (void)
 
 /* The provider's Bearer header stands, even where the session's auth
  * manager holds other credentials for the API (say, from an earlier
- * request of the application's on the same session). */
+ * request of the application's on the same session). The API's path is
+ * one level down, so that those credentials do not cover the token URL. */
 static void
 test_send_ignores_session_auth (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  g_autofree char *url = local_endpoint_url (endpoint, "/api");
+  g_autofree char *url = local_endpoint_url (endpoint, "/api/v1/members");
   g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
   g_autoptr(SoupMessage) challenged = soup_message_new ("GET", url);
   g_autoptr(SoupAuth) other = soup_auth_new (SOUP_TYPE_AUTH_BASIC, challenged, "Basic realm=\"api\"");
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
   GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   SoupSession *session = grant_token_provider_get_session (provider);
-  g_autoptr(GError) error = NULL;
+  SendResult result = { 0 };
 
   soup_auth_authenticate (other, "someone-else", "their-password");
   soup_auth_manager_use_auth (SOUP_AUTH_MANAGER (soup_session_get_feature (session, SOUP_TYPE_AUTH_MANAGER)),
                               uri, other);
 
-  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
-  g_assert_no_error (error);
+  grant_token_provider_send_async (provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
   g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 1);
 
+  g_clear_object (&result.stream);
   g_assert_finalize_object (provider);
 }
 
