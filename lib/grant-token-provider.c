@@ -663,9 +663,10 @@ fetch_finish (Fetch      *fetch,
 
   if (token != NULL)
     {
-      g_debug ("Got a token from %s, valid for %s", where,
-               grant_token_get_expires_at (token) ? "the time the server gave"
-                                                 : "the default lifetime");
+      if (where != NULL)
+        g_debug ("Got a token from %s, valid for %s", where,
+                 grant_token_get_expires_at (token) ? "the time the server gave"
+                                                   : "the default lifetime");
       if (current)
         {
           self->refresh_failures = 0;
@@ -675,7 +676,8 @@ fetch_finish (Fetch      *fetch,
     }
   else
     {
-      g_debug ("Getting a token from %s failed: %s", where, error->message);
+      if (where != NULL)
+        g_debug ("Getting a token from %s failed: %s", where, error->message);
       if (current && !cancelled)
         {
           /* While the cached token is still valid, callers keep it and the

@@ -214,7 +214,10 @@ grant_sanitize_text (const char *text,
 char *
 grant_describe_uri (GUri *uri)
 {
-  return g_uri_join (G_URI_FLAGS_NONE,
+  /* As @uri holds its parts: libsoup's keep the path encoded and spell out
+   * the default port, which normalizing leaves out again. Without these
+   * flags, "%20" in a path would come out as "%2520". */
+  return g_uri_join (g_uri_get_flags (uri) & (G_URI_FLAGS_ENCODED_PATH | G_URI_FLAGS_SCHEME_NORMALIZE),
                      g_uri_get_scheme (uri), NULL,
                      g_uri_get_host (uri), g_uri_get_port (uri),
                      g_uri_get_path (uri), NULL, NULL);
@@ -229,7 +232,9 @@ grant_describe_url (const char *url)
   if (url == NULL)
     return g_strdup ("(none)");
 
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  /* Parsed as libsoup parses a request's URL, so that both describe a URL
+   * alike. */
+  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED_PATH | G_URI_FLAGS_SCHEME_NORMALIZE, NULL);
   if (uri == NULL)
     return g_strdup ("(an invalid URL)");
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <grant.h>
+#include <libsoup/soup.h>
 
 #include "grant-request-private.h"
 #include "grant-utils-private.h"
@@ -275,6 +276,33 @@ test_redact (void)
   g_assert_cmpstr (described, ==, "https://host.example:8443/p/token");
 }
 
+/* Errors describe a request from the URI libsoup holds, which keeps the
+ * path encoded and spells out the default port: the description must be
+ * the one of the URL as given. */
+static void
+test_describe_message_uri (void)
+{
+  static const char *const urls[] = {
+    "https://auth.example/t%20x/token",
+    "https://user:pw@auth.example:443/a%2Fb/token?key=1",
+    "http://127.0.0.1:8080/oauth/token",
+    "https://auth.example/caf%C3%A9/token#f",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+    {
+      g_autoptr(SoupMessage) message = soup_message_new ("POST", urls[i]);
+      g_autofree char *from_message = NULL;
+      g_autofree char *from_string = grant_describe_url (urls[i]);
+
+      g_assert_nonnull (message);
+      from_message = grant_describe_uri (soup_message_get_uri (message));
+      g_assert_cmpstr (from_message, ==, from_string);
+      g_assert_null (strstr (from_message, "pw"));
+      g_assert_null (strchr (from_message, '?'));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -292,6 +320,7 @@ main (int   argc,
   g_test_add_func ("/utils/loopback", test_loopback);
   g_test_add_func ("/utils/check-url", test_check_url);
   g_test_add_func ("/utils/redact-and-sanitize", test_redact);
+  g_test_add_func ("/utils/describe-message-uri", test_describe_message_uri);
 
   return g_test_run ();
 }
