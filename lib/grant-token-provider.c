@@ -3151,8 +3151,10 @@ set_authorization (SoupMessage *message,
   soup_message_headers_replace (soup_message_get_request_headers (message),
                                 "Authorization", authorization);
   /* Otherwise a session's auth manager that holds credentials for this
-   * server would put them in place of the token. */
-  soup_message_disable_feature (message, SOUP_TYPE_AUTH_MANAGER);
+   * server would put them in place of the token. Only its cache is kept
+   * away: a proxy may still ask for credentials through the message's
+   * SoupMessage::authenticate signal. */
+  soup_message_add_flags (message, SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE);
 }
 
 static void
@@ -3186,9 +3188,9 @@ authorize_got_token_cb (GObject      *object,
  *
  * Gets a valid token, as [method@Grant.TokenProvider.get_token_async]
  * does, and sets the `Authorization` header of @message to it, such as
- * `Bearer abc`. It also disables the session's #SoupAuthManager for
- * @message (soup_message_disable_feature()), so that credentials the
- * session keeps for the same server do not replace the token.
+ * `Bearer abc`. It also sets %SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE on
+ * @message, so that credentials the session's #SoupAuthManager keeps for
+ * the same server do not replace the token.
  *
  * Call [method@Grant.TokenProvider.authorize_message_finish] in @callback.
  */
@@ -3353,8 +3355,8 @@ send_authorize (GTask *task)
  *
  * Authorizes @message with a valid token and sends it, like
  * soup_session_send_async(). As with
- * [method@Grant.TokenProvider.authorize_message_async], the session's
- * #SoupAuthManager leaves @message alone.
+ * [method@Grant.TokenProvider.authorize_message_async], credentials the
+ * session's #SoupAuthManager keeps do not replace the token.
  *
  * When the API answers 401 Unauthorized (with a `WWW-Authenticate: Bearer
  * error="invalid_token"` challenge or without one), the token is
