@@ -109,7 +109,7 @@ rounds fetch $((iterations / 2)) $((iterations / 2)) "$n_rounds"
 rounds cached "$calls" $((calls / 10)) "$n_rounds"
 # Concurrent callers on a cold cache: 10,000 main-loop callbacks or
 # goroutines; 100 Python threads (10,000 would measure thread creation).
-rounds concurrent 10000 100 1
+rounds concurrent 10000 100 "$n_rounds"
 
 echo
 echo "| against the peers, same server, same run | libgrant | Go \`x/oauth2\` | Python authlib |"
