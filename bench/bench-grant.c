@@ -938,7 +938,16 @@ main (int   argc,
     return restart_child (argv[2], argv[3]);
   /* bench/run-benchmarks.sh: bench-grant peer MODE BASE_URL N */
   if (argc == 5 && g_str_equal (argv[1], "peer"))
-    return peer_child (argv[2], argv[3], (guint) g_ascii_strtoull (argv[4], NULL, 10));
+    {
+      guint64 n = g_ascii_strtoull (argv[4], NULL, 10);
+
+      if (n < 1 || n > G_MAXUINT)
+        {
+          g_printerr ("bench-grant: N must be a positive number\n");
+          return 2;
+        }
+      return peer_child (argv[2], argv[3], (guint) n);
+    }
 
   options = g_option_context_new ("[MODE...]");
   g_option_context_set_summary (options, "Where libgrant spends time and memory.\n\n"

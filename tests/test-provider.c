@@ -849,19 +849,12 @@ test_session_auth_manager_ignored (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
   g_autoptr(SoupSession) session = soup_session_new ();
-  g_autoptr(SoupMessage) challenged = soup_message_new ("POST", endpoint->token_url);
-  g_autoptr(SoupAuth) other = NULL;
-  g_autoptr(GUri) uri = g_uri_parse (endpoint->token_url, G_URI_FLAGS_NONE, NULL);
   GrantTokenProvider *provider = NULL;
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *auth = NULL;
 
-  other = soup_auth_new (SOUP_TYPE_AUTH_BASIC, challenged, "Basic realm=\"test\"");
-  g_assert_nonnull (other);
-  soup_auth_authenticate (other, "someone-else", "their-password");
-  soup_auth_manager_use_auth (SOUP_AUTH_MANAGER (soup_session_get_feature (session, SOUP_TYPE_AUTH_MANAGER)),
-                              uri, other);
+  test_session_use_other_credentials (session, endpoint->token_url);
 
   provider = g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
                            "token-url", endpoint->token_url,

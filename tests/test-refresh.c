@@ -886,17 +886,11 @@ test_send_ignores_session_auth (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
   g_autofree char *url = local_endpoint_url (endpoint, "/api/v1/members");
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  g_autoptr(SoupMessage) challenged = soup_message_new ("GET", url);
-  g_autoptr(SoupAuth) other = soup_auth_new (SOUP_TYPE_AUTH_BASIC, challenged, "Basic realm=\"api\"");
   g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
   GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
-  SoupSession *session = grant_token_provider_get_session (provider);
   SendResult result = { 0 };
 
-  soup_auth_authenticate (other, "someone-else", "their-password");
-  soup_auth_manager_use_auth (SOUP_AUTH_MANAGER (soup_session_get_feature (session, SOUP_TYPE_AUTH_MANAGER)),
-                              uri, other);
+  test_session_use_other_credentials (grant_token_provider_get_session (provider), url);
 
   grant_token_provider_send_async (provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
   test_wait_until (&result.done);

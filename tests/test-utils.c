@@ -30,6 +30,20 @@ test_wait_until (gboolean *done)
     g_main_context_iteration (NULL, TRUE);
 }
 
+void
+test_session_use_other_credentials (SoupSession *session,
+                                    const char  *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr(SoupMessage) challenged = soup_message_new ("GET", url);
+  g_autoptr(SoupAuth) other = soup_auth_new (SOUP_TYPE_AUTH_BASIC, challenged, "Basic realm=\"other\"");
+
+  g_assert_nonnull (other);
+  soup_auth_authenticate (other, "someone-else", "their-password");
+  soup_auth_manager_use_auth (SOUP_AUTH_MANAGER (soup_session_get_feature (session, SOUP_TYPE_AUTH_MANAGER)),
+                              uri, other);
+}
+
 static GMutex log_lock;
 static GString *captured_logs;
 

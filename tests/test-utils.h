@@ -21,6 +21,11 @@ LocalEndpoint *test_endpoint_new      (gboolean  threaded);
 void           test_fast_retries      (GrantTokenProvider *provider,
                                        guint               max_attempts);
 
+/* Gives @session's auth manager Basic credentials of someone else's for
+ * @url and below, as an application's own HTTP authentication would. */
+void           test_session_use_other_credentials (SoupSession *session,
+                                                   const char  *url);
+
 /* Runs the default main context until *@done is TRUE. */
 void           test_wait_until        (gboolean *done);
 
