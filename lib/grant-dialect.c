@@ -15,7 +15,7 @@
 #include "grant-json-pointer-private.h"
 #include "grant-resources.h"
 #include "grant-request-private.h"
-#include "grant-response-private.h"
+#include "grant-token-private.h"
 #include "grant-utils-private.h"
 
 /**

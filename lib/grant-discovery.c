@@ -7,10 +7,10 @@
 
 #include <string.h>
 
+#include "grant-body-private.h"
 #include "grant-discovery-private.h"
 #include "grant-enums.h"
 #include "grant-error.h"
-#include "grant-response-private.h"
 #include "grant-utils-private.h"
 
 static const char * const well_known[GRANT_DISCOVERY_N_KINDS] = {
@@ -136,7 +136,7 @@ grant_discovery_parse (const char          *issuer,
       return NULL;
     }
 
-  root = grant_response_decode_body (headers, body, &local_error);
+  root = grant_body_decode (headers, body, &local_error);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,

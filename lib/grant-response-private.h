@@ -12,14 +12,6 @@
 
 G_BEGIN_DECLS
 
-/* Nesting deeper than this is refused before json-glib sees the body: its
- * parser recurses once per level. */
-#define GRANT_MAX_JSON_DEPTH 32
-
-/* The longest lifetime believed, in seconds (ten years): anything longer is
- * clamped so that date arithmetic cannot overflow. */
-#define GRANT_MAX_LIFETIME (G_GINT64_CONSTANT (10) * 365 * 24 * 3600)
-
 /* What the parser needs to know besides the response itself. */
 typedef struct {
   gint64      now;              /* wall-clock microseconds since the epoch */
@@ -34,30 +26,7 @@ GrantToken *grant_response_parse       (const GrantParseContext  *context,
                                         GBytes                   *body,
                                         GError                  **error);
 
-JsonNode   *grant_response_decode_body (SoupMessageHeaders  *headers,
-                                        GBytes              *body,
-                                        GError             **error);
-
 gint64      grant_response_retry_after (SoupMessageHeaders  *headers,
                                         gint64               now);
-
-typedef enum {
-  GRANT_JSON_SHAPE_OK,
-  GRANT_JSON_SHAPE_TOO_DEEP,
-  GRANT_JSON_SHAPE_INVALID,
-} GrantJsonShape;
-
-GrantJsonShape grant_json_scan         (const char          *data,
-                                        gsize                len,
-                                        guint                max_depth);
-
-GrantJsonShape grant_json_scan_full    (const char          *data,
-                                        gsize                len,
-                                        guint                max_depth,
-                                        GArray              *big_integers);
-
-gboolean    grant_json_depth_ok        (const char          *data,
-                                        gsize                len,
-                                        guint                max_depth);
 
 G_END_DECLS

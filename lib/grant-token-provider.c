@@ -14,6 +14,7 @@
 #include "grant-file-store-private.h"
 #include "grant-request-private.h"
 #include "grant-response-private.h"
+#include "grant-token-private.h"
 #include "grant-token-provider-private.h"
 #include "grant-utils-private.h"
 
@@ -229,27 +230,13 @@ backoff_ms (guint    n,
 
 static const char *request_url (GrantTokenProvider *self);
 
-/* When @token expires, and from when it is stale: the expiry margin
- * before, but never more than half its lifetime. */
 static void
 token_times (GrantTokenProvider *self,
              GrantToken         *token,
              gint64             *expires,
              gint64             *stale)
 {
-  gint64 issued, lifetime, margin;
-  GDateTime *expires_at;
-
-  issued = grant_date_time_to_usec (grant_token_get_issued_at (token));
-  expires_at = grant_token_get_expires_at (token);
-  if (expires_at != NULL)
-    *expires = grant_date_time_to_usec (expires_at);
-  else
-    *expires = issued + (gint64) self->default_lifetime * G_USEC_PER_SEC;
-
-  lifetime = MAX (*expires - issued, 0);
-  margin = MIN ((gint64) self->expiry_margin * G_USEC_PER_SEC, lifetime / 2);
-  *stale = *expires - margin;
+  grant_token_get_times (token, self->default_lifetime, self->expiry_margin, expires, stale);
 }
 
 static void

@@ -7,9 +7,9 @@
 
 #include <string.h>
 
+#include "grant-body-private.h"
 #include "grant-error.h"
-#include "grant-response-private.h"
-#include "grant-token.h"
+#include "grant-token-private.h"
 #include "grant-utils-private.h"
 
 /**
@@ -436,6 +436,26 @@ grant_token_is_expired (GrantToken *self,
   return g_get_real_time () + margin >= grant_date_time_to_usec (self->expires_at);
 }
 
+void
+grant_token_get_times (GrantToken *token,
+                       guint       default_lifetime,
+                       guint       expiry_margin,
+                       gint64     *expires,
+                       gint64     *stale)
+{
+  gint64 issued, lifetime, margin;
+
+  issued = grant_date_time_to_usec (token->issued_at);
+  if (token->expires_at != NULL)
+    *expires = grant_date_time_to_usec (token->expires_at);
+  else
+    *expires = issued + (gint64) default_lifetime * G_USEC_PER_SEC;
+
+  lifetime = MAX (*expires - issued, 0);
+  margin = MIN ((gint64) expiry_margin * G_USEC_PER_SEC, lifetime / 2);
+  *stale = *expires - margin;
+}
+
 /**
  * grant_token_dup_authorization:
  * @self: a token
@@ -585,7 +605,7 @@ grant_token_new_from_serialized (const char  *data,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   bytes = g_bytes_new (data, length < 0 ? strlen (data) : (gsize) length);
-  root = grant_response_decode_body (NULL, bytes, NULL);
+  root = grant_body_decode (NULL, bytes, NULL);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     goto bad;
 

@@ -7,8 +7,10 @@
 
 #include <grant.h>
 
+#include "grant-body-private.h"
 #include "grant-json-pointer-private.h"
 #include "grant-response-private.h"
+#include "grant-token-private.h"
 #include "grant-utils-private.h"
 
 /* 2024-06-24T16:00:00Z, in microseconds. */

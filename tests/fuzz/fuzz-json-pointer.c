@@ -9,8 +9,8 @@
 
 #include <grant.h>
 
+#include "grant-body-private.h"
 #include "grant-json-pointer-private.h"
-#include "grant-response-private.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   valid = grant_json_pointer_validate (pointer, NULL);
 
   document = g_bytes_new (newline + 1, size - (newline + 1 - data));
-  root = grant_response_decode_body (NULL, document, NULL);
+  root = grant_body_decode (NULL, document, NULL);
   if (root != NULL)
     {
       JsonNode *found = grant_json_pointer_get (root, pointer);
