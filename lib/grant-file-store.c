@@ -15,7 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "grant-error.h"
-#include "grant-file-store-private.h"
+#include "grant-file-store.h"
 #include "grant-utils-private.h"
 
 /**
@@ -28,10 +28,12 @@
  * truncated, not a regular file or not the user's is ignored (with a debug
  * message) and replaced by the next token saved.
  *
- * Processes that share the directory share tokens: a provider with a file
- * store takes a lock for the token's key around each fetch, so that when
- * several processes need a token at once, one fetches it and the others
- * read what it saved. The lock dies with the process that holds it.
+ * Processes that share the directory share tokens, and the store offers a
+ * lock ([method@Grant.TokenStore.lock_async]) that a provider holds around
+ * each fetch, so that when several processes need a token at once, one
+ * fetches it and the others read what it saved. The lock is an advisory
+ * `flock()` on a file beside the token's, and dies with the process that
+ * holds it.
  */
 
 struct _GrantFileStore
@@ -338,6 +340,15 @@ grant_file_store_clear_async (GrantTokenStore     *store,
   g_task_run_in_thread (task, clear_in_thread);
 }
 
+static void     grant_file_store_lock_async  (GrantTokenStore      *self,
+                                              GrantTokenKey        *key,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+static GObject *grant_file_store_lock_finish (GrantTokenStore      *self,
+                                              GAsyncResult         *result,
+                                              GError              **error);
+
 static void
 grant_file_store_iface_init (GrantTokenStoreInterface *iface)
 {
@@ -347,6 +358,8 @@ grant_file_store_iface_init (GrantTokenStoreInterface *iface)
   iface->save_finish = grant_file_store_boolean_finish;
   iface->clear_async = grant_file_store_clear_async;
   iface->clear_finish = grant_file_store_boolean_finish;
+  iface->lock_async = grant_file_store_lock_async;
+  iface->lock_finish = grant_file_store_lock_finish;
 }
 
 /* The lock */
@@ -453,8 +466,8 @@ lock_in_thread (GTask        *task,
   g_task_return_pointer (task, lock, g_object_unref);
 }
 
-void
-grant_file_store_lock_async (GrantFileStore      *self,
+static void
+grant_file_store_lock_async (GrantTokenStore     *self,
                              GrantTokenKey       *key,
                              GCancellable        *cancellable,
                              GAsyncReadyCallback  callback,
@@ -467,10 +480,10 @@ grant_file_store_lock_async (GrantFileStore      *self,
   g_task_run_in_thread (task, lock_in_thread);
 }
 
-GObject *
-grant_file_store_lock_finish (GrantFileStore  *self,
-                              GAsyncResult    *result,
-                              GError         **error)
+static GObject *
+grant_file_store_lock_finish (GrantTokenStore  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 

@@ -7,13 +7,12 @@
 
 #include <string.h>
 
-#include "grant-enum-types.h"
 #include "grant-clock-private.h"
 #include "grant-discovery-private.h"
+#include "grant-enum-types.h"
 #include "grant-error.h"
-#include "grant-file-store-private.h"
+#include "grant-fetch-private.h"
 #include "grant-request-private.h"
-#include "grant-response-private.h"
 #include "grant-token-private.h"
 #include "grant-token-provider-private.h"
 #include "grant-utils-private.h"
@@ -93,7 +92,7 @@ struct _GrantTokenProvider
 
   /* The fetch that callers on the provider's own main context join, and
    * every fetch still running, so that dispose can let go of them. */
-  struct _Fetch *fetch;
+  GrantFetch *fetch;
   GList *fetches;
 
   /* Background refresh: one alarm on the wall clock, in the main context
@@ -159,47 +158,6 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_DEFAULT_LIFETIME 600
 #define DEFAULT_TIMEOUT          30
 
-/* The authentication method that worked, per token URL and client id, for
- * GRANT_AUTH_METHOD_AUTO; shared by every provider in the process. */
-G_LOCK_DEFINE_STATIC (auto_methods);
-static GHashTable *auto_methods;
-
-static char *
-auto_method_key (const char *token_url,
-                 const char *client_id)
-{
-  return g_strconcat (token_url, "\n", client_id, NULL);
-}
-
-static GrantAuthMethod
-auto_method_lookup (const char *token_url,
-                    const char *client_id)
-{
-  g_autofree char *key = auto_method_key (token_url, client_id);
-  gpointer method = NULL;
-
-  G_LOCK (auto_methods);
-  if (auto_methods != NULL)
-    method = g_hash_table_lookup (auto_methods, key);
-  G_UNLOCK (auto_methods);
-
-  return method != NULL ? (GrantAuthMethod) GPOINTER_TO_INT (method)
-                        : GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
-}
-
-static void
-auto_method_remember (const char      *token_url,
-                      const char      *client_id,
-                      GrantAuthMethod  method)
-{
-  G_LOCK (auto_methods);
-  if (auto_methods == NULL)
-    auto_methods = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_hash_table_insert (auto_methods, auto_method_key (token_url, client_id),
-                       GINT_TO_POINTER (method));
-  G_UNLOCK (auto_methods);
-}
-
 #define DEFAULT_RETRY_BASE_MS 1000
 #define DEFAULT_RETRY_MAX_MS  60000
 #define DEFAULT_MAX_ATTEMPTS  3
@@ -210,34 +168,9 @@ provider_now (GrantTokenProvider *self)
   return grant_clock_now (self->clock);
 }
 
-/* A delay of @base_ms doubled @n times, at most @max_ms, of which the last
- * half is random: many clients do not come back at the same instant. */
-static gint64
-backoff_ms (guint    n,
-            guint    base_ms,
-            guint    max_ms,
-            gboolean jitter)
-{
-  gint64 delay = MIN ((gint64) base_ms << MIN (n, 20), (gint64) max_ms);
-
-  if (jitter)
-    delay = delay / 2 + (gint64) (g_random_double () * (delay / 2));
-
-  return delay;
-}
-
 /* Cache */
 
 static const char *request_url (GrantTokenProvider *self);
-
-static void
-token_times (GrantTokenProvider *self,
-             GrantToken         *token,
-             gint64             *expires,
-             gint64             *stale)
-{
-  grant_token_get_times (token, self->default_lifetime, self->expiry_margin, expires, stale);
-}
 
 static void
 update_token_times (GrantTokenProvider *self)
@@ -245,21 +178,21 @@ update_token_times (GrantTokenProvider *self)
   if (self->token == NULL)
     self->token_expires = self->token_stale = 0;
   else
-    token_times (self, self->token, &self->token_expires, &self->token_stale);
+    grant_token_get_times (self->token, self->default_lifetime, self->expiry_margin,
+                           &self->token_expires, &self->token_stale);
 }
 
-/* A store that fails is no error for callers: warn once, then fetch. */
+/* A store that fails is no error for callers: warn once (the fetch logs
+ * every failure at debug level), then fetch. */
 static void
 store_failed (GrantTokenProvider *self,
               const GError       *error)
 {
-  if (self != NULL && !self->store_warned)
-    {
-      self->store_warned = TRUE;
-      g_warning ("The token store failed, so tokens come from the network: %s", error->message);
-    }
-  else
-    g_debug ("The token store failed: %s", error->message);
+  if (self->store_warned)
+    return;
+
+  self->store_warned = TRUE;
+  g_warning ("The token store failed, so tokens come from the network: %s", error->message);
 }
 
 static GrantTokenKey *
@@ -293,7 +226,7 @@ network_available_for (GrantTokenProvider *self,
 
   /* Read from the cache: asking the monitor costs a g_object_get(), which
    * each of many concurrent callers would pay. */
-  if (self == NULL || self->monitor == NULL || self->network_available)
+  if (self->monitor == NULL || self->network_available)
     return TRUE;
 
   if (self->monitor_covers_loopback || url == NULL)
@@ -369,7 +302,7 @@ schedule_refresh (GrantTokenProvider *self)
     }
   else
     at = self->last_failure +
-         backoff_ms (self->refresh_failures - 1, self->retry_base_ms, self->retry_max_ms,
+         grant_backoff_ms (self->refresh_failures - 1, self->retry_base_ms, self->retry_max_ms,
                      self->jitter) * 1000;
 
   if (at >= self->token_expires)
@@ -415,1138 +348,133 @@ fresh_token (GrantTokenProvider *self)
   return NULL;
 }
 
-/* Fetches.
- *
- * A fetch is one attempt to get a token, shared by every caller (a waiter)
- * that asked on the same main context while it was in flight. It snapshots
- * the configuration when it starts, reads the issuer's discovery document
- * if it must, sends the token request (twice for AUTO when the first method
- * is refused) and then completes every waiter with the same result. When
- * the last waiter cancels, the request in flight is cancelled too.
- */
+/* Fetches: grant-fetch.c gets the token; the provider gives each fetch a
+ * snapshot of the request and hears back once, in fetch_done_cb(). */
 
-typedef struct _Fetch Fetch;
-
-typedef struct {
-  GList link;                    /* in fetch->waiters; data is the waiter */
-  Fetch *fetch;
-  GTask *task;
-  GSource *cancel_source;
-  gboolean accepts_valid_token;  /* get_token: a still-valid token beats an error */
-} Waiter;
-
-/* Called at the end of one HTTP exchange, with the response body or the
- * error (transport, timeout, cancellation, a body too large). */
-typedef void (*ResponseFunc) (Fetch   *fetch,
-                              GBytes  *body,
-                              GError  *error);
-
-struct _Fetch {
-  /* Not a reference: the callers' tasks hold the provider; a background
-   * refresh nobody waits for lets dispose detach it (provider = NULL). */
-  GrantTokenProvider *provider;
-  GrantClock *clock;
-  gboolean background;
-  SoupSession *session;
-  GMainContext *context;
-  guint generation;
-  GQueue waiters;
-
-  /* The configuration when the fetch started. */
-  char *token_url;
-  char *issuer;
-  char *client_id;
-  char *client_secret;
-  char *scope;
-  GPtrArray *parameters;
-  GrantAuthMethod auth_method;
-  GrantRequestFormat format;
-  GrantDialect *dialect;
-  guint timeout;
-  gboolean allow_insecure_http;
-
-  /* The store: a lock other processes see (file stores), a load before
-   * fetching, a save after. */
-  GrantTokenStore *store;
-  GrantTokenKey *key;
-  GObject *lock;
-  gboolean skip_store_load;
-
-  /* Discovery, then the token request. */
-  GrantDiscoveryKind discovery_kind;
-  guint auto_candidates;       /* AUTO: the methods it may try */
-  guint auto_tried;
-  GrantAuthMethod attempt_method;
-  GError *first_error;
-
-  /* Retries of transient failures. */
-  guint attempts;
-  guint retry_base_ms;
-  guint retry_max_ms;
-  guint max_attempts;
-  gboolean jitter;
-  void (*resend) (Fetch *fetch);
-  GSource *retry_source;
-
-  /* The HTTP exchange in flight. */
-  const char *what;            /* "token request" or "discovery request" */
-  ResponseFunc on_response;
-  SoupMessage *message;
-  GInputStream *stream;
-  GByteArray *body;
-  GCancellable *cancellable;
-  GSource *timeout_source;
-  gboolean timed_out;
-  gboolean abandoned;
-};
-
-static void fetch_start_token_request (Fetch *fetch);
-
-static Fetch *
-fetch_new (GrantTokenProvider *self,
-           GMainContext       *context)
+static GrantFetchConfig *
+snapshot_request (GrantTokenProvider *self,
+                  gboolean            background,
+                  gboolean            load_stored)
 {
-  Fetch *fetch = g_new0 (Fetch, 1);
+  GrantFetchConfig *config = g_new0 (GrantFetchConfig, 1);
 
-  fetch->provider = self;
-  self->fetches = g_list_prepend (self->fetches, fetch);
-  fetch->clock = g_object_ref (self->clock);
-  fetch->session = g_object_ref (self->session);
-  fetch->context = g_main_context_ref (context);
-  fetch->generation = self->generation;
-  g_queue_init (&fetch->waiters);
-
-  fetch->token_url = g_strdup (self->token_url);
-  fetch->issuer = g_strdup (self->issuer);
-  fetch->client_id = g_strdup (self->client_id);
-  fetch->client_secret = g_strdup (self->client_secret);
-  fetch->scope = g_strdup (self->scope);
-  fetch->parameters = g_ptr_array_new_with_free_func ((GDestroyNotify) grant_parameter_free);
+  config->token_url = g_strdup (self->token_url);
+  config->issuer = g_strdup (self->issuer);
+  config->client_id = g_strdup (self->client_id);
+  config->client_secret = g_strdup (self->client_secret);
+  config->scope = g_strdup (self->scope);
+  config->parameters = g_ptr_array_new_full (self->parameters->len,
+                                             (GDestroyNotify) grant_parameter_free);
   for (guint i = 0; i < self->parameters->len; i++)
     {
       GrantParameter *parameter = g_ptr_array_index (self->parameters, i);
 
-      g_ptr_array_add (fetch->parameters,
-                       grant_parameter_new (parameter->name, parameter->value));
+      g_ptr_array_add (config->parameters, grant_parameter_new (parameter->name, parameter->value));
     }
-  fetch->auth_method = self->auth_method;
-  fetch->format = self->request_format;
-  fetch->dialect = g_object_ref (self->dialect);
-  fetch->timeout = self->timeout;
-  fetch->allow_insecure_http = self->allow_insecure_http;
+  config->auth_method = self->auth_method;
+  config->format = self->request_format;
+  config->dialect = g_object_ref (self->dialect);
+  config->allow_insecure_http = self->allow_insecure_http;
+
+  config->session = g_object_ref (self->session);
+  config->clock = g_object_ref (self->clock);
+  config->timeout = self->timeout;
+  config->max_attempts = self->max_attempts;
+  config->retry_base_ms = self->retry_base_ms;
+  config->retry_max_ms = self->retry_max_ms;
+  config->jitter = self->jitter;
+
   if (self->store != NULL)
     {
-      fetch->store = g_object_ref (self->store);
-      fetch->key = dup_token_key (self);
+      config->store = g_object_ref (self->store);
+      config->key = dup_token_key (self);
     }
-  fetch->retry_base_ms = self->retry_base_ms;
-  fetch->retry_max_ms = self->retry_max_ms;
-  fetch->max_attempts = self->max_attempts;
-  fetch->jitter = self->jitter;
+  config->load_stored = load_stored;
+  config->held = self->token ? g_object_ref (self->token) : NULL;
+  config->default_lifetime = self->default_lifetime;
+  config->expiry_margin = self->expiry_margin;
 
-  return fetch;
+  config->discovery = self->discovery ? grant_discovery_copy (self->discovery) : NULL;
+  config->network_available = network_available_for (self, request_url (self));
+  config->background = background;
+  config->generation = self->generation;
+
+  return config;
 }
 
-static void fetch_fail (Fetch  *fetch,
-                        GError *error);
-
-/* Lets go of the provider, which is going away, and stops. */
-static void
-fetch_detach (Fetch *fetch)
+/* The fetch @self->fetch, if callers may still join it. */
+static GrantFetch *
+joinable_fetch (GrantTokenProvider *self)
 {
-  fetch->provider = NULL;
-  if (fetch->cancellable != NULL)
-    g_cancellable_cancel (fetch->cancellable);
-  else if (fetch->retry_source != NULL)
-    fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                            "The provider went away"));
+  return self->fetch != NULL && grant_fetch_is_joinable (self->fetch) ? self->fetch : NULL;
 }
 
-static void
-fetch_clear_exchange (Fetch *fetch)
+/* A fetch ended. Unless the request changed since it started, its token
+ * becomes the cached one, or its error is reported. The signals come now,
+ * before the fetch completes any caller. Returns what callers that accept
+ * a still-valid token get instead of the error. */
+static GrantToken *
+fetch_done_cb (GrantFetch             *fetch,
+               const GrantFetchResult *result,
+               gpointer                user_data)
 {
-  if (fetch->timeout_source != NULL)
-    {
-      g_source_destroy (fetch->timeout_source);
-      g_clear_pointer (&fetch->timeout_source, g_source_unref);
-    }
-  g_clear_object (&fetch->cancellable);
-  g_clear_object (&fetch->message);
-  g_clear_object (&fetch->stream);
-  g_clear_pointer (&fetch->body, g_byte_array_unref);
-  fetch->on_response = NULL;
-}
-
-static void
-fetch_free (Fetch *fetch)
-{
-  g_assert (g_queue_is_empty (&fetch->waiters));
-
-  if (fetch->provider != NULL)
-    {
-      fetch->provider->fetches = g_list_remove (fetch->provider->fetches, fetch);
-      if (fetch->provider->fetch == fetch)
-        fetch->provider->fetch = NULL;
-    }
-  if (fetch->retry_source != NULL)
-    {
-      g_source_destroy (fetch->retry_source);
-      g_source_unref (fetch->retry_source);
-    }
-  fetch_clear_exchange (fetch);
-  g_clear_object (&fetch->lock);
-  g_clear_object (&fetch->store);
-  g_clear_pointer (&fetch->key, grant_token_key_unref);
-  g_clear_error (&fetch->first_error);
-  g_free (fetch->token_url);
-  g_free (fetch->issuer);
-  g_free (fetch->client_id);
-  grant_secret_free (fetch->client_secret);
-  g_free (fetch->scope);
-  g_ptr_array_unref (fetch->parameters);
-  g_object_unref (fetch->dialect);
-  g_main_context_unref (fetch->context);
-  g_object_unref (fetch->session);
-  g_object_unref (fetch->clock);
-  g_free (fetch);
-}
-
-static void
-waiter_free (Waiter *waiter)
-{
-  if (waiter->cancel_source != NULL)
-    {
-      g_source_destroy (waiter->cancel_source);
-      g_source_unref (waiter->cancel_source);
-    }
-  g_object_unref (waiter->task);
-  g_free (waiter);
-}
-
-/* Completes every waiter and frees the fetch. The signals come first, so
- * that a handler sees the new state before any caller's callback runs. */
-static void
-fetch_finish (Fetch      *fetch,
-              GrantToken *token,
-              GError     *error)
-{
-  g_autoptr(GrantTokenProvider) self = fetch->provider ? g_object_ref (fetch->provider) : NULL;
-  g_autofree char *where = NULL;
-  gboolean current = self != NULL && fetch->generation == self->generation;
-  gboolean cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* A signal handler may drop the last reference. */
+  g_autoptr(GrantTokenProvider) self = g_object_ref (user_data);
+  gboolean current = grant_fetch_get_config (fetch)->generation == self->generation;
   GrantToken *fallback = NULL;
-  Waiter *waiter;
 
-  g_assert ((token == NULL) != (error == NULL));
-
-  /* Other processes may go on. */
-  g_clear_object (&fetch->lock);
-
-  if (self != NULL && self->fetch == fetch)
+  self->fetches = g_list_remove (self->fetches, fetch);
+  if (self->fetch == fetch)
     self->fetch = NULL;
 
-  if (grant_debug_enabled ())
-    where = grant_describe_url (fetch->token_url ? fetch->token_url : fetch->issuer);
+  if (result->store_error != NULL)
+    store_failed (self, result->store_error);
 
-  if (token != NULL)
+  if (!current)
+    return NULL;
+
+  if (result->discovery != NULL)
     {
-      if (where != NULL)
-        g_debug ("Got a token from %s, valid for %s", where,
-                 grant_token_get_expires_at (token) ? "the time the server gave"
-                                                   : "the default lifetime");
-      if (current)
-        {
-          self->refresh_failures = 0;
-          set_token (self, token);
-          g_signal_emit (self, signals[SIGNAL_TOKEN_REFRESHED], 0, token);
-        }
-    }
-  else
-    {
-      if (where != NULL)
-        g_debug ("Getting a token from %s failed: %s", where, error->message);
-      if (current && !cancelled)
-        {
-          /* While the cached token is still valid, callers keep it and the
-           * refresh is tried again later, backing off. */
-          fallback = valid_token (self);
-          if (fallback != NULL)
-            {
-              self->refresh_failures++;
-              self->last_failure = provider_now (self);
-              schedule_refresh (self);
-            }
-          g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, error);
-          fallback = valid_token (self);
-        }
+      g_clear_pointer (&self->discovery, grant_discovery_free);
+      self->discovery = grant_discovery_copy (result->discovery);
     }
 
-  while (!g_queue_is_empty (&fetch->waiters))
+  if (result->token != NULL)
     {
-      waiter = g_queue_pop_head_link (&fetch->waiters)->data;
-      if (token != NULL)
-        g_task_return_pointer (waiter->task, g_object_ref (token), g_object_unref);
-      else if (fallback != NULL && waiter->accepts_valid_token)
-        g_task_return_pointer (waiter->task, g_object_ref (fallback), g_object_unref);
-      else
-        g_task_return_error (waiter->task, g_error_copy (error));
-      waiter_free (waiter);
+      self->refresh_failures = 0;
+      set_token (self, result->token);
+      g_signal_emit (self, signals[SIGNAL_TOKEN_REFRESHED], 0, result->token);
+      return NULL;
     }
 
-  fetch_free (fetch);
+  if (g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return NULL;
+
+  /* While the cached token is still valid, callers keep it and the
+   * refresh is tried again later, backing off. */
+  if (valid_token (self) != NULL)
+    {
+      self->refresh_failures++;
+      self->last_failure = provider_now (self);
+      schedule_refresh (self);
+    }
+  g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, result->error);
+
+  fallback = valid_token (self);
+
+  return fallback != NULL ? g_object_ref (fallback) : NULL;
 }
 
-/* Like fetch_finish(), taking @error. */
-static void
-fetch_fail (Fetch  *fetch,
-            GError *error)
+static GrantFetch *
+start_fetch (GrantTokenProvider *self,
+             GMainContext       *context,
+             GrantFetchConfig   *config)
 {
-  fetch_finish (fetch, NULL, error);
-  g_error_free (error);
-}
+  GrantFetch *fetch = grant_fetch_new (config, context, fetch_done_cb, self);
 
-static gboolean
-waiter_cancelled_cb (GCancellable *cancellable,
-                     gpointer      user_data)
-{
-  Waiter *waiter = user_data;
-  Fetch *fetch = waiter->fetch;
-  /* The task may hold the last reference to the provider. */
-  g_autoptr(GrantTokenProvider) self = fetch->provider ? g_object_ref (fetch->provider) : NULL;
+  self->fetches = g_list_prepend (self->fetches, fetch);
 
-  g_queue_unlink (&fetch->waiters, &waiter->link);
-  g_task_return_error_if_cancelled (waiter->task);
-  waiter_free (waiter);
-
-  /* Nobody wants this token any more: stop the request, unless it is the
-   * background refresh. New callers start a fetch of their own rather than
-   * join a dying one. */
-  if (g_queue_is_empty (&fetch->waiters) && !fetch->background)
-    {
-      g_debug ("Every caller cancelled; cancelling the %s", fetch->what);
-      fetch->abandoned = TRUE;
-      if (self != NULL && self->fetch == fetch)
-        self->fetch = NULL;
-      if (fetch->cancellable != NULL)
-        g_cancellable_cancel (fetch->cancellable);
-      else if (fetch->retry_source != NULL)
-        fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                "Every caller cancelled"));
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-fetch_add_waiter (Fetch    *fetch,
-                  GTask    *task,
-                  gboolean  accepts_valid_token)
-{
-  Waiter *waiter = g_new0 (Waiter, 1);
-  GCancellable *cancellable = g_task_get_cancellable (task);
-
-  waiter->link.data = waiter;
-  waiter->fetch = fetch;
-  waiter->task = g_object_ref (task);
-  waiter->accepts_valid_token = accepts_valid_token;
-
-  if (cancellable != NULL)
-    {
-      waiter->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (waiter->cancel_source,
-                             G_SOURCE_FUNC (waiter_cancelled_cb), waiter, NULL);
-      g_source_set_priority (waiter->cancel_source, G_PRIORITY_DEFAULT);
-      g_source_attach (waiter->cancel_source, fetch->context);
-    }
-
-  g_queue_push_tail_link (&fetch->waiters, &waiter->link);
-}
-
-/* One HTTP exchange: send, read at most GRANT_MAX_BODY_SIZE bytes of body
- * within the timeout, then call fetch->on_response. */
-
-static void
-fetch_exchange_done (Fetch   *fetch,
-                     GError  *error)
-{
-  ResponseFunc on_response = fetch->on_response;
-  g_autoptr(GBytes) body = NULL;
-
-  if (error == NULL)
-    body = g_byte_array_free_to_bytes (g_steal_pointer (&fetch->body));
-  else if (fetch->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-
-      g_clear_error (&error);
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                   "The %s to %s timed out after %u seconds",
-                   fetch->what, where, fetch->timeout);
-    }
-  else if (error->domain != GRANT_ERROR &&
-           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-
-      g_prefix_error (&error, "The %s to %s failed: ", fetch->what, where);
-    }
-
-  /* The message stays for its status and headers until the next exchange
-   * or the end of the fetch. */
-  if (fetch->timeout_source != NULL)
-    {
-      g_source_destroy (fetch->timeout_source);
-      g_clear_pointer (&fetch->timeout_source, g_source_unref);
-    }
-  g_clear_object (&fetch->stream);
-  g_clear_object (&fetch->cancellable);
-
-  on_response (fetch, body, error);
-}
-
-static GError *
-body_too_large_error (Fetch  *fetch,
-                      gint64  announced)
-{
-  g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-
-  if (announced >= 0)
-    return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
-                        "The answer to the %s to %s announced a body of %"
-                        G_GINT64_FORMAT " bytes, more than the %d bytes libgrant "
-                        "reads", fetch->what, where, announced, GRANT_MAX_BODY_SIZE);
-
-  return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
-                      "The answer to the %s to %s has a body larger than the %d "
-                      "bytes libgrant reads", fetch->what, where, GRANT_MAX_BODY_SIZE);
-}
-
-static void
-read_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Fetch *fetch = user_data;
-  g_autoptr(GBytes) bytes = NULL;
-  GError *error = NULL;
-
-  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, &error);
-  if (bytes == NULL)
-    {
-      fetch_exchange_done (fetch, error);
-      return;
-    }
-
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      SoupMessageHeaders *headers = soup_message_get_response_headers (fetch->message);
-      gint64 announced = soup_message_headers_get_content_length (headers);
-
-      /* libsoup 3.2 takes an early end of the connection for the end of
-       * the body; a truncated answer that happens to parse is not one to
-       * trust. */
-      if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-          (gint64) fetch->body->len < announced)
-        {
-          fetch_exchange_done (fetch, g_error_new (G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                                                   "The answer ended after %u of the %" G_GINT64_FORMAT
-                                                   " bytes it announced", fetch->body->len, announced));
-          return;
-        }
-
-      fetch_exchange_done (fetch, NULL);
-      return;
-    }
-
-  if (fetch->body->len + g_bytes_get_size (bytes) > GRANT_MAX_BODY_SIZE)
-    {
-      fetch_exchange_done (fetch, body_too_large_error (fetch, -1));
-      return;
-    }
-
-  g_byte_array_append (fetch->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
-                                   fetch->cancellable, read_cb, fetch);
-}
-
-static void
-send_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  Fetch *fetch = user_data;
-  SoupMessageHeaders *headers;
-  GError *error = NULL;
-
-  fetch->stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
-  if (fetch->stream == NULL)
-    {
-      fetch_exchange_done (fetch, error);
-      return;
-    }
-
-  headers = soup_message_get_response_headers (fetch->message);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      soup_message_headers_get_content_length (headers) > GRANT_MAX_BODY_SIZE)
-    {
-      fetch_exchange_done (fetch, body_too_large_error (fetch, soup_message_headers_get_content_length (headers)));
-      return;
-    }
-
-  fetch->body = g_byte_array_new ();
-  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
-                                   fetch->cancellable, read_cb, fetch);
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  Fetch *fetch = user_data;
-
-  fetch->timed_out = TRUE;
-  g_cancellable_cancel (fetch->cancellable);
-  g_clear_pointer (&fetch->timeout_source, g_source_unref);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Sends @message (taking it) and calls @on_response when its body is in. */
-static void
-fetch_send (Fetch        *fetch,
-            const char   *what,
-            SoupMessage  *message,
-            ResponseFunc  on_response)
-{
-  fetch_clear_exchange (fetch);
-  fetch->what = what;
-  fetch->message = message;
-  fetch->on_response = on_response;
-  fetch->timed_out = FALSE;
-
-  /* Credentials must not follow a redirect anywhere. */
-  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
-  /* The request carries the client's own credentials (or none): the
-   * session's auth manager, which may hold the application's credentials
-   * for the same server, must neither replace them nor answer a 401. */
-  soup_message_disable_feature (message, SOUP_TYPE_AUTH_MANAGER);
-  soup_message_headers_replace (soup_message_get_request_headers (message),
-                                "Accept", "application/json");
-
-  fetch->cancellable = g_cancellable_new ();
-  if (fetch->timeout > 0)
-    {
-      /* Milliseconds: a seconds source may fire up to a second early. */
-      fetch->timeout_source = fetch->timeout < G_MAXUINT / 1000
-                              ? g_timeout_source_new (fetch->timeout * 1000)
-                              : g_timeout_source_new_seconds (fetch->timeout);
-      g_source_set_callback (fetch->timeout_source, timeout_cb, fetch, NULL);
-      g_source_attach (fetch->timeout_source, fetch->context);
-    }
-
-  soup_session_send_async (fetch->session, message, G_PRIORITY_DEFAULT,
-                           fetch->cancellable, send_cb, fetch);
-}
-
-/* Retries of transient failures */
-
-#define RETRY_AFTER_CAP_MS 60000
-
-/* Worth trying again: the network, a timeout, a server that failed or asked
- * to slow down. Protocol errors such as invalid_client never are. */
-static gboolean
-is_transient (const GError *error)
-{
-  if (error->domain == G_IO_ERROR)
-    return error->code != G_IO_ERROR_CANCELLED;
-
-  if (error->domain == G_RESOLVER_ERROR)
-    return error->code == G_RESOLVER_ERROR_TEMPORARY_FAILURE;
-
-  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_TEMPORARILY_UNAVAILABLE) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_RATE_LIMITED);
-}
-
-static gboolean
-retry_cb (gpointer user_data)
-{
-  Fetch *fetch = user_data;
-
-  g_clear_pointer (&fetch->retry_source, g_source_unref);
-  fetch->resend (fetch);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Schedules @resend after a jittered backoff, or what the server's
- * Retry-After asks (at most a minute), when @error is transient and
- * attempts are left. Takes @error when it returns TRUE. */
-static gboolean
-fetch_retry_later (Fetch   *fetch,
-                   GError  *error,
-                   void   (*resend) (Fetch *fetch))
-{
-  gint64 delay_ms, retry_after = -1;
-
-  if (fetch->abandoned || fetch->provider == NULL || !is_transient (error) ||
-      fetch->attempts >= fetch->max_attempts)
-    return FALSE;
-
-  delay_ms = backoff_ms (fetch->attempts - 1, fetch->retry_base_ms, fetch->retry_max_ms, fetch->jitter);
-  if (fetch->message != NULL)
-    retry_after = grant_response_retry_after (soup_message_get_response_headers (fetch->message),
-                                              grant_clock_now (fetch->clock));
-  if (retry_after >= 0)
-    delay_ms = MAX (delay_ms, MIN (retry_after / 1000, RETRY_AFTER_CAP_MS));
-
-  g_debug ("%s; trying again in %" G_GINT64_FORMAT " ms (attempt %u of %u)",
-           error->message, delay_ms, fetch->attempts + 1, fetch->max_attempts);
-  g_error_free (error);
-
-  fetch->resend = resend;
-  fetch->retry_source = g_timeout_source_new ((guint) delay_ms);
-  g_source_set_callback (fetch->retry_source, retry_cb, fetch, NULL);
-  g_source_attach (fetch->retry_source, fetch->context);
-
-  return TRUE;
-}
-
-/* Client authentication for AUTO */
-
-static gboolean
-is_authentication_refusal (const GError *error)
-{
-  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_INVALID_REQUEST) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_UNAUTHORIZED_CLIENT);
-}
-
-static const char *
-describe_auth_method (GrantAuthMethod method)
-{
-  return method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC
-         ? "with HTTP Basic authentication"
-         : "with the credentials in the request body";
-}
-
-/* The next method AUTO tries: what worked before for this endpoint and
- * client, then Basic, then the body, among the candidates not yet tried. */
-static gboolean
-next_auto_method (Fetch           *fetch,
-                  GrantAuthMethod *method)
-{
-  GrantAuthMethod order[] = {
-    auto_method_lookup (fetch->token_url, fetch->client_id),
-    GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
-    GRANT_AUTH_METHOD_CLIENT_SECRET_POST,
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
-    {
-      guint bit = GRANT_DISCOVERY_METHOD (order[i]);
-
-      if ((fetch->auto_candidates & bit) && !(fetch->auto_tried & bit))
-        {
-          *method = order[i];
-          return TRUE;
-        }
-    }
-
-  return FALSE;
-}
-
-/* The store */
-
-typedef struct {
-  Fetch *fetch;
-  GrantToken *token;
-} SaveClosure;
-
-static void
-store_saved_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  SaveClosure *closure = user_data;
-  Fetch *fetch = closure->fetch;
-  g_autoptr(GError) error = NULL;
-
-  g_clear_object (&fetch->cancellable);
-  if (!grant_token_store_save_finish (GRANT_TOKEN_STORE (object), result, &error))
-    store_failed (fetch->provider, error);
-
-  fetch_finish (fetch, closure->token, NULL);
-  g_object_unref (closure->token);
-  g_free (closure);
-}
-
-/* Saves a new token, then completes the fetch with it: the other processes
- * waiting for the lock find it there. */
-static void
-fetch_save_and_finish (Fetch      *fetch,
-                       GrantToken *token)
-{
-  SaveClosure *closure;
-
-  if (fetch->store == NULL || fetch->key == NULL)
-    {
-      fetch_finish (fetch, token, NULL);
-      return;
-    }
-
-  closure = g_new0 (SaveClosure, 1);
-  closure->fetch = fetch;
-  closure->token = g_object_ref (token);
-  /* Not cancellable: a token fetched is worth keeping. */
-  grant_token_store_save_async (fetch->store, fetch->key, token, NULL, store_saved_cb, closure);
-}
-
-static void fetch_continue (Fetch *fetch);
-
-/* Whether a token from the store is worth using: one the provider does not
- * hold yet, and still fresh. */
-static gboolean
-stored_token_usable (Fetch      *fetch,
-                     GrantToken *token)
-{
-  GrantTokenProvider *self = fetch->provider;
-  gint64 expires, stale;
-
-  if (self == NULL)
-    return FALSE;
-
-  if (self->token != NULL &&
-      g_strcmp0 (grant_token_get_access_token (self->token), grant_token_get_access_token (token)) == 0)
-    return FALSE;
-
-  token_times (self, token, &expires, &stale);
-
-  return grant_clock_now (fetch->clock) < stale;
-}
-
-static void
-store_loaded_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Fetch *fetch = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GrantToken) token = NULL;
-
-  g_clear_object (&fetch->cancellable);
-  token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), result, &error);
-  if (error != NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || fetch->abandoned)
-        {
-          fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                  "Every caller cancelled"));
-          return;
-        }
-      store_failed (fetch->provider, error);
-    }
-  else if (token != NULL && stored_token_usable (fetch, token))
-    {
-      g_debug ("Using the token from the store");
-      fetch_finish (fetch, token, NULL);
-      return;
-    }
-
-  fetch_continue (fetch);
-}
-
-static void
-fetch_load_from_store (Fetch *fetch)
-{
-  if (fetch->skip_store_load)
-    {
-      fetch_continue (fetch);
-      return;
-    }
-
-  fetch->cancellable = g_cancellable_new ();
-  grant_token_store_load_async (fetch->store, fetch->key, fetch->cancellable, store_loaded_cb, fetch);
-}
-
-static void
-store_locked_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Fetch *fetch = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_clear_object (&fetch->cancellable);
-  fetch->lock = grant_file_store_lock_finish (GRANT_FILE_STORE (object), result, &error);
-  if (fetch->lock == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || fetch->abandoned)
-        {
-          fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                  "Every caller cancelled"));
-          return;
-        }
-      store_failed (fetch->provider, error);
-    }
-
-  fetch_load_from_store (fetch);
-}
-
-/* The token request */
-
-static void fetch_send_token_request (Fetch           *fetch,
-                                      GrantAuthMethod  method);
-
-static void
-resend_token_request (Fetch *fetch)
-{
-  fetch_send_token_request (fetch, fetch->attempt_method);
-}
-
-/* The end of one token request: AUTO may try another method, anything
- * else ends the fetch. Takes @token and @error. */
-static void
-token_attempt_done (Fetch      *fetch,
-                    GrantToken *token,
-                    GError     *error)
-{
-  GrantAuthMethod next;
-
-  if (error != NULL && fetch_retry_later (fetch, error, resend_token_request))
-    return;
-
-  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO && !fetch->abandoned)
-    {
-      if (token != NULL)
-        auto_method_remember (fetch->token_url, fetch->client_id, fetch->attempt_method);
-      else if (fetch->first_error == NULL && is_authentication_refusal (error) &&
-               next_auto_method (fetch, &next))
-        {
-          g_debug ("The token endpoint refused client authentication %s; trying %s",
-                   describe_auth_method (fetch->attempt_method), describe_auth_method (next));
-          fetch->first_error = error;
-          fetch_send_token_request (fetch, next);
-          return;
-        }
-      else if (fetch->first_error != NULL)
-        {
-          /* Report both answers, Basic first, with the second one's code. */
-          gboolean basic_last = fetch->attempt_method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
-          GError *basic = basic_last ? error : fetch->first_error;
-          GError *post = basic_last ? fetch->first_error : error;
-          GError *both = g_error_new (error->domain, error->code,
-                                      "Both client authentication methods failed: "
-                                      "with HTTP Basic authentication, %s; with the "
-                                      "credentials in the request body, %s",
-                                      basic->message, post->message);
-
-          g_clear_error (&error);
-          error = both;
-        }
-    }
-
-  if (token != NULL)
-    fetch_save_and_finish (fetch, token);
-  else
-    fetch_finish (fetch, NULL, error);
-  g_clear_object (&token);
-  g_clear_error (&error);
-}
-
-static void
-token_response (Fetch   *fetch,
-                GBytes  *body,
-                GError  *error)
-{
-  GrantParseContext context = {
-    .now = grant_clock_now (fetch->clock),
-    .requested_scope = fetch->scope,
-    .client_secret = fetch->client_secret,
-    .dialect = fetch->dialect,
-  };
-  GrantToken *token;
-
-  if (error != NULL)
-    {
-      token_attempt_done (fetch, NULL, error);
-      return;
-    }
-
-  token = grant_response_parse (&context,
-                                soup_message_get_status (fetch->message),
-                                soup_message_get_response_headers (fetch->message),
-                                body,
-                                &error);
-  token_attempt_done (fetch, token, error);
-}
-
-static void
-fetch_send_token_request (Fetch           *fetch,
-                          GrantAuthMethod  method)
-{
-  g_autoptr(GrantRequest) request = NULL;
-  GrantRequestSpec spec = {
-    .client_id = fetch->client_id,
-    .client_secret = fetch->client_secret,
-    .scope = fetch->scope,
-    .parameters = fetch->parameters,
-    .auth_method = method,
-    .format = fetch->format,
-  };
-  SoupMessage *message;
-
-  fetch->attempt_method = method;
-  fetch->auto_tried |= GRANT_DISCOVERY_METHOD (method);
-  fetch->attempts++;
-
-  message = soup_message_new ("POST", fetch->token_url);
-  if (message == NULL)
-    {
-      g_autofree char *where = grant_describe_url (fetch->token_url);
-
-      token_attempt_done (fetch, NULL,
-                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                                       "The token URL %s cannot be requested", where));
-      return;
-    }
-
-  /* A client credentials token request may be sent twice without harm (at
-   * worst a second token is issued), so libsoup may send it on an idle
-   * keep-alive connection. Without this flag it opens a new connection,
-   * with its handshakes, for every POST. */
-  soup_message_add_flags (message, SOUP_MESSAGE_IDEMPOTENT);
-
-  request = grant_request_build (&spec);
-  if (request->authorization != NULL)
-    soup_message_headers_replace (soup_message_get_request_headers (message),
-                                  "Authorization", request->authorization);
-  soup_message_set_request_body_from_bytes (message, request->content_type, request->body);
-
-  if (grant_debug_enabled ())
-    {
-      g_autofree char *where = grant_describe_uri (soup_message_get_uri (message));
-
-      g_debug ("Requesting a token from %s, client authentication %s, %s body",
-               where, grant_auth_method_to_string (method),
-               fetch->format == GRANT_REQUEST_FORMAT_JSON ? "JSON" : "form");
-    }
-
-  fetch_send (fetch, "token request", message, token_response);
-}
-
-static void
-fetch_start_token_request (Fetch *fetch)
-{
-  GError *error = NULL;
-  GrantAuthMethod method = fetch->auth_method;
-
-  if (!grant_check_url (fetch->token_url, fetch->allow_insecure_http, &error))
-    {
-      fetch_fail (fetch, error);
-      return;
-    }
-
-  fetch->attempts = 0;
-  if (fetch->auth_method == GRANT_AUTH_METHOD_AUTO)
-    {
-      /* Without a discovery document, both methods are candidates. */
-      if (fetch->auto_candidates == 0)
-        fetch->auto_candidates = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) |
-                                 GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
-      if (!next_auto_method (fetch, &method))
-        g_assert_not_reached ();
-    }
-
-  fetch_send_token_request (fetch, method);
-}
-
-/* Discovery */
-
-static void fetch_send_discovery_request (Fetch *fetch);
-
-/* Takes what the document says: the token endpoint and, for AUTO, which
- * methods to try. */
-static gboolean
-fetch_use_discovery (Fetch                 *fetch,
-                     const GrantDiscovery  *discovery,
-                     GError               **error)
-{
-  guint usable = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) |
-                 GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
-
-  grant_set_str (&fetch->token_url, discovery->token_endpoint);
-
-  if (fetch->auth_method != GRANT_AUTH_METHOD_AUTO)
-    return TRUE;
-
-  /* RFC 8414 section 2: client_secret_basic when the document lists none. */
-  if (discovery->auth_methods == 0)
-    fetch->auto_candidates = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
-  else
-    fetch->auto_candidates = discovery->auth_methods & usable;
-
-  if (fetch->auto_candidates == 0)
-    {
-      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                   "The authorization server %s supports neither client_secret_basic "
-                   "nor client_secret_post; set the auth-method property", fetch->issuer);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-static void
-discovery_response (Fetch   *fetch,
-                    GBytes  *body,
-                    GError  *error)
-{
-  g_autoptr(GrantDiscovery) discovery = NULL;
-  guint status;
-
-  if (error != NULL)
-    {
-      if (!fetch_retry_later (fetch, error, fetch_send_discovery_request))
-        fetch_fail (fetch, error);
-      return;
-    }
-
-  status = soup_message_get_status (fetch->message);
-  if (status == SOUP_STATUS_NOT_FOUND && fetch->discovery_kind + 1 < GRANT_DISCOVERY_N_KINDS)
-    {
-      if (grant_debug_enabled ())
-        {
-          g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-
-          g_debug ("No authorization server metadata at %s; trying the next well-known location",
-                   where);
-        }
-      fetch->discovery_kind++;
-      fetch_send_discovery_request (fetch);
-      return;
-    }
-
-  discovery = grant_discovery_parse (fetch->issuer, fetch->discovery_kind, status,
-                                     soup_message_get_response_headers (fetch->message),
-                                     body, fetch->allow_insecure_http, &error);
-  if (discovery == NULL)
-    {
-      if (!fetch_retry_later (fetch, error, fetch_send_discovery_request))
-        fetch_fail (fetch, error);
-      return;
-    }
-
-  g_debug ("The issuer %s has its token endpoint at %s", fetch->issuer, discovery->token_endpoint);
-  if (fetch->provider != NULL && fetch->generation == fetch->provider->generation)
-    {
-      g_clear_pointer (&fetch->provider->discovery, grant_discovery_free);
-      fetch->provider->discovery = grant_discovery_copy (discovery);
-    }
-
-  if (fetch_use_discovery (fetch, discovery, &error))
-    fetch_start_token_request (fetch);
-  else
-    fetch_fail (fetch, error);
-}
-
-static void
-fetch_send_discovery_request (Fetch *fetch)
-{
-  g_autofree char *url = grant_discovery_url (fetch->issuer, fetch->discovery_kind);
-  SoupMessage *message = url ? soup_message_new ("GET", url) : NULL;
-
-  if (message == NULL)
-    {
-      fetch_fail (fetch, g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                                      "The issuer “%s” is not a URL without a query or "
-                                      "fragment", fetch->issuer));
-      return;
-    }
-
-  g_debug ("Reading the discovery document %s", url);
-  fetch->attempts++;
-  fetch_send (fetch, "discovery request", message, discovery_response);
-}
-
-static void
-fetch_begin (Fetch *fetch)
-{
-  if (fetch->client_id == NULL || *fetch->client_id == '\0')
-    {
-      fetch_fail (fetch, g_error_new_literal (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                                              "No client id is set: set the client-id property"));
-      return;
-    }
-
-  /* With a file store, one process fetches while the others wait for the
-   * token it saves. */
-  if (fetch->store != NULL && fetch->key != NULL)
-    {
-      if (GRANT_IS_FILE_STORE (fetch->store))
-        {
-          fetch->cancellable = g_cancellable_new ();
-          grant_file_store_lock_async (GRANT_FILE_STORE (fetch->store), fetch->key,
-                                       fetch->cancellable, store_locked_cb, fetch);
-        }
-      else
-        fetch_load_from_store (fetch);
-      return;
-    }
-
-  fetch_continue (fetch);
-}
-
-/* After the store: the network. */
-static void
-fetch_continue (Fetch *fetch)
-{
-  GError *error = NULL;
-
-  if (!network_available_for (fetch->provider,
-                              fetch->token_url && *fetch->token_url ? fetch->token_url : fetch->issuer))
-    {
-      fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
-                                              "No network is available to reach the token endpoint"));
-      return;
-    }
-
-  if (fetch->token_url != NULL && *fetch->token_url != '\0')
-    {
-      fetch_start_token_request (fetch);
-      return;
-    }
-
-  if (fetch->issuer != NULL && *fetch->issuer != '\0')
-    {
-      GrantDiscovery *cached = fetch->provider ? fetch->provider->discovery : NULL;
-
-      if (!grant_check_url (fetch->issuer, fetch->allow_insecure_http, &error))
-        {
-          g_prefix_error (&error, "The issuer cannot be used: ");
-          fetch_fail (fetch, error);
-        }
-      else if (cached != NULL && g_strcmp0 (cached->issuer, fetch->issuer) == 0)
-        {
-          if (fetch_use_discovery (fetch, cached, &error))
-            fetch_start_token_request (fetch);
-          else
-            fetch_fail (fetch, error);
-        }
-      else
-        fetch_send_discovery_request (fetch);
-      return;
-    }
-
-  if (grant_dialect_get_token_url_hint (fetch->dialect) != NULL)
-    error = g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                         "The %s preset has no token URL: set the token-url property "
-                         "to your service's, %s",
-                         grant_dialect_get_display_name (fetch->dialect),
-                         grant_dialect_get_token_url_hint (fetch->dialect));
-  else
-    error = g_error_new_literal (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                                 "No token URL is set: set the token-url or the issuer property");
-  fetch_fail (fetch, error);
+  return fetch;
 }
 
 /* Adds @task to the fetch in flight on the current main context, or starts
@@ -1557,33 +485,29 @@ join_or_start_fetch (GrantTokenProvider *self,
                      gboolean            accepts_valid_token)
 {
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
-  Fetch *fetch;
+  GrantFetch *joinable = joinable_fetch (self);
+  GrantFetch *fetch;
 
-  if (self->fetch != NULL && self->fetch->context == context)
-    {
-      fetch_add_waiter (self->fetch, task, accepts_valid_token);
-      return;
-    }
+  if (joinable != NULL && grant_fetch_get_context (joinable) == context &&
+      grant_fetch_add_waiter (joinable, task, accepts_valid_token))
+    return;
 
-  fetch = fetch_new (self, context);
   /* refresh_async() wants a new token, not the stored one. */
-  fetch->skip_store_load = !accepts_valid_token;
+  fetch = start_fetch (self, context, snapshot_request (self, FALSE, accepts_valid_token));
   /* A fetch on another main context (a blocking call) is not shared: its
    * callers could not be completed while this one's context is blocked. */
-  if (self->fetch == NULL)
+  if (joinable == NULL)
     self->fetch = fetch;
-  fetch_add_waiter (fetch, task, accepts_valid_token);
-  fetch_begin (fetch);
+  grant_fetch_add_waiter (fetch, task, accepts_valid_token);
+  grant_fetch_start (fetch);
 }
 
 /* The alarm went off: fetch a new token that nobody waits for yet. */
 static void
 start_background_refresh (GrantTokenProvider *self)
 {
-  Fetch *fetch;
-
   /* One in flight already: its end schedules the next. */
-  if (self->fetch != NULL)
+  if (joinable_fetch (self) != NULL)
     return;
 
   /* Offline: wait for the network to come back. */
@@ -1594,10 +518,8 @@ start_background_refresh (GrantTokenProvider *self)
     }
 
   g_debug ("Refreshing the token in the background");
-  fetch = fetch_new (self, self->context);
-  fetch->background = TRUE;
-  self->fetch = fetch;
-  fetch_begin (fetch);
+  self->fetch = start_fetch (self, self->context, snapshot_request (self, TRUE, TRUE));
+  grant_fetch_start (self->fetch);
 }
 
 static void
@@ -1616,7 +538,7 @@ network_changed_cb (GNetworkMonitor    *monitor,
   self->network_available = available;
 
   /* Back online: refresh at once if the time has come. */
-  if (available && self->alarm == NULL && self->fetch == NULL)
+  if (available && self->alarm == NULL && joinable_fetch (self) == NULL)
     schedule_refresh (self);
 }
 
@@ -1645,7 +567,7 @@ grant_token_provider_dispose (GObject *object)
    * running: they stop and let go. */
   self->fetch = NULL;
   for (GList *l = fetches; l != NULL; l = l->next)
-    fetch_detach (l->data);
+    grant_fetch_detach (l->data);
 
   clear_alarm (self);
   set_network_monitor (self, NULL, FALSE);
@@ -3123,289 +2045,6 @@ grant_token_provider_refresh_finish (GrantTokenProvider  *self,
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_refresh_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* Authorizing and sending requests */
-
-static void
-set_authorization (SoupMessage *message,
-                   GrantToken  *token)
-{
-  g_autoptr(GrantSecret) authorization = grant_token_dup_authorization (token);
-
-  soup_message_headers_replace (soup_message_get_request_headers (message),
-                                "Authorization", authorization);
-  /* Otherwise a session's auth manager that holds credentials for this
-   * server would put them in place of the token. Only its cache is kept
-   * away: a proxy may still ask for credentials through the message's
-   * SoupMessage::authenticate signal. */
-  soup_message_add_flags (message, SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE);
-}
-
-static void
-authorize_got_token_cb (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  GError *error = NULL;
-  GrantToken *token;
-
-  token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), result, &error);
-  if (token == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  set_authorization (g_task_get_task_data (task), token);
-  g_task_return_pointer (task, token, g_object_unref);
-}
-
-/**
- * grant_token_provider_authorize_message_async:
- * @self: a provider
- * @message: the request to authorize
- * @cancellable: (nullable): a cancellable
- * @callback: (scope async) (closure user_data): called when @message is
- *   authorized
- * @user_data: data for @callback
- *
- * Gets a valid token, as [method@Grant.TokenProvider.get_token_async]
- * does, and sets the `Authorization` header of @message to it, such as
- * `Bearer abc`. It also sets %SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE on
- * @message, so that credentials the session's #SoupAuthManager keeps for
- * the same server do not replace the token.
- *
- * Call [method@Grant.TokenProvider.authorize_message_finish] in @callback.
- */
-void
-grant_token_provider_authorize_message_async (GrantTokenProvider  *self,
-                                              SoupMessage         *message,
-                                              GCancellable        *cancellable,
-                                              GAsyncReadyCallback  callback,
-                                              gpointer             user_data)
-{
-  GTask *task;
-
-  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
-  g_return_if_fail (SOUP_IS_MESSAGE (message));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, grant_token_provider_authorize_message_async);
-  g_task_set_task_data (task, g_object_ref (message), g_object_unref);
-
-  grant_token_provider_get_token_async (self, cancellable, authorize_got_token_cb, task);
-}
-
-/**
- * grant_token_provider_authorize_message_finish:
- * @self: a provider
- * @result: the result passed to the callback
- * @error: return location for a #GError
- *
- * Finishes [method@Grant.TokenProvider.authorize_message_async].
- *
- * Keep the token returned to pass it to
- * [method@Grant.TokenProvider.invalidate] if the API rejects it.
- *
- * Returns: (transfer full): the token the message carries, or `NULL` with
- *   @error set, in which case the message was not changed
- */
-GrantToken *
-grant_token_provider_authorize_message_finish (GrantTokenProvider  *self,
-                                               GAsyncResult        *result,
-                                               GError             **error)
-{
-  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_authorize_message_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-typedef struct {
-  SoupSession *session;
-  SoupMessage *message;
-  int io_priority;
-  GrantToken *token;
-  gboolean retried;
-} SendData;
-
-static void
-send_data_free (SendData *data)
-{
-  g_clear_object (&data->session);
-  g_clear_object (&data->message);
-  g_clear_object (&data->token);
-  g_free (data);
-}
-
-static void send_authorize (GTask *task);
-
-/* The API refused the token, typically because it was revoked: drop it,
- * get a new one, and send once more. */
-static void
-send_closed_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-
-  g_input_stream_close_finish (G_INPUT_STREAM (object), result, NULL);
-  send_authorize (task);
-}
-
-static void
-send_sent_cb (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  SendData *data = g_task_get_task_data (task);
-  GrantTokenProvider *self = g_task_get_source_object (task);
-  GCancellable *cancellable;
-  GInputStream *stream;
-  GError *error = NULL;
-
-  stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
-  if (stream == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  if (soup_message_get_status (data->message) == SOUP_STATUS_UNAUTHORIZED && !data->retried)
-    {
-      g_debug ("The API answered 401 to the token; getting another and trying once more");
-      data->retried = TRUE;
-      grant_token_provider_invalidate (self, data->token);
-      cancellable = g_task_get_cancellable (task);
-      g_input_stream_close_async (stream, data->io_priority, cancellable,
-                                  send_closed_cb, g_steal_pointer (&task));
-      g_object_unref (stream);
-      return;
-    }
-
-  g_task_return_pointer (task, stream, g_object_unref);
-}
-
-static void
-send_authorized_cb (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  SendData *data = g_task_get_task_data (task);
-  GCancellable *cancellable;
-  GError *error = NULL;
-
-  g_clear_object (&data->token);
-  data->token = grant_token_provider_authorize_message_finish (GRANT_TOKEN_PROVIDER (object),
-                                                               result, &error);
-  if (data->token == NULL)
-    {
-      /* Never sent without a token. */
-      g_task_return_error (task, error);
-      return;
-    }
-
-  cancellable = g_task_get_cancellable (task);
-  soup_session_send_async (data->session, data->message, data->io_priority,
-                           cancellable, send_sent_cb, g_steal_pointer (&task));
-}
-
-static void
-send_authorize (GTask *task)
-{
-  SendData *data = g_task_get_task_data (task);
-
-  grant_token_provider_authorize_message_async (g_task_get_source_object (task), data->message,
-                                                g_task_get_cancellable (task),
-                                                send_authorized_cb, g_object_ref (task));
-}
-
-/**
- * grant_token_provider_send_async:
- * @self: a provider
- * @session: (nullable): the session to send on, or `NULL` for the
- *   provider's
- * @message: the API request
- * @io_priority: the I/O priority of the request
- * @cancellable: (nullable): a cancellable
- * @callback: (scope async) (closure user_data): called when the response
- *   headers are in
- * @user_data: data for @callback
- *
- * Authorizes @message with a valid token and sends it, like
- * soup_session_send_async(). As with
- * [method@Grant.TokenProvider.authorize_message_async], credentials the
- * session's #SoupAuthManager keeps do not replace the token.
- *
- * When the API answers 401 Unauthorized (with a `WWW-Authenticate: Bearer
- * error="invalid_token"` challenge or without one), the token is
- * invalidated, a new one is obtained and the request is sent once more;
- * the second answer is the result, whatever it is. When no token can be
- * obtained, the request is not sent and the error is the result. The body
- * of @message must be one libsoup can send twice, such as one set with
- * soup_message_set_request_body_from_bytes().
- *
- * Call [method@Grant.TokenProvider.send_finish] in @callback.
- */
-void
-grant_token_provider_send_async (GrantTokenProvider  *self,
-                                 SoupSession         *session,
-                                 SoupMessage         *message,
-                                 int                  io_priority,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  SendData *data;
-
-  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
-  g_return_if_fail (session == NULL || SOUP_IS_SESSION (session));
-  g_return_if_fail (SOUP_IS_MESSAGE (message));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  data = g_new0 (SendData, 1);
-  data->session = g_object_ref (session ? session : self->session);
-  data->message = g_object_ref (message);
-  data->io_priority = io_priority;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, grant_token_provider_send_async);
-  g_task_set_priority (task, io_priority);
-  g_task_set_task_data (task, data, (GDestroyNotify) send_data_free);
-
-  send_authorize (task);
-}
-
-/**
- * grant_token_provider_send_finish:
- * @self: a provider
- * @result: the result passed to the callback
- * @error: return location for a #GError
- *
- * Finishes [method@Grant.TokenProvider.send_async].
- *
- * As with soup_session_send_finish(), the status and headers are on the
- * message, and an HTTP error status is not an error here.
- *
- * Returns: (transfer full): the response body, or `NULL` with @error set
- */
-GInputStream *
-grant_token_provider_send_finish (GrantTokenProvider  *self,
-                                  GAsyncResult        *result,
-                                  GError             **error)
-{
-  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_send_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -27,6 +27,12 @@
  * [ctor@Grant.Token.new_from_serialized] turn a token into a string and
  * back. A store that fails is not an error for the provider's callers: it
  * warns once and fetches from the network.
+ *
+ * A store shared between processes can also offer a lock
+ * ([method@Grant.TokenStore.lock_async]): the provider then holds the lock
+ * of a token's key while it loads, fetches and saves that token, and of
+ * several processes that need the token at the same time, one fetches it
+ * while the others wait and load it. [class@Grant.FileStore] locks.
  */
 
 G_DEFINE_INTERFACE (GrantTokenStore, grant_token_store, G_TYPE_OBJECT)
@@ -547,4 +553,100 @@ grant_token_store_clear_finish (GrantTokenStore  *self,
   g_return_val_if_fail (iface->clear_finish != NULL, FALSE);
 
   return iface->clear_finish (self, result, error);
+}
+
+/**
+ * grant_token_store_can_lock:
+ * @self: a store
+ *
+ * Tells whether the store offers a lock shared between processes (see
+ * [method@Grant.TokenStore.lock_async]).
+ *
+ * Returns: `TRUE` if the store implements `lock_async`
+ */
+gboolean
+grant_token_store_can_lock (GrantTokenStore *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_STORE (self), FALSE);
+
+  return GRANT_TOKEN_STORE_GET_IFACE (self)->lock_async != NULL;
+}
+
+/**
+ * grant_token_store_lock_async:
+ * @self: a store
+ * @key: what the token is for
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when the lock is
+ *   held, or could not be taken
+ * @user_data: data for @callback
+ *
+ * Takes the lock of @key, which every process that uses the same store
+ * sees: while one holds it, the others wait.
+ *
+ * A [class@Grant.TokenProvider] holds it from before it loads the stored
+ * token until it has saved a new one, so that of many processes that need
+ * a token at the same time, one fetches it and the others load it. A lock
+ * that another process holds for too long should fail with
+ * `G_IO_ERROR_TIMED_OUT`, and one whose holder died should become free:
+ * the provider then fetches anyway.
+ *
+ * A store without a lock (see [method@Grant.TokenStore.can_lock]) fails
+ * with `G_IO_ERROR_NOT_SUPPORTED`.
+ *
+ * Call [method@Grant.TokenStore.lock_finish] in @callback.
+ */
+void
+grant_token_store_lock_async (GrantTokenStore     *self,
+                              GrantTokenKey       *key,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_if_fail (GRANT_IS_TOKEN_STORE (self));
+  g_return_if_fail (key != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  if (iface->lock_async == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, grant_token_store_lock_async,
+                               G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               "%s has no lock", G_OBJECT_TYPE_NAME (self));
+      return;
+    }
+
+  iface->lock_async (self, key, cancellable, callback, user_data);
+}
+
+/**
+ * grant_token_store_lock_finish:
+ * @self: a store
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenStore.lock_async].
+ *
+ * Returns: (transfer full): the lock, released when its last reference is
+ *   dropped (or when the process ends), or `NULL` with @error set
+ */
+GObject *
+grant_token_store_lock_finish (GrantTokenStore  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  GrantTokenStoreInterface *iface;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_STORE (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+
+  if (g_async_result_is_tagged (result, grant_token_store_lock_async))
+    return g_task_propagate_pointer (G_TASK (result), error);
+
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+  g_return_val_if_fail (iface->lock_finish != NULL, NULL);
+
+  return iface->lock_finish (self, result, error);
 }

@@ -72,6 +72,10 @@ G_DECLARE_INTERFACE (GrantTokenStore, grant_token_store, GRANT, TOKEN_STORE, GOb
  * @load: loads the token stored under a key, without blocking for long
  * @save: stores a token under a key, without blocking for long
  * @clear: removes the token stored under a key, without blocking for long
+ * @lock_async: starts taking the lock of a key, shared with every process
+ *   that uses the same store; optional
+ * @lock_finish: finishes @lock_async: an object whose last reference
+ *   releases the lock
  *
  * The virtual methods of a [iface@Grant.TokenStore].
  *
@@ -80,6 +84,12 @@ G_DECLARE_INTERFACE (GrantTokenStore, grant_token_store, GRANT, TOKEN_STORE, GOb
  * asynchronous methods call on the caller's thread. The second way suits
  * stores kept in memory or in a language binding that cannot implement
  * asynchronous virtual methods, such as GJS.
+ *
+ * A store shared between processes may also implement the lock, with
+ * @lock_async and @lock_finish. A provider then holds the lock of a
+ * token's key while it loads, fetches and saves that token, so that of
+ * several processes that need it at once, one fetches and the others find
+ * it stored.
  */
 struct _GrantTokenStoreInterface
 {
@@ -127,8 +137,17 @@ struct _GrantTokenStoreInterface
                                 GCancellable         *cancellable,
                                 GError              **error);
 
+  void         (*lock_async)   (GrantTokenStore      *self,
+                                GrantTokenKey        *key,
+                                GCancellable         *cancellable,
+                                GAsyncReadyCallback   callback,
+                                gpointer              user_data);
+  GObject     *(*lock_finish)  (GrantTokenStore      *self,
+                                GAsyncResult         *result,
+                                GError              **error);
+
   /*< private >*/
-  gpointer padding[5];
+  gpointer padding[3];
 };
 
 GRANT_AVAILABLE_IN_ALL
@@ -162,5 +181,17 @@ GRANT_AVAILABLE_IN_ALL
 gboolean     grant_token_store_clear_finish (GrantTokenStore      *self,
                                              GAsyncResult         *result,
                                              GError              **error);
+GRANT_AVAILABLE_IN_ALL
+gboolean     grant_token_store_can_lock     (GrantTokenStore      *self);
+GRANT_AVAILABLE_IN_ALL
+void         grant_token_store_lock_async   (GrantTokenStore      *self,
+                                             GrantTokenKey        *key,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+GRANT_AVAILABLE_IN_ALL
+GObject     *grant_token_store_lock_finish  (GrantTokenStore      *self,
+                                             GAsyncResult         *result,
+                                             GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

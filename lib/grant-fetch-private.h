@@ -1,0 +1,106 @@
+/* grant-fetch-private.h: one token acquisition, from start to end
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "grant-clock-private.h"
+#include "grant-dialect.h"
+#include "grant-discovery-private.h"
+#include "grant-enums.h"
+#include "grant-token.h"
+#include "grant-token-store.h"
+
+G_BEGIN_DECLS
+
+/* What a fetch asks for, filled once by its owner and never changed: the
+ * fetch reads nothing else. grant_fetch_new() takes it. */
+typedef struct {
+  /* The request. */
+  char *token_url;              /* NULL or empty: found through the issuer */
+  char *issuer;                 /* NULL or empty: none */
+  char *client_id;
+  char *client_secret;          /* wiped when freed */
+  char *scope;
+  GPtrArray *parameters;        /* of GrantParameter, in the order sent */
+  GrantAuthMethod auth_method;
+  GrantRequestFormat format;
+  GrantDialect *dialect;
+  gboolean allow_insecure_http;
+
+  /* How: one exchange lasts at most @timeout seconds (0: no limit);
+   * transient failures are tried @max_attempts times in all, backing off
+   * from @retry_base_ms doubling to @retry_max_ms. */
+  SoupSession *session;
+  GrantClock *clock;
+  guint timeout;
+  guint max_attempts;
+  guint retry_base_ms;
+  guint retry_max_ms;
+  gboolean jitter;
+
+  /* The store: locked (when it can be) around loading, fetching and
+   * saving under @key. With @load_stored unset, a new token is fetched
+   * even if one is stored. A stored token is taken if it is fresh by
+   * @default_lifetime and @expiry_margin and is not @held, the token the
+   * owner already has. */
+  GrantTokenStore *store;       /* nullable */
+  GrantTokenKey *key;           /* NULL: nothing is stored */
+  gboolean load_stored;
+  GrantToken *held;             /* nullable */
+  guint default_lifetime;
+  guint expiry_margin;
+
+  /* What the owner knows. */
+  GrantDiscovery *discovery;    /* a document read before, or NULL */
+  gboolean network_available;   /* FALSE: fail rather than try, unless stored */
+  gboolean background;          /* cancelling every caller does not stop it */
+  guint generation;             /* the owner's, not used by the fetch */
+} GrantFetchConfig;
+
+void grant_fetch_config_free (GrantFetchConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrantFetchConfig, grant_fetch_config_free)
+
+typedef struct _GrantFetch GrantFetch;
+
+/* How a fetch ended: a token or an error, and what it learnt on the way. */
+typedef struct {
+  GrantToken *token;                /* the token, or NULL */
+  const GError *error;              /* why there is none, or NULL */
+  gboolean from_store;              /* @token was stored by another fetch */
+  const GrantDiscovery *discovery;  /* a document this fetch read, or NULL */
+  const GError *store_error;        /* the store's first failure, or NULL */
+} GrantFetchResult;
+
+/* Called once when the fetch ends, before any waiter completes. On an
+ * error, returns a token (transfer full) that waiters accepting a valid
+ * token get instead, or NULL. */
+typedef GrantToken *(*GrantFetchDoneFunc) (GrantFetch             *fetch,
+                                           const GrantFetchResult *result,
+                                           gpointer                user_data);
+
+GrantFetch             *grant_fetch_new          (GrantFetchConfig   *config,
+                                                  GMainContext       *context,
+                                                  GrantFetchDoneFunc  done,
+                                                  gpointer            user_data);
+void                    grant_fetch_start        (GrantFetch         *fetch);
+gboolean                grant_fetch_add_waiter   (GrantFetch         *fetch,
+                                                  GTask              *task,
+                                                  gboolean            accepts_valid_token);
+gboolean                grant_fetch_is_joinable  (GrantFetch         *fetch);
+const GrantFetchConfig *grant_fetch_get_config   (GrantFetch         *fetch);
+GMainContext           *grant_fetch_get_context  (GrantFetch         *fetch);
+void                    grant_fetch_detach       (GrantFetch         *fetch);
+
+/* A delay of @base_ms doubled @n times, at most @max_ms, of which the last
+ * half is random with @jitter. */
+gint64                  grant_backoff_ms         (guint               n,
+                                                  guint               base_ms,
+                                                  guint               max_ms,
+                                                  gboolean            jitter);
+
+G_END_DECLS

@@ -1,0 +1,294 @@
+/* grant-token-provider-send.c: requests authorized with the provider's tokens
+ *
+ * Built on the provider's public API alone: a token from
+ * grant_token_provider_get_token_async(), grant_token_provider_invalidate()
+ * after a 401, and the provider's session.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "grant-token-provider.h"
+#include "grant-utils-private.h"
+
+static void
+set_authorization (SoupMessage *message,
+                   GrantToken  *token)
+{
+  g_autoptr(GrantSecret) authorization = grant_token_dup_authorization (token);
+
+  soup_message_headers_replace (soup_message_get_request_headers (message),
+                                "Authorization", authorization);
+  /* Otherwise a session's auth manager that holds credentials for this
+   * server would put them in place of the token. Only its cache is kept
+   * away: a proxy may still ask for credentials through the message's
+   * SoupMessage::authenticate signal. */
+  soup_message_add_flags (message, SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE);
+}
+
+static void
+authorize_got_token_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  GrantToken *token;
+
+  token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), result, &error);
+  if (token == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  set_authorization (g_task_get_task_data (task), token);
+  g_task_return_pointer (task, token, g_object_unref);
+}
+
+/**
+ * grant_token_provider_authorize_message_async:
+ * @self: a provider
+ * @message: the request to authorize
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when @message is
+ *   authorized
+ * @user_data: data for @callback
+ *
+ * Gets a valid token, as [method@Grant.TokenProvider.get_token_async]
+ * does, and sets the `Authorization` header of @message to it, such as
+ * `Bearer abc`. It also sets %SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE on
+ * @message, so that credentials the session's #SoupAuthManager keeps for
+ * the same server do not replace the token.
+ *
+ * Call [method@Grant.TokenProvider.authorize_message_finish] in @callback.
+ */
+void
+grant_token_provider_authorize_message_async (GrantTokenProvider  *self,
+                                              SoupMessage         *message,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (SOUP_IS_MESSAGE (message));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, grant_token_provider_authorize_message_async);
+  g_task_set_task_data (task, g_object_ref (message), g_object_unref);
+
+  grant_token_provider_get_token_async (self, cancellable, authorize_got_token_cb, task);
+}
+
+/**
+ * grant_token_provider_authorize_message_finish:
+ * @self: a provider
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenProvider.authorize_message_async].
+ *
+ * Keep the token returned to pass it to
+ * [method@Grant.TokenProvider.invalidate] if the API rejects it.
+ *
+ * Returns: (transfer full): the token the message carries, or `NULL` with
+ *   @error set, in which case the message was not changed
+ */
+GrantToken *
+grant_token_provider_authorize_message_finish (GrantTokenProvider  *self,
+                                               GAsyncResult        *result,
+                                               GError             **error)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_authorize_message_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct {
+  SoupSession *session;
+  SoupMessage *message;
+  int io_priority;
+  GrantToken *token;
+  gboolean retried;
+} SendData;
+
+static void
+send_data_free (SendData *data)
+{
+  g_clear_object (&data->session);
+  g_clear_object (&data->message);
+  g_clear_object (&data->token);
+  g_free (data);
+}
+
+static void send_authorize (GTask *task);
+
+/* The API refused the token, typically because it was revoked: drop it,
+ * get a new one, and send once more. */
+static void
+send_closed_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  g_input_stream_close_finish (G_INPUT_STREAM (object), result, NULL);
+  send_authorize (task);
+}
+
+static void
+send_sent_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SendData *data = g_task_get_task_data (task);
+  GrantTokenProvider *self = g_task_get_source_object (task);
+  GCancellable *cancellable;
+  GInputStream *stream;
+  GError *error = NULL;
+
+  stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  if (stream == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (soup_message_get_status (data->message) == SOUP_STATUS_UNAUTHORIZED && !data->retried)
+    {
+      g_debug ("The API answered 401 to the token; getting another and trying once more");
+      data->retried = TRUE;
+      grant_token_provider_invalidate (self, data->token);
+      cancellable = g_task_get_cancellable (task);
+      g_input_stream_close_async (stream, data->io_priority, cancellable,
+                                  send_closed_cb, g_steal_pointer (&task));
+      g_object_unref (stream);
+      return;
+    }
+
+  g_task_return_pointer (task, stream, g_object_unref);
+}
+
+static void
+send_authorized_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SendData *data = g_task_get_task_data (task);
+  GCancellable *cancellable;
+  GError *error = NULL;
+
+  g_clear_object (&data->token);
+  data->token = grant_token_provider_authorize_message_finish (GRANT_TOKEN_PROVIDER (object),
+                                                               result, &error);
+  if (data->token == NULL)
+    {
+      /* Never sent without a token. */
+      g_task_return_error (task, error);
+      return;
+    }
+
+  cancellable = g_task_get_cancellable (task);
+  soup_session_send_async (data->session, data->message, data->io_priority,
+                           cancellable, send_sent_cb, g_steal_pointer (&task));
+}
+
+static void
+send_authorize (GTask *task)
+{
+  SendData *data = g_task_get_task_data (task);
+
+  grant_token_provider_authorize_message_async (g_task_get_source_object (task), data->message,
+                                                g_task_get_cancellable (task),
+                                                send_authorized_cb, g_object_ref (task));
+}
+
+/**
+ * grant_token_provider_send_async:
+ * @self: a provider
+ * @session: (nullable): the session to send on, or `NULL` for the
+ *   provider's
+ * @message: the API request
+ * @io_priority: the I/O priority of the request
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when the response
+ *   headers are in
+ * @user_data: data for @callback
+ *
+ * Authorizes @message with a valid token and sends it, like
+ * soup_session_send_async(). As with
+ * [method@Grant.TokenProvider.authorize_message_async], credentials the
+ * session's #SoupAuthManager keeps do not replace the token.
+ *
+ * When the API answers 401 Unauthorized (with a `WWW-Authenticate: Bearer
+ * error="invalid_token"` challenge or without one), the token is
+ * invalidated, a new one is obtained and the request is sent once more;
+ * the second answer is the result, whatever it is. When no token can be
+ * obtained, the request is not sent and the error is the result. The body
+ * of @message must be one libsoup can send twice, such as one set with
+ * soup_message_set_request_body_from_bytes().
+ *
+ * Call [method@Grant.TokenProvider.send_finish] in @callback.
+ */
+void
+grant_token_provider_send_async (GrantTokenProvider  *self,
+                                 SoupSession         *session,
+                                 SoupMessage         *message,
+                                 int                  io_priority,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  SendData *data;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (session == NULL || SOUP_IS_SESSION (session));
+  g_return_if_fail (SOUP_IS_MESSAGE (message));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (SendData, 1);
+  data->session = g_object_ref (session ? session : grant_token_provider_get_session (self));
+  data->message = g_object_ref (message);
+  data->io_priority = io_priority;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, grant_token_provider_send_async);
+  g_task_set_priority (task, io_priority);
+  g_task_set_task_data (task, data, (GDestroyNotify) send_data_free);
+
+  send_authorize (task);
+}
+
+/**
+ * grant_token_provider_send_finish:
+ * @self: a provider
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenProvider.send_async].
+ *
+ * As with soup_session_send_finish(), the status and headers are on the
+ * message, and an HTTP error status is not an error here.
+ *
+ * Returns: (transfer full): the response body, or `NULL` with @error set
+ */
+GInputStream *
+grant_token_provider_send_finish (GrantTokenProvider  *self,
+                                  GAsyncResult        *result,
+                                  GError             **error)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_send_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
