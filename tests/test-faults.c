@@ -14,38 +14,6 @@
 
 #define SECRET "fault-canary-secret"
 
-typedef struct {
-  gboolean done;
-  GrantToken *token;
-  GError *error;
-} Result;
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
-  result->done = TRUE;
-}
-
-static GrantToken *
-get_token (GrantTokenProvider  *provider,
-           GError             **error)
-{
-  Result result = { 0 };
-
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
-
 static GrantTokenProvider *
 provider_for (FaultServer *server)
 {
@@ -65,7 +33,7 @@ assert_recovers (GrantTokenProvider *provider)
   g_autoptr(GError) error = NULL;
 
   grant_token_provider_invalidate (provider, NULL);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (grant_token_get_access_token (token), "fault-token-"));
   g_assert_false (grant_token_is_expired (token, 0));
@@ -111,7 +79,7 @@ run_fault (const Fault *fault)
       fault_server_push (server, fault->kind, fault->status, fault->headers, body);
     }
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   if (fault->domain == 0)
     {
       g_assert_no_error (error);
@@ -248,7 +216,7 @@ test_hang (void)
   test_fast_retries (provider, 1);
   fault_server_push_simple (server, FAULT_HANG, 0, NULL, NULL);
   started = g_get_monotonic_time ();
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   assert_clean_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 3 * G_USEC_PER_SEC);
@@ -276,7 +244,7 @@ test_redirects (void)
        * a header too. */
       grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
       fault_server_push_simple (server, FAULT_ANSWER, statuses[i], location, "");
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
       assert_clean_error (error);
       g_assert_nonnull (strstr (error->message, status));
@@ -344,7 +312,7 @@ test_self_signed_tls (void)
 
   /* Rejected by default, before any request is sent. */
   provider = provider_for (server);
-  refused = get_token (provider, &error);
+  refused = test_provider_get_token (provider, NULL, &error);
   g_assert_null (refused);
   g_test_message ("%s", error->message);
   g_assert_true (error->domain == G_TLS_ERROR);
@@ -363,7 +331,7 @@ test_self_signed_tls (void)
                            "session", trusting,
                            "auto-refresh", FALSE,
                            NULL);
-  accepted = get_token (opted_in, &error);
+  accepted = test_provider_get_token (opted_in, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (fault_server_get_requests (server), ==, 1);
 

@@ -13,39 +13,17 @@
 
 static GPtrArray *messages;
 
-typedef struct {
-  gboolean done;
-  GrantToken *token;
-  GError *error;
-} Result;
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
-  result->done = TRUE;
-}
-
 /* Gets a token and keeps the error message, if any. */
 static GrantToken *
 get_token (GrantTokenProvider *provider)
 {
-  Result result = { 0 };
+  g_autoptr(GError) error = NULL;
+  GrantToken *token = test_provider_get_token (provider, NULL, &error);
 
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    {
-      g_ptr_array_add (messages, g_strdup (result.error->message));
-      g_error_free (result.error);
-    }
+  if (error != NULL)
+    g_ptr_array_add (messages, g_strdup (error->message));
 
-  return result.token;
+  return token;
 }
 
 static void

@@ -16,38 +16,6 @@ static char *oidc_issuer;
 static char *post_only_issuer;
 static char *mock_issuer;
 
-typedef struct {
-  gboolean done;
-  GrantToken *token;
-  GError *error;
-} Result;
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
-  result->done = TRUE;
-}
-
-static GrantToken *
-get_token (GrantTokenProvider  *provider,
-           GError             **error)
-{
-  Result result = { 0 };
-
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
-
 /* Starts a node script from the interop folder and reads the JSON line it
  * prints when it listens. */
 static GSubprocess *
@@ -134,7 +102,7 @@ test_basic_special_secret (void)
   g_autoptr(GError) error = NULL;
 
   grant_token_provider_set_scope (provider, "read write");
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
   g_assert_cmpstr (grant_token_get_scope (token), ==, "read write");
@@ -151,7 +119,7 @@ test_post (void)
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (strlen (grant_token_get_access_token (token)), >, 20);
 
@@ -170,13 +138,13 @@ test_scopes (void)
   g_autoptr(GError) error = NULL;
 
   grant_token_provider_set_scope (granted, "read");
-  token = get_token (granted, &error);
+  token = test_provider_get_token (granted, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_scope (token), ==, "read");
 
   /* post-client may read, not write. */
   grant_token_provider_set_scope (refused, "read write");
-  none = get_token (refused, &error);
+  none = test_provider_get_token (refused, NULL, &error);
   g_assert_null (none);
   g_test_message ("%s", error->message);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_SCOPE);
@@ -200,7 +168,7 @@ test_invalid_client (void)
       g_autoptr(GrantToken) token = NULL;
       g_autoptr(GError) error = NULL;
 
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_null (token);
       g_test_message ("%s", error->message);
       g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
@@ -219,7 +187,7 @@ test_discovery (void)
 
   grant_token_provider_set_issuer (provider, oidc_issuer);
   grant_token_provider_set_auto_refresh (provider, FALSE);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   g_assert_finalize_object (provider);
@@ -239,7 +207,7 @@ test_auto_from_discovery (void)
   grant_token_provider_set_issuer (provider, post_only_issuer);
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
   grant_token_provider_set_auto_refresh (provider, FALSE);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (token_requests_full (post_only_issuer, &basic_after) - before, ==, 1);
   g_assert_cmpuint (basic_after, ==, basic_before);
@@ -260,7 +228,7 @@ test_auto_without_discovery (void)
   /* Without a document, AUTO tries Basic first (and remembers it). */
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
   grant_token_provider_set_auto_refresh (provider, FALSE);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (token_requests_full (oidc_issuer, &basic_after) - before, ==, 1);
   g_assert_cmpuint (basic_after - basic_before, ==, 1);
@@ -291,11 +259,11 @@ test_reuse_and_refresh (void)
 
   /* Three-second tokens: reused at once, refreshed in the background about
    * a second and a half later. */
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_date_time_difference (grant_token_get_expires_at (first),
                                            grant_token_get_issued_at (first)) / G_USEC_PER_SEC, ==, 3);
-  reused = get_token (provider, &error);
+  reused = test_provider_get_token (provider, NULL, &error);
   g_assert_true (reused == first);
   g_assert_cmpuint (token_requests (oidc_issuer) - before, ==, 1);
 
@@ -322,7 +290,7 @@ test_mock_server_jwt (void)
   gsize length;
 
   grant_token_provider_set_auto_refresh (provider, FALSE);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* A JWT: three base64url parts, the first a JSON header naming RS256. */

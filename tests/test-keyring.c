@@ -13,14 +13,14 @@ typedef struct {
   GrantToken *token;
   gboolean ok;
   GError *error;
-} Result;
+} StoreResult;
 
 static void
 load_cb (GObject      *object,
          GAsyncResult *res,
          gpointer      user_data)
 {
-  Result *result = user_data;
+  StoreResult *result = user_data;
 
   result->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), res, &result->error);
   result->done = TRUE;
@@ -31,7 +31,7 @@ save_cb (GObject      *object,
          GAsyncResult *res,
          gpointer      user_data)
 {
-  Result *result = user_data;
+  StoreResult *result = user_data;
 
   result->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), res, &result->error);
   result->done = TRUE;
@@ -42,21 +42,9 @@ clear_cb (GObject      *object,
           GAsyncResult *res,
           gpointer      user_data)
 {
-  Result *result = user_data;
+  StoreResult *result = user_data;
 
   result->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), res, &result->error);
-  result->done = TRUE;
-}
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
   result->done = TRUE;
 }
 
@@ -85,7 +73,7 @@ test_round_trip_across_processes (void)
                                                       GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
   g_autoptr(GDateTime) expires = g_date_time_new_now_utc ();
   g_autoptr(GrantToken) token = grant_token_new ("keyring-token", NULL, NULL, NULL, expires);
-  Result saved = { 0 }, loaded = { 0 }, cleared = { 0 };
+  StoreResult saved = { 0 }, loaded = { 0 }, cleared = { 0 };
   g_autofree char *elsewhere = NULL;
   g_autofree char *after_clear = NULL;
 
@@ -122,27 +110,25 @@ test_provider_with_keyring (void)
                                                         endpoint->client_secret);
   GrantTokenProvider *second = grant_token_provider_new (endpoint->token_url, endpoint->client_id,
                                                          endpoint->client_secret);
-  Result one = { 0 }, two = { 0 };
+  g_autoptr(GrantToken) one = NULL;
+  g_autoptr(GrantToken) two = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *elsewhere = NULL;
 
   grant_token_provider_set_store (first, GRANT_TOKEN_STORE (store));
   grant_token_provider_set_store (second, GRANT_TOKEN_STORE (store));
 
-  grant_token_provider_get_token_async (first, NULL, get_token_cb, &one);
-  test_wait_until (&one.done);
-  g_assert_no_error (one.error);
+  one = test_provider_get_token (first, NULL, &error);
+  g_assert_no_error (error);
 
-  grant_token_provider_get_token_async (second, NULL, get_token_cb, &two);
-  test_wait_until (&two.done);
-  g_assert_no_error (two.error);
-  g_assert_cmpstr (grant_token_get_access_token (two.token), ==, grant_token_get_access_token (one.token));
+  two = test_provider_get_token (second, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (two), ==, grant_token_get_access_token (one));
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
 
   elsewhere = helper_load (endpoint->token_url, endpoint->client_id);
-  g_assert_cmpstr (elsewhere, ==, grant_token_get_access_token (one.token));
+  g_assert_cmpstr (elsewhere, ==, grant_token_get_access_token (one));
 
-  g_clear_object (&one.token);
-  g_clear_object (&two.token);
   g_assert_finalize_object (first);
   g_assert_finalize_object (second);
 }

@@ -9,38 +9,6 @@
 #include "grant-discovery-private.h"
 #include "test-utils.h"
 
-typedef struct {
-  gboolean done;
-  GrantToken *token;
-  GError *error;
-} Result;
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
-  result->done = TRUE;
-}
-
-static GrantToken *
-get_token (GrantTokenProvider  *provider,
-           GError             **error)
-{
-  Result result = { 0 };
-
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
-
 static GrantTokenProvider *
 preset_provider (const char    *preset,
                  LocalEndpoint *endpoint,
@@ -81,7 +49,7 @@ test_expertfile (void)
 
   endpoint->expires_in = -1;  /* its own 30 days */
   grant_token_provider_set_token_url (provider, url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (endpoint->last_content_type, ==, "application/x-www-form-urlencoded");
   secret = local_endpoint_dup_param (endpoint, "client_secret");
@@ -109,7 +77,7 @@ test_expertfile_wrong_secret (void)
   g_autoptr(GError) error = NULL;
 
   grant_token_provider_set_token_url (provider, url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
   g_assert_nonnull (strstr (error->message, "Client authentication failed"));
 
@@ -129,7 +97,7 @@ test_expertfile_skew (void)
   endpoint->clock_offset = 3600;
   endpoint->expires_in = 3600;
   grant_token_provider_set_token_url (provider, url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* Uncorrected, the token would seem to have two hours left. */
@@ -151,7 +119,7 @@ test_json_body (void)
 
   /* No URL of its own: a clear configuration error, before any request. */
   g_assert_null (grant_token_provider_get_token_url (provider));
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_assert_nonnull (strstr (error->message, "token-url"));
   g_assert_nonnull (strstr (error->message, "https://<api_base_path>/oauth/token"));
@@ -159,7 +127,7 @@ test_json_body (void)
   g_clear_error (&error);
 
   grant_token_provider_set_token_url (provider, url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (endpoint->last_content_type, ==, "application/json");
   grant_type = local_endpoint_dup_param (endpoint, "grant_type");
@@ -184,7 +152,7 @@ test_smartdocumentor (void)
 
   g_assert_cmpstr (grant_token_provider_get_scope (provider), ==, "WebAPI");
   grant_token_provider_set_token_url (provider, url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   scope = local_endpoint_dup_param (endpoint, "scope");
   g_assert_cmpstr (scope, ==, "WebAPI");
@@ -193,7 +161,7 @@ test_smartdocumentor (void)
 
   /* Its documented error: {"error": "invalid_client"}. */
   grant_token_provider_set_token_url (wrong, url);
-  refused = get_token (wrong, &error);
+  refused = test_provider_get_token (wrong, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
 
   g_assert_finalize_object (provider);
@@ -215,13 +183,13 @@ test_officernd (void)
 
   /* An application allowed to read only asks for too much by default. */
   endpoint->allowed_scope = g_strdup ("officernd.api.read");
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_SCOPE);
   g_clear_error (&error);
 
   /* The scope is overridable. */
   grant_token_provider_set_scope (provider, "officernd.api.read");
-  narrower = get_token (provider, &error);
+  narrower = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_scope (narrower), ==, "officernd.api.read");
   g_assert_cmpint (seconds_left (narrower), >, 3500);
@@ -238,12 +206,12 @@ test_rfc6749 (void)
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_clear_error (&error);
 
   grant_token_provider_set_token_url (provider, endpoint->token_url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   g_assert_finalize_object (provider);
@@ -300,7 +268,7 @@ test_user_preset (void)
 
   provider = preset_provider ("acme", endpoint, endpoint->client_secret);
   g_assert_cmpstr (grant_token_provider_get_parameter (provider, "audience"), ==, "https://api.acme.example/");
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (endpoint->last_content_type, ==, "application/json");
   audience = local_endpoint_dup_param (endpoint, "audience");
@@ -366,14 +334,14 @@ test_discovery (void)
 
       provider = grant_token_provider_new (NULL, endpoint->client_id, endpoint->client_secret);
       grant_token_provider_set_issuer (provider, issuer);
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (document.served, ==, 1);
       g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
 
       /* The document is read once for the provider's lifetime. */
       grant_token_provider_invalidate (provider, NULL);
-      again = get_token (provider, &error);
+      again = test_provider_get_token (provider, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (document.served, ==, 1);
       g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
@@ -394,7 +362,7 @@ test_discovery_issuer_mismatch (void)
   soup_server_add_handler (endpoint->server, "/.well-known/oauth-authorization-server",
                            document_handler, &document, NULL);
   grant_token_provider_set_issuer (provider, endpoint->base_url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_assert_nonnull (strstr (error->message, "https://evil.example"));
   /* No credentials went anywhere. */
@@ -412,7 +380,7 @@ test_discovery_missing (void)
   g_autoptr(GError) error = NULL;
 
   grant_token_provider_set_issuer (provider, endpoint->base_url);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_assert_nonnull (strstr (error->message, "openid-configuration"));
   g_assert_nonnull (strstr (error->message, "404"));
@@ -455,7 +423,7 @@ test_discovery_auth_methods (void)
       grant_token_provider_set_issuer (provider, endpoint->base_url);
       grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
 
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, cases[i].requests);
       if (cases[i].auth != NULL)
         {

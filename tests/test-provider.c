@@ -8,62 +8,7 @@
 #include "grant-token-provider-private.h"
 #include "test-utils.h"
 
-/* Results and signals */
-
-typedef struct {
-  gboolean done;
-  GrantToken *token;
-  GError *error;
-} Result;
-
-static void
-result_clear (Result *result)
-{
-  g_clear_object (&result->token);
-  g_clear_error (&result->error);
-  result->done = FALSE;
-}
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  g_assert_false (result->done);
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
-  g_assert_true ((result->token == NULL) != (result->error == NULL));
-  result->done = TRUE;
-}
-
-static void
-refresh_cb (GObject      *object,
-            GAsyncResult *res,
-            gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_refresh_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                       &result->error);
-  result->done = TRUE;
-}
-
-/* Gets a token asynchronously and runs the main loop until it is there. */
-static GrantToken *
-get_token (GrantTokenProvider  *provider,
-           GError             **error)
-{
-  Result result = { 0 };
-
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
+/* Signals */
 
 typedef struct {
   guint refreshed;
@@ -145,7 +90,7 @@ test_fetch_and_cache (void)
   signals_connect (provider, &signals);
   g_assert_null (grant_token_provider_peek_token (provider));
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (token), ==, expected);
   g_assert_cmpstr (grant_token_get_token_type (token), ==, "Bearer");
@@ -166,7 +111,7 @@ test_fetch_and_cache (void)
   g_assert_cmpuint (signals.failed, ==, 0);
 
   /* A fresh token comes from the cache: no request, no signal. */
-  again = get_token (provider, &error);
+  again = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (again == token);
   g_assert_true (grant_token_provider_peek_token (provider) == token);
@@ -184,12 +129,12 @@ test_concurrent_callers (void)
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
   GrantTokenProvider *provider = provider_for (endpoint);
   const guint n_callers = 1000;
-  g_autofree Result *results = g_new0 (Result, n_callers);
+  g_autofree TestResult *results = g_new0 (TestResult, n_callers);
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
   for (guint i = 0; i < n_callers; i++)
-    grant_token_provider_get_token_async (provider, NULL, get_token_cb, &results[i]);
+    grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &results[i]);
 
   for (guint i = 0; i < n_callers; i++)
     test_wait_until (&results[i].done);
@@ -201,7 +146,7 @@ test_concurrent_callers (void)
       g_assert_true (results[i].token == results[0].token);
     }
   for (guint i = 0; i < n_callers; i++)
-    result_clear (&results[i]);
+    test_result_clear (&results[i]);
   g_assert_cmpuint (signals.refreshed, ==, 1);
   g_assert_cmpuint (signals.notify_token, ==, 1);
 
@@ -269,14 +214,14 @@ test_cancel_one_waiter (void)
   GrantTokenProvider *provider = provider_for (endpoint);
   g_autoptr(GCancellable) c1 = g_cancellable_new ();
   g_autoptr(GCancellable) c2 = g_cancellable_new ();
-  Result r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
+  TestResult r1 = { 0 }, r2 = { 0 }, r3 = { 0 };
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
   endpoint->hold = TRUE;
-  grant_token_provider_get_token_async (provider, c1, get_token_cb, &r1);
-  grant_token_provider_get_token_async (provider, c2, get_token_cb, &r2);
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &r3);
+  grant_token_provider_get_token_async (provider, c1, test_provider_get_token_cb, &r1);
+  grant_token_provider_get_token_async (provider, c2, test_provider_get_token_cb, &r2);
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &r3);
   wait_for_held (endpoint, 1);
 
   /* The cancelled caller completes at once, while the answer is held. */
@@ -301,9 +246,9 @@ test_cancel_one_waiter (void)
   g_cancellable_cancel (c1);
   g_assert_true (grant_token_provider_peek_token (provider) == r1.token);
 
-  result_clear (&r1);
-  result_clear (&r2);
-  result_clear (&r3);
+  test_result_clear (&r1);
+  test_result_clear (&r2);
+  test_result_clear (&r3);
   signals_clear (&signals);
   g_assert_finalize_object (provider);
 }
@@ -316,13 +261,13 @@ test_cancel_every_waiter (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
-  Result r1 = { 0 }, r2 = { 0 };
+  TestResult r1 = { 0 }, r2 = { 0 };
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
   endpoint->hold = TRUE;
-  grant_token_provider_get_token_async (provider, cancellable, get_token_cb, &r1);
-  grant_token_provider_get_token_async (provider, cancellable, get_token_cb, &r2);
+  grant_token_provider_get_token_async (provider, cancellable, test_provider_get_token_cb, &r1);
+  grant_token_provider_get_token_async (provider, cancellable, test_provider_get_token_cb, &r2);
   wait_for_held (endpoint, 1);
 
   g_cancellable_cancel (cancellable);
@@ -334,15 +279,15 @@ test_cancel_every_waiter (void)
   /* Nobody waits any more: the request is abandoned, which is no failure,
    * and the next caller starts a new one. */
   endpoint->hold = FALSE;
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
   g_assert_cmpuint (signals.failed, ==, 0);
   g_assert_cmpuint (signals.refreshed, ==, 1);
 
   local_endpoint_release (endpoint);
-  result_clear (&r1);
-  result_clear (&r2);
+  test_result_clear (&r1);
+  test_result_clear (&r2);
   signals_clear (&signals);
   g_assert_finalize_object (provider);
 }
@@ -355,10 +300,10 @@ test_cancel_before (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
-  Result result = { 0 };
+  TestResult result = { 0 };
 
   g_cancellable_cancel (cancellable);
-  grant_token_provider_get_token_async (provider, cancellable, get_token_cb, &result);
+  grant_token_provider_get_token_async (provider, cancellable, test_provider_get_token_cb, &result);
   test_wait_until (&result.done);
   g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
@@ -367,7 +312,7 @@ test_cancel_before (void)
   g_assert_null (token);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
 
-  result_clear (&result);
+  test_result_clear (&result);
   g_assert_finalize_object (provider);
 }
 
@@ -398,7 +343,7 @@ test_basic_special_secret (void)
 
       provider = provider_for (endpoint);
       grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_no_error (error);
       g_assert_nonnull (token);
       auth = local_endpoint_dup_auth (endpoint);
@@ -421,7 +366,7 @@ test_post_special_secret (void)
   endpoint->accept_basic = FALSE;
   provider = provider_for (endpoint);
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (token);
 
@@ -442,7 +387,7 @@ test_auth_none (void)
   provider = grant_token_provider_new (endpoint->token_url, endpoint->client_id, "not sent");
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_NONE);
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   auth = local_endpoint_dup_auth (endpoint);
   g_assert_cmpstr (auth, ==, "none");
@@ -470,7 +415,7 @@ test_auto_falls_back_and_remembers (void)
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
   signals_connect (provider, &signals);
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
   auth = local_endpoint_dup_auth (endpoint);
@@ -483,7 +428,7 @@ test_auto_falls_back_and_remembers (void)
    * what worked. */
   second = provider_for (endpoint);
   grant_token_provider_set_auth_method (second, GRANT_AUTH_METHOD_AUTO);
-  token2 = get_token (second, &error);
+  token2 = test_provider_get_token (second, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
   auth2 = local_endpoint_dup_auth (endpoint);
@@ -504,7 +449,7 @@ test_auto_prefers_basic (void)
   g_autofree char *auth = NULL;
 
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
   auth = local_endpoint_dup_auth (endpoint);
@@ -524,7 +469,7 @@ test_auto_both_fail (void)
 
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
   signals_connect (provider, &signals);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_null (token);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
   g_assert_nonnull (strstr (error->message, "HTTP Basic"));
@@ -551,12 +496,12 @@ test_json_request (void)
   g_autofree char *secret = NULL;
 
   endpoint->want_json = TRUE;
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_REQUEST);
   g_clear_error (&error);
 
   grant_token_provider_set_request_format (provider, GRANT_REQUEST_FORMAT_JSON);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (endpoint->last_content_type, ==, "application/json");
   secret = local_endpoint_dup_param (endpoint, "client_secret");
@@ -583,7 +528,7 @@ test_scope_and_parameters (void)
   g_assert_cmpstr (grant_token_provider_get_parameter (provider, "audience"), ==, "https://api.example.com/");
   g_assert_null (grant_token_provider_get_parameter (provider, "resource"));
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_scope (token), ==, "officernd.api.read officernd.api.write");
 
@@ -607,7 +552,7 @@ test_invalid_scope (void)
 
   endpoint->allowed_scope = g_strdup ("officernd.api.read");
   grant_token_provider_set_scope (provider, "officernd.api.read officernd.api.write");
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_SCOPE);
   g_assert_nonnull (strstr (error->message, "HTTP 400"));
   g_assert_nonnull (strstr (error->message, "exceeds what this client may have"));
@@ -633,7 +578,7 @@ test_changes_drop_cache (void)
   G_STMT_START {                                                        \
     g_autoptr(GrantToken) t = NULL;                                     \
     g_autoptr(GError) e = NULL;                                         \
-    t = get_token (provider, &e);                                       \
+    t = test_provider_get_token (provider, NULL, &e);                   \
     g_assert_no_error (e);                                              \
     expected_requests += (n_new);                                       \
     g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, expected_requests); \
@@ -709,12 +654,12 @@ test_change_during_fetch (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
   GrantTokenProvider *provider = provider_for (endpoint);
-  Result r1 = { 0 };
+  TestResult r1 = { 0 };
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
   endpoint->hold = TRUE;
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &r1);
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &r1);
   wait_for_held (endpoint, 1);
 
   /* The request in flight was made for another scope: its caller gets its
@@ -726,7 +671,7 @@ test_change_during_fetch (void)
   g_assert_null (grant_token_provider_peek_token (provider));
   g_assert_cmpuint (signals.refreshed, ==, 0);
 
-  result_clear (&r1);
+  test_result_clear (&r1);
   signals_clear (&signals);
   g_assert_finalize_object (provider);
 }
@@ -748,20 +693,20 @@ test_expiry_margin (void)
   grant_token_provider_set_auto_refresh (provider, FALSE);
   endpoint->expires_in = 100;
 
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (grant_token_provider_get_expiry_margin (provider), ==, 60);
 
   /* A margin of 60 s is more than half of 100 s: stale at 50 s. */
   test_clock_set (clock, start + 49 * G_USEC_PER_SEC);
   g_assert_true (grant_token_provider_peek_token (provider) == first);
-  cached = get_token (provider, &error);
+  cached = test_provider_get_token (provider, NULL, &error);
   g_assert_true (cached == first);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
 
   test_clock_set (clock, start + 50 * G_USEC_PER_SEC);
   g_assert_null (grant_token_provider_peek_token (provider));
-  second = get_token (provider, &error);
+  second = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (second != first);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
@@ -800,7 +745,7 @@ test_default_lifetime (void)
   endpoint->expires_in = -1;
   grant_token_provider_set_default_lifetime (provider, 20);
 
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_null (grant_token_get_expires_at (token));
 
@@ -828,7 +773,7 @@ test_keep_alive (void)
 
   for (guint i = 0; i < 3; i++)
     {
-      g_autoptr(GrantToken) token = get_token (provider, &error);
+      g_autoptr(GrantToken) token = test_provider_get_token (provider, NULL, &error);
 
       g_assert_no_error (error);
       grant_token_provider_invalidate (provider, token);
@@ -863,7 +808,7 @@ test_session_auth_manager_ignored (void)
                            "auth-method", GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
                            "session", session,
                            NULL);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (token);
   auth = local_endpoint_dup_auth (endpoint);
@@ -873,7 +818,7 @@ test_session_auth_manager_ignored (void)
    * either (the endpoint refuses two methods at once). */
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
   g_clear_object (&token);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&auth, g_free);
   auth = local_endpoint_dup_auth (endpoint);
@@ -895,7 +840,7 @@ test_invalidate (void)
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (signals.notify_token, ==, 1);
 
@@ -910,7 +855,7 @@ test_invalidate (void)
   g_assert_null (grant_token_provider_peek_token (provider));
   g_assert_cmpuint (signals.notify_token, ==, 2);
 
-  second = get_token (provider, &error);
+  second = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (second != first);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
@@ -937,24 +882,22 @@ test_refresh (void)
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
   GrantTokenProvider *provider = provider_for (endpoint);
   g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GrantToken) refreshed = NULL;
   g_autoptr(GError) error = NULL;
-  Result result = { 0 };
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
-  grant_token_provider_refresh_async (provider, NULL, refresh_cb, &result);
-  test_wait_until (&result.done);
-  g_assert_no_error (result.error);
-  g_assert_true (result.token != first);
-  g_assert_true (grant_token_provider_peek_token (provider) == result.token);
+  refreshed = test_provider_refresh (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (refreshed != first);
+  g_assert_true (grant_token_provider_peek_token (provider) == refreshed);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
   g_assert_cmpuint (signals.refreshed, ==, 2);
-  g_assert_true (signals.last_token == result.token);
+  g_assert_true (signals.last_token == refreshed);
 
-  result_clear (&result);
   signals_clear (&signals);
   g_assert_finalize_object (provider);
 }
@@ -964,9 +907,9 @@ test_refresh (void)
 static GError *
 expect_error (GrantTokenProvider *provider)
 {
-  Result result = { 0 };
+  TestResult result = { 0 };
 
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
   test_wait_until (&result.done);
   g_assert_null (result.token);
   g_assert_nonnull (result.error);
@@ -1136,7 +1079,7 @@ test_canned_answers (void)
 
       g_test_message ("%s", cases[i].path);
       test_fast_retries (provider, 3);
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       if ((int) cases[i].code == -1)
         {
           g_assert_no_error (error);
@@ -1178,7 +1121,7 @@ test_timeout (void)
 
   /* The provider works again once the server answers. */
   local_endpoint_release (endpoint);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (signals.refreshed, ==, 1);
 
@@ -1214,17 +1157,17 @@ test_failure_signal_once (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
   GrantTokenProvider *provider = grant_token_provider_new (endpoint->token_url, "test-client", "wrong");
-  Result results[3] = { { 0 } };
+  TestResult results[3] = { { 0 } };
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
-    grant_token_provider_get_token_async (provider, NULL, get_token_cb, &results[i]);
+    grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &results[i]);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
       test_wait_until (&results[i].done);
       g_assert_error (results[i].error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
-      result_clear (&results[i]);
+      test_result_clear (&results[i]);
     }
 
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
@@ -1309,7 +1252,6 @@ test_nothing_secret_logged (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *logs = NULL;
   g_autofree char *first = local_endpoint_token (endpoint, 1);
-  Result result = { 0 };
 
   g_free (endpoint->client_secret);
   endpoint->client_secret = g_strdup ("log-canary-secret");
@@ -1318,11 +1260,10 @@ test_nothing_secret_logged (void)
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
 
   /* A fetch with a refused first attempt, a refresh and a failure. */
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
-  grant_token_provider_refresh_async (provider, NULL, refresh_cb, &result);
-  test_wait_until (&result.done);
-  g_assert_no_error (result.error);
+  refreshed = test_provider_refresh (provider, NULL, &error);
+  g_assert_no_error (error);
   grant_token_provider_set_client_secret (provider, "log-canary-wrong");
   grant_token_provider_invalidate (provider, NULL);
   error = expect_error (provider);
@@ -1331,10 +1272,9 @@ test_nothing_secret_logged (void)
   g_assert_nonnull (strstr (logs, "Requesting a token"));
   g_assert_null (strstr (logs, "log-canary"));
   g_assert_null (strstr (logs, first));
-  g_assert_null (strstr (logs, grant_token_get_access_token (result.token)));
+  g_assert_null (strstr (logs, grant_token_get_access_token (refreshed)));
   g_assert_null (strstr (error->message, "log-canary"));
 
-  result_clear (&result);
   g_assert_finalize_object (provider);
 }
 

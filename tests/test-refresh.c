@@ -13,46 +13,6 @@
 #define S G_GINT64_CONSTANT (1000000)
 
 typedef struct {
-  gboolean done;
-  GrantToken *token;
-  GError *error;
-} Result;
-
-static void
-result_clear (Result *result)
-{
-  g_clear_object (&result->token);
-  g_clear_error (&result->error);
-  result->done = FALSE;
-}
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
-  result->done = TRUE;
-}
-
-static GrantToken *
-get_token (GrantTokenProvider  *provider,
-           GError             **error)
-{
-  Result result = { 0 };
-
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
-
-typedef struct {
   guint refreshed;
   guint failed;
   guint notify_token;
@@ -143,7 +103,7 @@ test_schedule (void)
   g_assert_true (grant_token_provider_get_auto_refresh (provider));
   g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
 
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* 80% of 100 s is 80 s, but a 60 s margin (at most half the lifetime,
@@ -171,7 +131,7 @@ test_schedule (void)
   grant_token_provider_invalidate (provider, NULL);
   g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
   g_clear_object (&first);
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + (50 + 80) * S);
   g_assert_cmpuint (signals.failed, ==, 0);
 
@@ -189,7 +149,7 @@ test_no_timer_without_token_or_auto_refresh (void)
   g_autoptr(GError) error = NULL;
 
   grant_token_provider_set_auto_refresh (provider, FALSE);
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
   g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, -1);
@@ -220,7 +180,7 @@ test_jitter (void)
       gint64 at;
 
       grant_token_provider_set_retry_policy (provider, 1000, 60000, 3, TRUE);
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_no_error (error);
 
       /* Due at 80% of the lifetime, up to 5% of it (30 s at most)
@@ -255,7 +215,7 @@ test_failure_keeps_valid_token (void)
   /* One attempt per refresh, and the real backoff: 1 s doubling. */
   grant_token_provider_set_retry_policy (provider, 1000, 60000, 1, FALSE);
   endpoint->expires_in = 100;
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
@@ -273,7 +233,7 @@ test_failure_keeps_valid_token (void)
 
       /* Callers keep getting the still-valid token, at once. */
       g_clear_object (&kept);
-      kept = get_token (provider, &error);
+      kept = test_provider_get_token (provider, NULL, &error);
       g_assert_no_error (error);
       g_assert_true (kept == first);
       g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2 + i);
@@ -311,20 +271,20 @@ test_failure_without_auto_refresh (void)
   grant_token_provider_set_auto_refresh (provider, FALSE);
   grant_token_provider_set_retry_policy (provider, 5, 20, 1, FALSE);
   endpoint->expires_in = 100;
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* Stale, and the server fails: the caller still gets the valid token... */
   test_clock_set (clock, start + 60 * S);
   local_endpoint_push_failure (endpoint, 503, NULL, NULL, "");
-  kept = get_token (provider, &error);
+  kept = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (kept == first);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
 
   /* ...and, with no background retry to wait for, the next caller tries
    * again. */
-  renewed = get_token (provider, &error);
+  renewed = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (renewed != first);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
@@ -347,7 +307,7 @@ test_retries_stop_at_expiry (void)
   signals_connect (provider, &signals);
   grant_token_provider_set_retry_policy (provider, 4000, 60000, 1, FALSE);
   endpoint->expires_in = 10;
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* Refresh at 5 s; retries at 9 s, then 17 s would be past expiry. */
@@ -364,7 +324,7 @@ test_retries_stop_at_expiry (void)
   /* Once expired, the token is never handed out: callers get a fetch and
    * its error. */
   test_clock_set (clock, start + 10 * S);
-  none = get_token (provider, &error);
+  none = test_provider_get_token (provider, NULL, &error);
   g_assert_null (none);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 4);
@@ -387,7 +347,7 @@ test_suspend_past_expiry (void)
 
   signals_connect (provider, &signals);
   endpoint->expires_in = 100;
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* The machine sleeps for an hour: the wall clock jumps past the refresh
@@ -416,7 +376,7 @@ test_real_clock (void)
 
   signals_connect (provider, &signals);
   endpoint->expires_in = 2;
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   started = g_get_monotonic_time ();
   at = grant_token_provider_get_refresh_time (provider);
@@ -514,13 +474,13 @@ test_background_joined_by_callers (void)
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GrantToken) still_fresh = NULL;
   g_autoptr(GError) error = NULL;
-  Result results[20] = { { 0 } };
+  TestResult results[20] = { { 0 } };
   Signals signals = { 0 };
 
   signals_connect (provider, &signals);
   grant_token_provider_set_expiry_margin (provider, 10);
   endpoint->expires_in = 100;
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* The background refresh at 80 s is in flight... */
@@ -529,14 +489,14 @@ test_background_joined_by_callers (void)
   wait_for_requests (endpoint, 2);
 
   /* ...callers still get the fresh token meanwhile... */
-  still_fresh = get_token (provider, &error);
+  still_fresh = test_provider_get_token (provider, NULL, &error);
   g_assert_true (still_fresh == first);
 
   /* ...and once it is stale, they join the refresh rather than start
    * requests of their own. */
   test_clock_set (clock, start + 91 * S);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
-    grant_token_provider_get_token_async (provider, NULL, get_token_cb, &results[i]);
+    grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &results[i]);
   local_endpoint_release (endpoint);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
@@ -549,7 +509,7 @@ test_background_joined_by_callers (void)
   g_assert_cmpuint (signals.refreshed, ==, 2);
 
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
-    result_clear (&results[i]);
+    test_result_clear (&results[i]);
   g_assert_finalize_object (provider);
 }
 
@@ -564,7 +524,7 @@ test_dropped_during_background_refresh (void)
   g_autoptr(GError) error = NULL;
 
   endpoint->expires_in = 100;
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   endpoint->hold = TRUE;
@@ -594,7 +554,7 @@ test_retry_server_errors (void)
   signals_connect (provider, &signals);
   local_endpoint_push_failure (endpoint, 503, NULL, NULL, "<html>busy</html>");
   local_endpoint_push_failure (endpoint, 502, NULL, NULL, "");
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
   /* Attempts that were retried are no failures of the caller's request. */
@@ -616,7 +576,7 @@ test_retry_gives_up (void)
   signals_connect (provider, &signals);
   for (guint i = 0; i < 5; i++)
     local_endpoint_push_failure (endpoint, 503, NULL, NULL, "");
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
   g_assert_cmpuint (signals.failed, ==, 1);
@@ -649,7 +609,7 @@ test_no_retry_for_protocol_errors (void)
 
       signals_connect (provider, &signals);
       local_endpoint_push_failure (endpoint, cases[i].status, NULL, NULL, cases[i].body);
-      token = get_token (provider, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_error (error, GRANT_ERROR, cases[i].code);
       g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
       g_assert_cmpuint (signals.failed, ==, 1);
@@ -675,7 +635,7 @@ test_retry_after (void)
   /* In seconds: the backoff of a few milliseconds waits for a second. */
   local_endpoint_push_failure (endpoint, 429, "Retry-After", "1", "{\"error\":\"slow_down\"}");
   started = g_get_monotonic_time ();
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 950 * 1000);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
@@ -687,7 +647,7 @@ test_retry_after (void)
   grant_token_provider_invalidate (provider, NULL);
   local_endpoint_push_failure (endpoint, 503, "Retry-After", date, "");
   started = g_get_monotonic_time ();
-  again = get_token (provider, &error);
+  again = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 1900 * 1000);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 4);
@@ -701,13 +661,13 @@ test_cancel_during_retry_wait (void)
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
   GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  Result result = { 0 };
+  TestResult result = { 0 };
   Signals signals = { 0 };
   gint64 started;
 
   signals_connect (provider, &signals);
   local_endpoint_push_failure (endpoint, 503, "Retry-After", "30", "");
-  grant_token_provider_get_token_async (provider, cancellable, get_token_cb, &result);
+  grant_token_provider_get_token_async (provider, cancellable, test_provider_get_token_cb, &result);
   wait_for_requests (endpoint, 1);
   for (guint i = 0; i < 10; i++)
     g_main_context_iteration (NULL, FALSE);
@@ -720,7 +680,7 @@ test_cancel_during_retry_wait (void)
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
   g_assert_cmpuint (signals.failed, ==, 0);
 
-  result_clear (&result);
+  test_result_clear (&result);
   g_assert_finalize_object (provider);
 }
 
@@ -745,13 +705,13 @@ test_network_down_and_up (void)
   endpoint->expires_in = 100;
 
   /* No network and no token: a clear error at once, no request. */
-  none = get_token (provider, &error);
+  none = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
   g_clear_error (&error);
 
   test_network_monitor_set_available (monitor, TRUE);
-  first = get_token (provider, &error);
+  first = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
 
   /* Offline when the refresh is due: no attempt... */
@@ -762,7 +722,7 @@ test_network_down_and_up (void)
   g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
 
   /* ...callers keep the stale but valid token... */
-  kept = get_token (provider, &error);
+  kept = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (kept == first);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);

@@ -19,52 +19,14 @@ typedef struct {
   GrantToken *token;
   gboolean ok;
   GError *error;
-} Result;
-
-static void
-get_token_cb (GObject      *object,
-              GAsyncResult *res,
-              gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                         &result->error);
-  result->done = TRUE;
-}
-
-static void
-refresh_cb (GObject      *object,
-            GAsyncResult *res,
-            gpointer      user_data)
-{
-  Result *result = user_data;
-
-  result->token = grant_token_provider_refresh_finish (GRANT_TOKEN_PROVIDER (object), res,
-                                                       &result->error);
-  result->done = TRUE;
-}
-
-static GrantToken *
-get_token (GrantTokenProvider  *provider,
-           GError             **error)
-{
-  Result result = { 0 };
-
-  grant_token_provider_get_token_async (provider, NULL, get_token_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
+} StoreResult;
 
 static void
 load_cb (GObject      *object,
          GAsyncResult *res,
          gpointer      user_data)
 {
-  Result *result = user_data;
+  StoreResult *result = user_data;
 
   result->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), res, &result->error);
   result->done = TRUE;
@@ -75,7 +37,7 @@ save_cb (GObject      *object,
          GAsyncResult *res,
          gpointer      user_data)
 {
-  Result *result = user_data;
+  StoreResult *result = user_data;
 
   result->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), res, &result->error);
   result->done = TRUE;
@@ -86,7 +48,7 @@ clear_cb (GObject      *object,
           GAsyncResult *res,
           gpointer      user_data)
 {
-  Result *result = user_data;
+  StoreResult *result = user_data;
 
   result->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), res, &result->error);
   result->done = TRUE;
@@ -97,7 +59,7 @@ store_load (GrantTokenStore  *store,
             GrantTokenKey    *key,
             GError          **error)
 {
-  Result result = { 0 };
+  StoreResult result = { 0 };
 
   grant_token_store_load_async (store, key, NULL, load_cb, &result);
   test_wait_until (&result.done);
@@ -113,7 +75,7 @@ store_save (GrantTokenStore  *store,
             GrantToken       *token,
             GError          **error)
 {
-  Result result = { 0 };
+  StoreResult result = { 0 };
 
   grant_token_store_save_async (store, key, token, NULL, save_cb, &result);
   test_wait_until (&result.done);
@@ -128,7 +90,7 @@ store_clear (GrantTokenStore  *store,
              GrantTokenKey    *key,
              GError          **error)
 {
-  Result result = { 0 };
+  StoreResult result = { 0 };
 
   grant_token_store_clear_async (store, key, NULL, clear_cb, &result);
   test_wait_until (&result.done);
@@ -481,7 +443,7 @@ test_provider_restart (void)
   g_autofree char *path = g_build_filename (dir, file_name, NULL);
   g_autofree char *contents = NULL;
 
-  token = get_token (first, &error);
+  token = test_provider_get_token (first, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
   g_assert_finalize_object (first);
@@ -493,7 +455,7 @@ test_provider_restart (void)
 
   /* "Restart": a new provider takes the stored token, without a request. */
   second = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
-  reloaded = get_token (second, &error);
+  reloaded = test_provider_get_token (second, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (reloaded), ==, grant_token_get_access_token (token));
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
@@ -522,7 +484,7 @@ test_stale_stored_token_not_served (void)
 
   endpoint->expires_in = 100;
   grant_token_provider_set_clock (first, GRANT_CLOCK (clock));
-  token = get_token (first, &error);
+  token = test_provider_get_token (first, NULL, &error);
   g_assert_no_error (error);
   g_assert_finalize_object (first);
 
@@ -530,7 +492,7 @@ test_stale_stored_token_not_served (void)
   test_clock_set (clock, start + 60 * S);
   second = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
   grant_token_provider_set_clock (second, GRANT_CLOCK (clock));
-  fetched = get_token (second, &error);
+  fetched = test_provider_get_token (second, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (fetched), !=, grant_token_get_access_token (token));
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
@@ -552,25 +514,22 @@ test_picks_up_token_refreshed_elsewhere (void)
   g_autoptr(GrantToken) old = NULL;
   g_autoptr(GrantToken) refreshed = NULL;
   g_autoptr(GrantToken) picked = NULL;
-  Result result = { 0 };
   g_autoptr(GError) error = NULL;
 
   endpoint->expires_in = 100;
   grant_token_provider_set_clock (mine, GRANT_CLOCK (clock));
   grant_token_provider_set_clock (theirs, GRANT_CLOCK (clock));
-  old = get_token (mine, &error);
+  old = test_provider_get_token (mine, NULL, &error);
   g_assert_no_error (error);
 
   /* Another process refreshed the token (and saved it). */
   test_clock_set (clock, start + 60 * S);
-  grant_token_provider_refresh_async (theirs, NULL, refresh_cb, &result);
-  test_wait_until (&result.done);
-  g_assert_no_error (result.error);
-  refreshed = g_steal_pointer (&result.token);
+  refreshed = test_provider_refresh (theirs, NULL, &error);
+  g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
 
   /* Mine is stale: it reads the store before fetching. */
-  picked = get_token (mine, &error);
+  picked = test_provider_get_token (mine, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (picked), ==, grant_token_get_access_token (refreshed));
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
@@ -598,12 +557,12 @@ test_failing_store_degrades (void)
 
   /* One warning, however often it fails; callers get their tokens. */
   g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*");
-  token = get_token (provider, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_test_assert_expected_messages ();
   g_assert_no_error (error);
 
   grant_token_provider_invalidate (provider, NULL);
-  again = get_token (provider, &error);
+  again = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
 

@@ -31,6 +31,80 @@ test_wait_until (gboolean *done)
 }
 
 void
+test_result_clear (TestResult *result)
+{
+  g_clear_object (&result->token);
+  g_clear_error (&result->error);
+  result->done = FALSE;
+}
+
+void
+test_provider_get_token_cb (GObject      *object,
+                            GAsyncResult *res,
+                            gpointer      user_data)
+{
+  TestResult *result = user_data;
+
+  g_assert_false (result->done);
+  result->token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                         &result->error);
+  g_assert_true ((result->token == NULL) != (result->error == NULL));
+  result->done = TRUE;
+}
+
+void
+test_provider_refresh_cb (GObject      *object,
+                          GAsyncResult *res,
+                          gpointer      user_data)
+{
+  TestResult *result = user_data;
+
+  g_assert_false (result->done);
+  result->token = grant_token_provider_refresh_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                       &result->error);
+  g_assert_true ((result->token == NULL) != (result->error == NULL));
+  result->done = TRUE;
+}
+
+static GrantToken *
+finish_in_thread_default (TestResult  *result,
+                          GError     **error)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  while (!result->done)
+    g_main_context_iteration (context, TRUE);
+  if (result->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&result->error));
+
+  return g_steal_pointer (&result->token);
+}
+
+GrantToken *
+test_provider_get_token (GrantTokenProvider  *provider,
+                         GCancellable        *cancellable,
+                         GError             **error)
+{
+  TestResult result = { 0 };
+
+  grant_token_provider_get_token_async (provider, cancellable, test_provider_get_token_cb, &result);
+
+  return finish_in_thread_default (&result, error);
+}
+
+GrantToken *
+test_provider_refresh (GrantTokenProvider  *provider,
+                       GCancellable        *cancellable,
+                       GError             **error)
+{
+  TestResult result = { 0 };
+
+  grant_token_provider_refresh_async (provider, cancellable, test_provider_refresh_cb, &result);
+
+  return finish_in_thread_default (&result, error);
+}
+
+void
 test_session_use_other_credentials (SoupSession *session,
                                     const char  *url)
 {

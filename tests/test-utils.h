@@ -29,6 +29,34 @@ void           test_session_use_other_credentials (SoupSession *session,
 /* Runs the default main context until *@done is TRUE. */
 void           test_wait_until        (gboolean *done);
 
+/* What a provider's get-token or refresh call gave: exactly one of @token
+ * and @error, once @done. */
+typedef struct {
+  gboolean done;
+  GrantToken *token;
+  GError *error;
+} TestResult;
+
+void           test_result_clear          (TestResult *result);
+
+/* Callbacks for grant_token_provider_get_token_async() and
+ * grant_token_provider_refresh_async(); @user_data is a TestResult. */
+void           test_provider_get_token_cb (GObject      *object,
+                                           GAsyncResult *res,
+                                           gpointer      user_data);
+void           test_provider_refresh_cb   (GObject      *object,
+                                           GAsyncResult *res,
+                                           gpointer      user_data);
+
+/* Each starts the call and runs the thread-default main context until it
+ * is done, as libsoup's soup_test_session_async_send() does. */
+GrantToken    *test_provider_get_token    (GrantTokenProvider  *provider,
+                                           GCancellable        *cancellable,
+                                           GError             **error);
+GrantToken    *test_provider_refresh      (GrantTokenProvider  *provider,
+                                           GCancellable        *cancellable,
+                                           GError             **error);
+
 /* Log capture: everything libgrant logs, at every level, for secret checks. */
 void           test_capture_logs      (void);
 char          *test_dup_captured_logs (void);
