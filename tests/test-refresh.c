@@ -85,82 +85,122 @@ wait_for_signal (guint *counter,
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* The common set-up: a provider on an endpoint, on the test's clock, with
+ * its signals counted. */
+typedef struct {
+  LocalEndpoint *endpoint;
+  gint64 start;
+  TestClock *clock;             /* NULL on the real clock */
+  GrantTokenProvider *provider;
+  Signals signals;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  fixture->endpoint = test_endpoint_new (FALSE);
+  fixture->start = g_get_real_time ();
+  fixture->clock = test_clock_new (fixture->start);
+  fixture->provider = provider_on_clock (fixture->endpoint, fixture->clock);
+  signals_connect (fixture->provider, &fixture->signals);
+}
+
+static void
+fixture_set_up_real_clock (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  fixture->endpoint = test_endpoint_new (FALSE);
+  fixture->provider = provider_on_clock (fixture->endpoint, NULL);
+  signals_connect (fixture->provider, &fixture->signals);
+}
+
+/* For a test that checks something once the provider is gone; the
+ * tear-down does it otherwise. */
+static void
+fixture_finalize_provider (Fixture *fixture)
+{
+  g_assert_finalize_object (g_steal_pointer (&fixture->provider));
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  if (fixture->provider != NULL)
+    fixture_finalize_provider (fixture);
+  g_clear_error (&fixture->signals.last_error);
+  g_clear_object (&fixture->clock);
+  g_clear_pointer (&fixture->endpoint, local_endpoint_free);
+}
+
 /* Background refresh */
 
 static void
-test_schedule (void)
+test_schedule (Fixture       *fixture,
+               gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
 
-  signals_connect (provider, &signals);
-  endpoint->expires_in = 100;
-  g_assert_true (grant_token_provider_get_auto_refresh (provider));
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  fixture->endpoint->expires_in = 100;
+  g_assert_true (grant_token_provider_get_auto_refresh (fixture->provider));
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
 
-  first = test_provider_get_token (provider, NULL, &error);
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
   /* 80% of 100 s is 80 s, but a 60 s margin (at most half the lifetime,
    * 50 s) comes first. One alarm, no polling. */
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + 50 * S);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, fixture->start + 50 * S);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 1);
 
-  test_clock_advance (clock, 49);
-  g_assert_cmpuint (test_clock_get_fired (clock), ==, 0);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  test_clock_advance (fixture->clock, 49);
+  g_assert_cmpuint (test_clock_get_fired (fixture->clock), ==, 0);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
 
-  test_clock_advance (clock, 1);
-  g_assert_cmpuint (test_clock_get_fired (clock), ==, 1);
-  wait_for_signal (&signals.refreshed, 2);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
-  g_assert_cmpuint (signals.notify_token, ==, 2);
-  g_assert_true (grant_token_provider_peek_token (provider) != first);
+  test_clock_advance (fixture->clock, 1);
+  g_assert_cmpuint (test_clock_get_fired (fixture->clock), ==, 1);
+  wait_for_signal (&fixture->signals.refreshed, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
+  g_assert_cmpuint (fixture->signals.notify_token, ==, 2);
+  g_assert_true (grant_token_provider_peek_token (fixture->provider) != first);
 
   /* The next one, 50 s after the new token. */
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + 100 * S);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 1);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, fixture->start + 100 * S);
 
   /* With a smaller margin, 80% of the lifetime comes first. */
-  grant_token_provider_set_expiry_margin (provider, 10);
-  grant_token_provider_invalidate (provider, NULL);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  grant_token_provider_set_expiry_margin (fixture->provider, 10);
+  grant_token_provider_invalidate (fixture->provider, NULL);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
   g_clear_object (&first);
-  first = test_provider_get_token (provider, NULL, &error);
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + (50 + 80) * S);
-  g_assert_cmpuint (signals.failed, ==, 0);
+  first = test_provider_get_token (fixture->provider, NULL, &error);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, fixture->start + (50 + 80) * S);
+  g_assert_cmpuint (fixture->signals.failed, ==, 0);
 
-  g_assert_finalize_object (provider);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  fixture_finalize_provider (fixture);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
 }
 
 static void
-test_no_timer_without_token_or_auto_refresh (void)
+test_no_timer_without_token_or_auto_refresh (Fixture       *fixture,
+                                             gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  g_autoptr(TestClock) clock = test_clock_new (g_get_real_time ());
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
 
-  grant_token_provider_set_auto_refresh (provider, FALSE);
-  token = test_provider_get_token (provider, NULL, &error);
+  grant_token_provider_set_auto_refresh (fixture->provider, FALSE);
+  token = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, -1);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, -1);
 
-  grant_token_provider_set_auto_refresh (provider, TRUE);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
+  grant_token_provider_set_auto_refresh (fixture->provider, TRUE);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 1);
 
-  grant_token_provider_invalidate (provider, NULL);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
-
-  g_assert_finalize_object (provider);
+  grant_token_provider_invalidate (fixture->provider, NULL);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
 }
 
 static void
@@ -198,196 +238,163 @@ test_jitter (void)
 }
 
 static void
-test_failure_keeps_valid_token (void)
+test_failure_keeps_valid_token (Fixture       *fixture,
+                                gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GrantToken) kept = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
   gint64 expected;
   guint delays[] = { 1, 2, 4, 8, 16 };
 
-  signals_connect (provider, &signals);
   /* One attempt per refresh, and the real backoff: 1 s doubling. */
-  grant_token_provider_set_retry_policy (provider, 1000, 60000, 1, FALSE);
-  endpoint->expires_in = 100;
-  first = test_provider_get_token (provider, NULL, &error);
+  grant_token_provider_set_retry_policy (fixture->provider, 1000, 60000, 1, FALSE);
+  fixture->endpoint->expires_in = 100;
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
   for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
-    local_endpoint_push_failure (endpoint, 503, NULL, NULL, "{\"error\":\"temporarily_unavailable\"}");
+    local_endpoint_push_failure (fixture->endpoint, 503, NULL, NULL, "{\"error\":\"temporarily_unavailable\"}");
 
   /* The refresh at 50 s fails: signalled, the token stays, and the next
    * try comes 1 s later, then 2, 4, 8, 16. */
-  expected = start + 50 * S;
-  test_clock_set (clock, expected);
+  expected = fixture->start + 50 * S;
+  test_clock_set (fixture->clock, expected);
   for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
     {
-      wait_for_signal (&signals.failed, i + 1);
-      g_assert_error (signals.last_error, GRANT_ERROR, GRANT_ERROR_TEMPORARILY_UNAVAILABLE);
-      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2 + i);
+      wait_for_signal (&fixture->signals.failed, i + 1);
+      g_assert_error (fixture->signals.last_error, GRANT_ERROR, GRANT_ERROR_TEMPORARILY_UNAVAILABLE);
+      g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2 + i);
 
       /* Callers keep getting the still-valid token, at once. */
       g_clear_object (&kept);
-      kept = test_provider_get_token (provider, NULL, &error);
+      kept = test_provider_get_token (fixture->provider, NULL, &error);
       g_assert_no_error (error);
       g_assert_true (kept == first);
-      g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2 + i);
-      g_assert_null (grant_token_provider_peek_token (provider));
+      g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2 + i);
+      g_assert_null (grant_token_provider_peek_token (fixture->provider));
 
       expected += delays[i] * S;
-      g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, expected);
-      g_assert_cmpint (test_clock_get_armed (clock), ==, 1);
-      test_clock_set (clock, expected);
+      g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, expected);
+      g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 1);
+      test_clock_set (fixture->clock, expected);
     }
 
   /* The server is back: the next refresh succeeds. */
-  wait_for_signal (&signals.refreshed, 2);
-  g_assert_cmpuint (signals.failed, ==, G_N_ELEMENTS (delays));
-  g_assert_true (grant_token_provider_peek_token (provider) != first);
+  wait_for_signal (&fixture->signals.refreshed, 2);
+  g_assert_cmpuint (fixture->signals.failed, ==, G_N_ELEMENTS (delays));
+  g_assert_true (grant_token_provider_peek_token (fixture->provider) != first);
   /* And the schedule is the normal one again. */
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, expected + 50 * S);
-
-  g_clear_error (&signals.last_error);
-  g_assert_finalize_object (provider);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, expected + 50 * S);
 }
 
 static void
-test_failure_without_auto_refresh (void)
+test_failure_without_auto_refresh (Fixture       *fixture,
+                                   gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GrantToken) kept = NULL;
   g_autoptr(GrantToken) renewed = NULL;
   g_autoptr(GError) error = NULL;
 
-  grant_token_provider_set_auto_refresh (provider, FALSE);
-  grant_token_provider_set_retry_policy (provider, 5, 20, 1, FALSE);
-  endpoint->expires_in = 100;
-  first = test_provider_get_token (provider, NULL, &error);
+  grant_token_provider_set_auto_refresh (fixture->provider, FALSE);
+  grant_token_provider_set_retry_policy (fixture->provider, 5, 20, 1, FALSE);
+  fixture->endpoint->expires_in = 100;
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
   /* Stale, and the server fails: the caller still gets the valid token... */
-  test_clock_set (clock, start + 60 * S);
-  local_endpoint_push_failure (endpoint, 503, NULL, NULL, "");
-  kept = test_provider_get_token (provider, NULL, &error);
+  test_clock_set (fixture->clock, fixture->start + 60 * S);
+  local_endpoint_push_failure (fixture->endpoint, 503, NULL, NULL, "");
+  kept = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (kept == first);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
 
   /* ...and, with no background retry to wait for, the next caller tries
    * again. */
-  renewed = test_provider_get_token (provider, NULL, &error);
+  renewed = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (renewed != first);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
-
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 3);
 }
 
 static void
-test_retries_stop_at_expiry (void)
+test_retries_stop_at_expiry (Fixture       *fixture,
+                             gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GrantToken) none = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
 
-  signals_connect (provider, &signals);
-  grant_token_provider_set_retry_policy (provider, 4000, 60000, 1, FALSE);
-  endpoint->expires_in = 10;
-  first = test_provider_get_token (provider, NULL, &error);
+  grant_token_provider_set_retry_policy (fixture->provider, 4000, 60000, 1, FALSE);
+  fixture->endpoint->expires_in = 10;
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
   /* Refresh at 5 s; retries at 9 s, then 17 s would be past expiry. */
   for (guint i = 0; i < 10; i++)
-    local_endpoint_push_failure (endpoint, 500, NULL, NULL, "");
-  test_clock_set (clock, start + 5 * S);
-  wait_for_signal (&signals.failed, 1);
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + 9 * S);
-  test_clock_set (clock, start + 9 * S);
-  wait_for_signal (&signals.failed, 2);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, -1);
+    local_endpoint_push_failure (fixture->endpoint, 500, NULL, NULL, "");
+  test_clock_set (fixture->clock, fixture->start + 5 * S);
+  wait_for_signal (&fixture->signals.failed, 1);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, fixture->start + 9 * S);
+  test_clock_set (fixture->clock, fixture->start + 9 * S);
+  wait_for_signal (&fixture->signals.failed, 2);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, -1);
 
   /* Once expired, the token is never handed out: callers get a fetch and
    * its error. */
-  test_clock_set (clock, start + 10 * S);
-  none = test_provider_get_token (provider, NULL, &error);
+  test_clock_set (fixture->clock, fixture->start + 10 * S);
+  none = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_null (none);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 4);
-
-  g_clear_error (&signals.last_error);
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 4);
 }
 
 static void
-test_suspend_past_expiry (void)
+test_suspend_past_expiry (Fixture       *fixture,
+                          gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
   GrantToken *renewed;
 
-  signals_connect (provider, &signals);
-  endpoint->expires_in = 100;
-  first = test_provider_get_token (provider, NULL, &error);
+  fixture->endpoint->expires_in = 100;
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
   /* The machine sleeps for an hour: the wall clock jumps past the refresh
    * point and the expiry. On wake, the refresh happens at once, with no
    * caller asking. */
-  test_clock_set (clock, start + 3600 * S);
-  wait_for_signal (&signals.refreshed, 2);
-  renewed = grant_token_provider_peek_token (provider);
+  test_clock_set (fixture->clock, fixture->start + 3600 * S);
+  wait_for_signal (&fixture->signals.refreshed, 2);
+  renewed = grant_token_provider_peek_token (fixture->provider);
   g_assert_nonnull (renewed);
   g_assert_true (renewed != first);
-  g_assert_cmpint (grant_token_provider_get_refresh_time (provider), ==, start + (3600 + 50) * S);
-
-  g_assert_finalize_object (provider);
+  g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, fixture->start + (3600 + 50) * S);
 }
 
 static void
-test_real_clock (void)
+test_real_clock (Fixture       *fixture,
+                 gconstpointer  data)
 {
   /* The real wall-clock alarm, with a two-second token. */
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
   gint64 started, at;
 
-  signals_connect (provider, &signals);
-  endpoint->expires_in = 2;
-  first = test_provider_get_token (provider, NULL, &error);
+  fixture->endpoint->expires_in = 2;
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
   started = g_get_monotonic_time ();
-  at = grant_token_provider_get_refresh_time (provider);
+  at = grant_token_provider_get_refresh_time (fixture->provider);
   g_assert_cmpint (at - g_get_real_time (), <=, 1600 * 1000);
 
-  wait_for_signal (&signals.refreshed, 2);
+  wait_for_signal (&fixture->signals.refreshed, 2);
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 500 * 1000);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 2000 * 1000);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
-
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
 }
 
 static guint
@@ -465,39 +472,34 @@ test_real_alarms_share_one_timer (void)
 }
 
 static void
-test_background_joined_by_callers (void)
+test_background_joined_by_callers (Fixture       *fixture,
+                                   gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GrantToken) still_fresh = NULL;
   g_autoptr(GError) error = NULL;
   TestResult results[20] = { { 0 } };
-  Signals signals = { 0 };
 
-  signals_connect (provider, &signals);
-  grant_token_provider_set_expiry_margin (provider, 10);
-  endpoint->expires_in = 100;
-  first = test_provider_get_token (provider, NULL, &error);
+  grant_token_provider_set_expiry_margin (fixture->provider, 10);
+  fixture->endpoint->expires_in = 100;
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
   /* The background refresh at 80 s is in flight... */
-  endpoint->hold = TRUE;
-  test_clock_set (clock, start + 80 * S);
-  wait_for_requests (endpoint, 2);
+  fixture->endpoint->hold = TRUE;
+  test_clock_set (fixture->clock, fixture->start + 80 * S);
+  wait_for_requests (fixture->endpoint, 2);
 
   /* ...callers still get the fresh token meanwhile... */
-  still_fresh = test_provider_get_token (provider, NULL, &error);
+  still_fresh = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_true (still_fresh == first);
 
   /* ...and once it is stale, they join the refresh rather than start
    * requests of their own. */
-  test_clock_set (clock, start + 91 * S);
+  test_clock_set (fixture->clock, fixture->start + 91 * S);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
-    grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &results[i]);
-  local_endpoint_release (endpoint);
+    grant_token_provider_get_token_async (fixture->provider, NULL, test_provider_get_token_cb, &results[i]);
+  local_endpoint_release (fixture->endpoint);
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     {
       test_wait_until (&results[i].done);
@@ -505,37 +507,33 @@ test_background_joined_by_callers (void)
       g_assert_true (results[i].token != first);
       g_assert_true (results[i].token == results[0].token);
     }
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
-  g_assert_cmpuint (signals.refreshed, ==, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
+  g_assert_cmpuint (fixture->signals.refreshed, ==, 2);
 
   for (guint i = 0; i < G_N_ELEMENTS (results); i++)
     test_result_clear (&results[i]);
-  g_assert_finalize_object (provider);
 }
 
 static void
-test_dropped_during_background_refresh (void)
+test_dropped_during_background_refresh (Fixture       *fixture,
+                                        gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GError) error = NULL;
 
-  endpoint->expires_in = 100;
-  first = test_provider_get_token (provider, NULL, &error);
+  fixture->endpoint->expires_in = 100;
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
-  endpoint->hold = TRUE;
-  test_clock_set (clock, start + 50 * S);
-  wait_for_requests (endpoint, 2);
+  fixture->endpoint->hold = TRUE;
+  test_clock_set (fixture->clock, fixture->start + 50 * S);
+  wait_for_requests (fixture->endpoint, 2);
 
   /* Nobody waits for that refresh: the provider goes at once, and the
    * answer that comes later finds nothing to touch. */
-  g_assert_finalize_object (provider);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
-  local_endpoint_release (endpoint);
+  fixture_finalize_provider (fixture);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
+  local_endpoint_release (fixture->endpoint);
   for (guint i = 0; i < 10; i++)
     g_main_context_iteration (NULL, FALSE);
 }
@@ -543,46 +541,35 @@ test_dropped_during_background_refresh (void)
 /* Retries inside one fetch */
 
 static void
-test_retry_server_errors (void)
+test_retry_server_errors (Fixture       *fixture,
+                          gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
 
-  signals_connect (provider, &signals);
-  local_endpoint_push_failure (endpoint, 503, NULL, NULL, "<html>busy</html>");
-  local_endpoint_push_failure (endpoint, 502, NULL, NULL, "");
-  token = test_provider_get_token (provider, NULL, &error);
+  local_endpoint_push_failure (fixture->endpoint, 503, NULL, NULL, "<html>busy</html>");
+  local_endpoint_push_failure (fixture->endpoint, 502, NULL, NULL, "");
+  token = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 3);
   /* Attempts that were retried are no failures of the caller's request. */
-  g_assert_cmpuint (signals.failed, ==, 0);
-  g_assert_cmpuint (signals.refreshed, ==, 1);
-
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (fixture->signals.failed, ==, 0);
+  g_assert_cmpuint (fixture->signals.refreshed, ==, 1);
 }
 
 static void
-test_retry_gives_up (void)
+test_retry_gives_up (Fixture       *fixture,
+                     gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
 
-  signals_connect (provider, &signals);
   for (guint i = 0; i < 5; i++)
-    local_endpoint_push_failure (endpoint, 503, NULL, NULL, "");
-  token = test_provider_get_token (provider, NULL, &error);
+    local_endpoint_push_failure (fixture->endpoint, 503, NULL, NULL, "");
+  token = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 3);
-  g_assert_cmpuint (signals.failed, ==, 1);
-
-  g_clear_error (&signals.last_error);
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 3);
+  g_assert_cmpuint (fixture->signals.failed, ==, 1);
 }
 
 static void
@@ -620,10 +607,9 @@ test_no_retry_for_protocol_errors (void)
 }
 
 static void
-test_retry_after (void)
+test_retry_after (Fixture       *fixture,
+                  gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GDateTime) now = NULL;
   g_autoptr(GDateTime) later = NULL;
   g_autofree char *date = NULL;
@@ -633,42 +619,37 @@ test_retry_after (void)
   gint64 started;
 
   /* In seconds: the backoff of a few milliseconds waits for a second. */
-  local_endpoint_push_failure (endpoint, 429, "Retry-After", "1", "{\"error\":\"slow_down\"}");
+  local_endpoint_push_failure (fixture->endpoint, 429, "Retry-After", "1", "{\"error\":\"slow_down\"}");
   started = g_get_monotonic_time ();
-  token = test_provider_get_token (provider, NULL, &error);
+  token = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 950 * 1000);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
 
   /* As an HTTP date, three seconds ahead (at least two, at whole seconds). */
   now = g_date_time_new_now_utc ();
   later = g_date_time_add_seconds (now, 3);
   date = soup_date_time_to_string (later, SOUP_DATE_HTTP);
-  grant_token_provider_invalidate (provider, NULL);
-  local_endpoint_push_failure (endpoint, 503, "Retry-After", date, "");
+  grant_token_provider_invalidate (fixture->provider, NULL);
+  local_endpoint_push_failure (fixture->endpoint, 503, "Retry-After", date, "");
   started = g_get_monotonic_time ();
-  again = test_provider_get_token (provider, NULL, &error);
+  again = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, >=, 1900 * 1000);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 4);
-
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 4);
 }
 
 static void
-test_cancel_during_retry_wait (void)
+test_cancel_during_retry_wait (Fixture       *fixture,
+                               gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   TestResult result = { 0 };
-  Signals signals = { 0 };
   gint64 started;
 
-  signals_connect (provider, &signals);
-  local_endpoint_push_failure (endpoint, 503, "Retry-After", "30", "");
-  grant_token_provider_get_token_async (provider, cancellable, test_provider_get_token_cb, &result);
-  wait_for_requests (endpoint, 1);
+  local_endpoint_push_failure (fixture->endpoint, 503, "Retry-After", "30", "");
+  grant_token_provider_get_token_async (fixture->provider, cancellable, test_provider_get_token_cb, &result);
+  wait_for_requests (fixture->endpoint, 1);
   for (guint i = 0; i < 10; i++)
     g_main_context_iteration (NULL, FALSE);
 
@@ -677,64 +658,55 @@ test_cancel_during_retry_wait (void)
   test_wait_until (&result.done);
   g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 1000 * 1000);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
-  g_assert_cmpuint (signals.failed, ==, 0);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
+  g_assert_cmpuint (fixture->signals.failed, ==, 0);
 
   test_result_clear (&result);
-  g_assert_finalize_object (provider);
 }
 
 /* The network */
 
 static void
-test_network_down_and_up (void)
+test_network_down_and_up (Fixture       *fixture,
+                          gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  gint64 start = g_get_real_time ();
-  g_autoptr(TestClock) clock = test_clock_new (start);
   g_autoptr(TestNetworkMonitor) monitor = test_network_monitor_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, clock);
   g_autoptr(GrantToken) none = NULL;
   g_autoptr(GrantToken) first = NULL;
   g_autoptr(GrantToken) kept = NULL;
   g_autoptr(GError) error = NULL;
-  Signals signals = { 0 };
 
-  signals_connect (provider, &signals);
-  grant_token_provider_set_network_monitor (provider, G_NETWORK_MONITOR (monitor));
-  endpoint->expires_in = 100;
+  grant_token_provider_set_network_monitor (fixture->provider, G_NETWORK_MONITOR (monitor));
+  fixture->endpoint->expires_in = 100;
 
   /* No network and no token: a clear error at once, no request. */
-  none = test_provider_get_token (provider, NULL, &error);
+  none = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 0);
   g_clear_error (&error);
 
   test_network_monitor_set_available (monitor, TRUE);
-  first = test_provider_get_token (provider, NULL, &error);
+  first = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
 
   /* Offline when the refresh is due: no attempt... */
   test_network_monitor_set_available (monitor, FALSE);
-  test_clock_set (clock, start + 60 * S);
-  g_assert_cmpuint (test_clock_get_fired (clock), ==, 1);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
-  g_assert_cmpint (test_clock_get_armed (clock), ==, 0);
+  test_clock_set (fixture->clock, fixture->start + 60 * S);
+  g_assert_cmpuint (test_clock_get_fired (fixture->clock), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
+  g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
 
   /* ...callers keep the stale but valid token... */
-  kept = test_provider_get_token (provider, NULL, &error);
+  kept = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (kept == first);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
 
   /* ...and the network's return brings the refresh. */
   test_network_monitor_set_available (monitor, TRUE);
-  wait_for_signal (&signals.refreshed, 2);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
-  g_assert_true (grant_token_provider_peek_token (provider) != first);
-
-  g_clear_error (&signals.last_error);
-  g_assert_finalize_object (provider);
+  wait_for_signal (&fixture->signals.refreshed, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
+  g_assert_true (grant_token_provider_peek_token (fixture->provider) != first);
 }
 
 /* Authorized requests */
@@ -792,15 +764,14 @@ send_api (GrantTokenProvider  *provider,
 }
 
 static void
-test_authorize_message (void)
+test_authorize_message (Fixture       *fixture,
+                        gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(SoupMessage) message = soup_message_new ("GET", "https://api.example.com/");
   g_autofree char *expected = NULL;
   SendResult result = { 0 };
 
-  grant_token_provider_authorize_message_async (provider, message, NULL, authorize_cb, &result);
+  grant_token_provider_authorize_message_async (fixture->provider, message, NULL, authorize_cb, &result);
   test_wait_until (&result.done);
   g_assert_no_error (result.error);
   expected = g_strconcat ("Bearer ", grant_token_get_access_token (result.token), NULL);
@@ -808,33 +779,29 @@ test_authorize_message (void)
                    ==, expected);
 
   g_clear_object (&result.token);
-  g_assert_finalize_object (provider);
 }
 
 static void
-test_send_retries_once_after_401 (void)
+test_send_retries_once_after_401 (Fixture       *fixture,
+                                  gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GError) error = NULL;
   GrantToken *before;
 
-  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
+  g_assert_cmpuint (send_api (fixture->provider, fixture->endpoint, &error), ==, 200);
   g_assert_no_error (error);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
-  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 1);
-  before = grant_token_provider_peek_token (provider);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_api_requests (fixture->endpoint), ==, 1);
+  before = grant_token_provider_peek_token (fixture->provider);
 
   /* The API revokes the token: the 401 is followed by a new token and one
    * more try, which works. */
-  local_endpoint_revoke_tokens (endpoint);
-  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
+  local_endpoint_revoke_tokens (fixture->endpoint);
+  g_assert_cmpuint (send_api (fixture->provider, fixture->endpoint, &error), ==, 200);
   g_assert_no_error (error);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
-  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 3);
-  g_assert_true (grant_token_provider_peek_token (provider) != before);
-
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_api_requests (fixture->endpoint), ==, 3);
+  g_assert_true (grant_token_provider_peek_token (fixture->provider) != before);
 }
 
 /* The provider's Bearer header stands, even where the session's auth
@@ -842,66 +809,59 @@ test_send_retries_once_after_401 (void)
  * request of the application's on the same session). The API's path is
  * one level down, so that those credentials do not cover the token URL. */
 static void
-test_send_ignores_session_auth (void)
+test_send_ignores_session_auth (Fixture       *fixture,
+                                gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  g_autofree char *url = local_endpoint_url (endpoint, "/api/v1/members");
+  g_autofree char *url = local_endpoint_url (fixture->endpoint, "/api/v1/members");
   g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   SendResult result = { 0 };
 
-  test_session_use_other_credentials (grant_token_provider_get_session (provider), url);
+  test_session_use_other_credentials (grant_token_provider_get_session (fixture->provider), url);
 
-  grant_token_provider_send_async (provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
+  grant_token_provider_send_async (fixture->provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
   test_wait_until (&result.done);
   g_assert_no_error (result.error);
   g_assert_cmpuint (soup_message_get_status (message), ==, 200);
-  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_api_requests (fixture->endpoint), ==, 1);
 
   g_clear_object (&result.stream);
-  g_assert_finalize_object (provider);
 }
 
 static void
-test_send_without_token (void)
+test_send_without_token (Fixture       *fixture,
+                         gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
   g_autoptr(GError) error = NULL;
 
-  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 200);
+  g_assert_cmpuint (send_api (fixture->provider, fixture->endpoint, &error), ==, 200);
 
   /* Revoked, and the credentials no longer work either: the 401 stands,
    * and the retry is never sent without a token. */
-  local_endpoint_revoke_tokens (endpoint);
-  g_free (endpoint->client_secret);
-  endpoint->client_secret = g_strdup ("rotated elsewhere");
-  g_assert_cmpuint (send_api (provider, endpoint, &error), ==, 0);
+  local_endpoint_revoke_tokens (fixture->endpoint);
+  g_free (fixture->endpoint->client_secret);
+  fixture->endpoint->client_secret = g_strdup ("rotated elsewhere");
+  g_assert_cmpuint (send_api (fixture->provider, fixture->endpoint, &error), ==, 0);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
-  g_assert_cmpuint (local_endpoint_get_api_requests (endpoint), ==, 2);
-
-  g_assert_finalize_object (provider);
+  g_assert_cmpuint (local_endpoint_get_api_requests (fixture->endpoint), ==, 2);
 }
 
 static void
-test_send_gives_up_after_second_401 (void)
+test_send_gives_up_after_second_401 (Fixture       *fixture,
+                                     gconstpointer  data)
 {
-  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  g_autofree char *url = local_endpoint_url (endpoint, "/always-401");
-  GrantTokenProvider *provider = provider_on_clock (endpoint, NULL);
+  g_autofree char *url = local_endpoint_url (fixture->endpoint, "/always-401");
   g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
   SendResult result = { 0 };
 
-  local_endpoint_add_canned_with_header (endpoint, "/always-401", 401, "WWW-Authenticate",
+  local_endpoint_add_canned_with_header (fixture->endpoint, "/always-401", 401, "WWW-Authenticate",
                                          "Bearer error=\"invalid_token\"", "application/json", "{}");
-  grant_token_provider_send_async (provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
+  grant_token_provider_send_async (fixture->provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_cb, &result);
   test_wait_until (&result.done);
   g_assert_no_error (result.error);
   g_assert_cmpuint (soup_message_get_status (message), ==, 401);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
 
   g_clear_object (&result.stream);
-  g_assert_finalize_object (provider);
 }
 
 int
@@ -910,28 +870,47 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/refresh/schedule", test_schedule);
-  g_test_add_func ("/refresh/no-timer-without-token-or-auto-refresh", test_no_timer_without_token_or_auto_refresh);
+  g_test_add ("/refresh/schedule", Fixture, NULL,
+              fixture_set_up, test_schedule, fixture_tear_down);
+  g_test_add ("/refresh/no-timer-without-token-or-auto-refresh", Fixture, NULL,
+              fixture_set_up, test_no_timer_without_token_or_auto_refresh, fixture_tear_down);
   g_test_add_func ("/refresh/jitter", test_jitter);
-  g_test_add_func ("/refresh/failure-keeps-valid-token", test_failure_keeps_valid_token);
-  g_test_add_func ("/refresh/failure-without-auto-refresh", test_failure_without_auto_refresh);
-  g_test_add_func ("/refresh/retries-stop-at-expiry", test_retries_stop_at_expiry);
-  g_test_add_func ("/refresh/suspend-past-expiry", test_suspend_past_expiry);
-  g_test_add_func ("/refresh/real-clock", test_real_clock);
+  g_test_add ("/refresh/failure-keeps-valid-token", Fixture, NULL,
+              fixture_set_up, test_failure_keeps_valid_token, fixture_tear_down);
+  g_test_add ("/refresh/failure-without-auto-refresh", Fixture, NULL,
+              fixture_set_up, test_failure_without_auto_refresh, fixture_tear_down);
+  g_test_add ("/refresh/retries-stop-at-expiry", Fixture, NULL,
+              fixture_set_up, test_retries_stop_at_expiry, fixture_tear_down);
+  g_test_add ("/refresh/suspend-past-expiry", Fixture, NULL,
+              fixture_set_up, test_suspend_past_expiry, fixture_tear_down);
+  g_test_add ("/refresh/real-clock", Fixture, NULL,
+              fixture_set_up_real_clock, test_real_clock, fixture_tear_down);
   g_test_add_func ("/refresh/real-alarms-share-one-timer", test_real_alarms_share_one_timer);
-  g_test_add_func ("/refresh/background-joined-by-callers", test_background_joined_by_callers);
-  g_test_add_func ("/refresh/dropped-during-background-refresh", test_dropped_during_background_refresh);
-  g_test_add_func ("/retry/server-errors", test_retry_server_errors);
-  g_test_add_func ("/retry/gives-up", test_retry_gives_up);
+  g_test_add ("/refresh/background-joined-by-callers", Fixture, NULL,
+              fixture_set_up, test_background_joined_by_callers, fixture_tear_down);
+  g_test_add ("/refresh/dropped-during-background-refresh", Fixture, NULL,
+              fixture_set_up, test_dropped_during_background_refresh, fixture_tear_down);
+  g_test_add ("/retry/server-errors", Fixture, NULL,
+              fixture_set_up_real_clock, test_retry_server_errors, fixture_tear_down);
+  g_test_add ("/retry/gives-up", Fixture, NULL,
+              fixture_set_up_real_clock, test_retry_gives_up, fixture_tear_down);
   g_test_add_func ("/retry/not-for-protocol-errors", test_no_retry_for_protocol_errors);
-  g_test_add_func ("/retry/retry-after", test_retry_after);
-  g_test_add_func ("/retry/cancel-during-wait", test_cancel_during_retry_wait);
-  g_test_add_func ("/network/down-and-up", test_network_down_and_up);
-  g_test_add_func ("/send/authorize-message", test_authorize_message);
-  g_test_add_func ("/send/retries-once-after-401", test_send_retries_once_after_401);
-  g_test_add_func ("/send/without-token", test_send_without_token);
-  g_test_add_func ("/send/ignores-session-auth", test_send_ignores_session_auth);
-  g_test_add_func ("/send/gives-up-after-second-401", test_send_gives_up_after_second_401);
+  g_test_add ("/retry/retry-after", Fixture, NULL,
+              fixture_set_up_real_clock, test_retry_after, fixture_tear_down);
+  g_test_add ("/retry/cancel-during-wait", Fixture, NULL,
+              fixture_set_up_real_clock, test_cancel_during_retry_wait, fixture_tear_down);
+  g_test_add ("/network/down-and-up", Fixture, NULL,
+              fixture_set_up, test_network_down_and_up, fixture_tear_down);
+  g_test_add ("/send/authorize-message", Fixture, NULL,
+              fixture_set_up_real_clock, test_authorize_message, fixture_tear_down);
+  g_test_add ("/send/retries-once-after-401", Fixture, NULL,
+              fixture_set_up_real_clock, test_send_retries_once_after_401, fixture_tear_down);
+  g_test_add ("/send/without-token", Fixture, NULL,
+              fixture_set_up_real_clock, test_send_without_token, fixture_tear_down);
+  g_test_add ("/send/ignores-session-auth", Fixture, NULL,
+              fixture_set_up_real_clock, test_send_ignores_session_auth, fixture_tear_down);
+  g_test_add ("/send/gives-up-after-second-401", Fixture, NULL,
+              fixture_set_up_real_clock, test_send_gives_up_after_second_401, fixture_tear_down);
 
   return g_test_run ();
 }
