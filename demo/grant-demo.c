@@ -16,7 +16,6 @@
 
 #include <grant.h>
 
-#include "grant-token-provider-private.h"
 #include "local-endpoint.h"
 
 static gint64 started;
@@ -222,8 +221,9 @@ show_refresh_and_failure (LocalEndpoint *endpoint,
   g_autoptr(GError) error = NULL;
   g_autofree char *description = NULL;
 
-  /* Retries a little faster than in real life, so the demo is short. */
-  grant_token_provider_set_retry_policy (provider, 200, 1000, 3, TRUE);
+  /* One attempt per refresh, so that a failure shows at once; the failed
+   * refresh is still tried again after a backoff. */
+  grant_token_provider_set_max_attempts (provider, 1);
 
   g_print ("\n2. Background refresh of a %u-second token\n", lifetime);
   endpoint->expires_in = lifetime + 1;  /* OfficeRnD answers one second less */
@@ -242,10 +242,9 @@ show_refresh_and_failure (LocalEndpoint *endpoint,
 
   g_print ("\n3. The server fails during the next refresh\n");
   before = g_object_ref (grant_token_provider_peek_token (provider));
-  for (guint i = 0; i < 3; i++)
-    local_endpoint_push_failure (endpoint, 503, NULL, NULL, "{\"error\":\"temporarily_unavailable\","
-                                 "\"error_description\":\"Down for maintenance\"}");
-  say ("the endpoint will answer 503 three times (one refresh, with its retries)");
+  local_endpoint_push_failure (endpoint, 503, NULL, NULL, "{\"error\":\"temporarily_unavailable\","
+                               "\"error_description\":\"Down for maintenance\"}");
+  say ("the endpoint will answer 503 once (max-attempts is 1: no retry within the refresh)");
   run_until (&events.failed, 1);
 
   during = get_token (provider, &error);
@@ -301,7 +300,7 @@ main (int   argc,
     { "lifetime", 'l', 0, G_OPTION_ARG_INT, &lifetime,
       "Seconds the short-lived token of parts 2 and 3 lives (default 5)", "SECONDS" },
     { "fast", 0, 0, G_OPTION_ARG_NONE, &fast,
-      "Two-second tokens, for the test suite", NULL },
+      "Three-second tokens, for the test suite", NULL },
     { NULL },
   };
 
@@ -316,11 +315,13 @@ main (int   argc,
       g_printerr ("grant-demo: %s\n", error->message);
       return 2;
     }
+  /* A failed refresh at half the lifetime is tried again within a second:
+   * still before a three-second token expires. */
   if (fast)
-    lifetime = 2;
-  if (lifetime < 2)
+    lifetime = 3;
+  if (lifetime < 3)
     {
-      g_printerr ("grant-demo: --lifetime must be at least 2 seconds\n");
+      g_printerr ("grant-demo: --lifetime must be at least 3 seconds\n");
       return 2;
     }
 

@@ -134,6 +134,7 @@ enum {
   PROP_EXPIRY_MARGIN,
   PROP_DEFAULT_LIFETIME,
   PROP_TIMEOUT,
+  PROP_MAX_ATTEMPTS,
   PROP_ALLOW_INSECURE_HTTP,
   PROP_ISSUER,
   PROP_AUTO_REFRESH,
@@ -161,6 +162,7 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_RETRY_BASE_MS 1000
 #define DEFAULT_RETRY_MAX_MS  60000
 #define DEFAULT_MAX_ATTEMPTS  3
+#define MAX_MAX_ATTEMPTS      10
 
 static gint64
 provider_now (GrantTokenProvider *self)
@@ -703,6 +705,10 @@ grant_token_provider_get_property (GObject    *object,
       g_value_set_uint (value, self->timeout);
       break;
 
+    case PROP_MAX_ATTEMPTS:
+      g_value_set_uint (value, self->max_attempts);
+      break;
+
     case PROP_ALLOW_INSECURE_HTTP:
       g_value_set_boolean (value, self->allow_insecure_http);
       break;
@@ -781,6 +787,10 @@ grant_token_provider_set_property (GObject      *object,
 
     case PROP_TIMEOUT:
       grant_token_provider_set_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_ATTEMPTS:
+      grant_token_provider_set_max_attempts (self, g_value_get_uint (value));
       break;
 
     case PROP_ALLOW_INSECURE_HTTP:
@@ -926,6 +936,24 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL,
                        0, G_MAXUINT32, DEFAULT_TIMEOUT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:max-attempts:
+   *
+   * How many times one fetch sends its request when the network, a
+   * timeout or the server fails (a 5xx, a 429, `temporarily_unavailable`),
+   * counting the first; 1 turns retries off.
+   *
+   * Between attempts the provider waits a jittered backoff from one second,
+   * doubling, or what the server's `Retry-After` asks (at most a minute).
+   * Errors such as `invalid_client` are never tried again. A failed
+   * background refresh is tried again later whatever this is, while the
+   * token is still valid.
+   */
+  properties[PROP_MAX_ATTEMPTS] =
+    g_param_spec_uint ("max-attempts", NULL, NULL,
+                       1, MAX_MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -1617,6 +1645,47 @@ grant_token_provider_set_timeout (GrantTokenProvider *self,
 
   self->timeout = seconds;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * grant_token_provider_get_max_attempts:
+ * @self: a provider
+ *
+ * Gets how many times one fetch sends its request when it fails for a
+ * reason worth trying again.
+ *
+ * Returns: the number of attempts, at least 1
+ */
+guint
+grant_token_provider_get_max_attempts (GrantTokenProvider *self)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), DEFAULT_MAX_ATTEMPTS);
+
+  return self->max_attempts;
+}
+
+/**
+ * grant_token_provider_set_max_attempts:
+ * @self: a provider
+ * @attempts: the number of attempts, from 1 (no retries) to 10
+ *
+ * Sets how many times one fetch sends its request when the network, a
+ * timeout or the server fails; see
+ * [property@Grant.TokenProvider:max-attempts]. Fetches in flight keep the
+ * number they started with.
+ */
+void
+grant_token_provider_set_max_attempts (GrantTokenProvider *self,
+                                       guint               attempts)
+{
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (attempts >= 1 && attempts <= MAX_MAX_ATTEMPTS);
+
+  if (self->max_attempts == attempts)
+    return;
+
+  self->max_attempts = attempts;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_ATTEMPTS]);
 }
 
 /**

@@ -110,6 +110,12 @@ void                grant_token_provider_set_timeout         (GrantTokenProvider
                                                               guint                seconds);
 
 GRANT_AVAILABLE_IN_ALL
+guint               grant_token_provider_get_max_attempts    (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_max_attempts    (GrantTokenProvider  *self,
+                                                              guint                attempts);
+
+GRANT_AVAILABLE_IN_ALL
 gboolean            grant_token_provider_get_allow_insecure_http (GrantTokenProvider *self);
 GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_allow_insecure_http (GrantTokenProvider *self,

@@ -573,6 +573,50 @@ test_retry_gives_up (Fixture       *fixture,
 }
 
 static void
+notify_count_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 guint      *count)
+{
+  (*count)++;
+}
+
+static void
+test_max_attempts (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  GrantTokenProvider *provider = fixture->provider;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  guint notified = 0, attempts = 0;
+
+  g_signal_connect (provider, "notify::max-attempts", G_CALLBACK (notify_count_cb), &notified);
+
+  /* One attempt: the first 503 is the answer. */
+  grant_token_provider_set_max_attempts (provider, 1);
+  g_assert_cmpuint (grant_token_provider_get_max_attempts (provider), ==, 1);
+  grant_token_provider_set_max_attempts (provider, 1);
+  g_assert_cmpuint (notified, ==, 1);
+  local_endpoint_push_failure (fixture->endpoint, 503, NULL, NULL, "");
+  local_endpoint_push_failure (fixture->endpoint, 503, NULL, NULL, "");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+  g_assert_null (token);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
+  g_clear_error (&error);
+
+  /* Two: the second 503 is retried once, then the token comes. */
+  g_object_set (provider, "max-attempts", 2, NULL);
+  g_object_get (provider, "max-attempts", &attempts, NULL);
+  g_assert_cmpuint (attempts, ==, 2);
+  g_assert_cmpuint (notified, ==, 2);
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 3);
+  g_assert_cmpuint (fixture->signals.failed, ==, 1);
+}
+
+static void
 test_no_retry_for_protocol_errors (void)
 {
   const struct {
@@ -894,6 +938,8 @@ main (int   argc,
               fixture_set_up_real_clock, test_retry_server_errors, fixture_tear_down);
   g_test_add ("/retry/gives-up", Fixture, NULL,
               fixture_set_up_real_clock, test_retry_gives_up, fixture_tear_down);
+  g_test_add ("/retry/max-attempts", Fixture, NULL,
+              fixture_set_up_real_clock, test_max_attempts, fixture_tear_down);
   g_test_add_func ("/retry/not-for-protocol-errors", test_no_retry_for_protocol_errors);
   g_test_add ("/retry/retry-after", Fixture, NULL,
               fixture_set_up_real_clock, test_retry_after, fixture_tear_down);
