@@ -570,6 +570,239 @@ test_failing_store_degrades (void)
   remove_tree (base);
 }
 
+/* A store of the test's own, in memory, with a lock that records when it
+ * is taken and released. */
+
+#define TEST_TYPE_LOCK_STORE (test_lock_store_get_type ())
+G_DECLARE_FINAL_TYPE (TestLockStore, test_lock_store, TEST, LOCK_STORE, GObject)
+
+struct _TestLockStore
+{
+  GObject parent_instance;
+
+  GString *events;
+  char *stored;
+  gboolean fail_lock;
+};
+
+static void test_lock_store_iface_init (GrantTokenStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestLockStore, test_lock_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (GRANT_TYPE_TOKEN_STORE, test_lock_store_iface_init))
+
+static void
+lock_released_cb (gpointer  data,
+                  GObject  *where_the_object_was)
+{
+  TestLockStore *self = data;
+
+  g_string_append (self->events, "unlock ");
+}
+
+static GrantToken *
+test_lock_store_load (GrantTokenStore  *store,
+                      GrantTokenKey    *key,
+                      GCancellable     *cancellable,
+                      GError          **error)
+{
+  TestLockStore *self = TEST_LOCK_STORE (store);
+
+  g_string_append (self->events, "load ");
+
+  return self->stored ? grant_token_new_from_serialized (self->stored, -1, error) : NULL;
+}
+
+static gboolean
+test_lock_store_save (GrantTokenStore  *store,
+                      GrantTokenKey    *key,
+                      GrantToken       *token,
+                      GCancellable     *cancellable,
+                      GError          **error)
+{
+  TestLockStore *self = TEST_LOCK_STORE (store);
+
+  g_string_append (self->events, "save ");
+  g_free (self->stored);
+  self->stored = grant_token_serialize (token);
+
+  return TRUE;
+}
+
+static void
+test_lock_store_lock_async (GrantTokenStore     *store,
+                            GrantTokenKey       *key,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  TestLockStore *self = TEST_LOCK_STORE (store);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  GObject *lock;
+
+  if (self->fail_lock)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "No lock for you");
+      return;
+    }
+
+  g_string_append (self->events, "lock ");
+  lock = g_object_new (G_TYPE_OBJECT, NULL);
+  g_object_weak_ref (lock, lock_released_cb, self);
+  g_task_return_pointer (task, lock, g_object_unref);
+}
+
+static GObject *
+test_lock_store_lock_finish (GrantTokenStore  *store,
+                             GAsyncResult     *result,
+                             GError          **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+test_lock_store_iface_init (GrantTokenStoreInterface *iface)
+{
+  iface->load = test_lock_store_load;
+  iface->save = test_lock_store_save;
+  iface->lock_async = test_lock_store_lock_async;
+  iface->lock_finish = test_lock_store_lock_finish;
+}
+
+static void
+test_lock_store_finalize (GObject *object)
+{
+  TestLockStore *self = TEST_LOCK_STORE (object);
+
+  g_string_free (self->events, TRUE);
+  g_free (self->stored);
+
+  G_OBJECT_CLASS (test_lock_store_parent_class)->finalize (object);
+}
+
+static void
+test_lock_store_class_init (TestLockStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_lock_store_finalize;
+}
+
+static void
+test_lock_store_init (TestLockStore *self)
+{
+  self->events = g_string_new (NULL);
+}
+
+typedef struct {
+  TestLockStore *store;
+  char *events;     /* the store's events when the caller got its token */
+  gboolean done;
+} LockedResult;
+
+static void
+locked_get_token_cb (GObject      *object,
+                     GAsyncResult *res,
+                     gpointer      user_data)
+{
+  LockedResult *result = user_data;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), res, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  result->events = g_strdup (result->store->events->str);
+  result->done = TRUE;
+}
+
+static void
+test_store_lock_held_around_fetch (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(TestLockStore) store = g_object_new (TEST_TYPE_LOCK_STORE, NULL);
+  GrantTokenProvider *provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  GrantTokenProvider *second = NULL;
+  LockedResult result = { store, NULL, FALSE };
+
+  g_assert_true (grant_token_store_can_lock (GRANT_TOKEN_STORE (store)));
+
+  /* Held from before the load until the token is saved, and released
+   * before any caller hears of the token. */
+  grant_token_provider_get_token_async (provider, NULL, locked_get_token_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_cmpstr (result.events, ==, "lock load save unlock ");
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_clear_pointer (&result.events, g_free);
+
+  /* Another provider (another process, as far as the store knows) takes
+   * the lock, finds the token and does not fetch. */
+  g_string_truncate (store->events, 0);
+  second = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  result.done = FALSE;
+  grant_token_provider_get_token_async (second, NULL, locked_get_token_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_cmpstr (result.events, ==, "lock load unlock ");
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_clear_pointer (&result.events, g_free);
+
+  g_assert_finalize_object (provider);
+  g_assert_finalize_object (second);
+}
+
+static void
+test_store_lock_fails (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(TestLockStore) store = g_object_new (TEST_TYPE_LOCK_STORE, NULL);
+  GrantTokenProvider *provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* A lock that cannot be taken is a store failure: one warning, and the
+   * fetch goes on without it. */
+  store->fail_lock = TRUE;
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*No lock for you*");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpstr (store->events->str, ==, "load save ");
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+not_supported_cb (GObject      *object,
+                  GAsyncResult *res,
+                  gpointer      user_data)
+{
+  GError **error = user_data;
+  GObject *lock = grant_token_store_lock_finish (GRANT_TOKEN_STORE (object), res, error);
+
+  g_assert_null (lock);
+  g_assert_nonnull (*error);
+}
+
+static void
+test_store_without_lock (void)
+{
+  g_autoptr(GrantSecretStore) keyring = NULL;
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) files = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for ("https://auth.example.com/token");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (grant_token_store_can_lock (GRANT_TOKEN_STORE (files)));
+
+  /* The keyring has no lock: asking for one says so, without I/O. */
+  keyring = grant_secret_store_new ();
+  g_assert_false (grant_token_store_can_lock (GRANT_TOKEN_STORE (keyring)));
+  grant_token_store_lock_async (GRANT_TOKEN_STORE (keyring), key, NULL, not_supported_cb, &error);
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+
+  remove_tree (dir);
+}
+
 /* Other processes */
 
 static GSubprocess *
@@ -733,6 +966,9 @@ main (int   argc,
   g_test_add_func ("/store/provider/stale-stored-token", test_stale_stored_token_not_served);
   g_test_add_func ("/store/provider/picks-up-refreshed-token", test_picks_up_token_refreshed_elsewhere);
   g_test_add_func ("/store/provider/failing-store", test_failing_store_degrades);
+  g_test_add_func ("/store/lock/held-around-fetch", test_store_lock_held_around_fetch);
+  g_test_add_func ("/store/lock/fails", test_store_lock_fails);
+  g_test_add_func ("/store/lock/not-offered", test_store_without_lock);
   g_test_add_func ("/store/processes/two", test_two_processes);
   g_test_add_func ("/store/processes/eight-one-request", test_eight_processes_one_request);
   g_test_add_func ("/store/processes/crashed-holder", test_crashed_holder_leaves_no_lock);
