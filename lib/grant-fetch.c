@@ -253,16 +253,23 @@ next_auto_method (GrantFetch      *fetch,
   return FALSE;
 }
 
+/* Destroys and drops *@source, if there is one. */
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
 /* Waiters */
 
 static void
 waiter_free (Waiter *waiter)
 {
-  if (waiter->cancel_source != NULL)
-    {
-      g_source_destroy (waiter->cancel_source);
-      g_source_unref (waiter->cancel_source);
-    }
+  clear_source (&waiter->cancel_source);
   g_object_unref (waiter->task);
   g_free (waiter);
 }
@@ -278,8 +285,7 @@ fetch_abandon (GrantFetch *fetch,
     g_cancellable_cancel (fetch->cancellable);
   else if (fetch->state == FETCH_BACKING_OFF)
     {
-      g_source_destroy (fetch->retry_source);
-      g_clear_pointer (&fetch->retry_source, g_source_unref);
+      clear_source (&fetch->retry_source);
       fetch_fail_cancelled (fetch, why);
       fetch_process (fetch);
     }
@@ -357,11 +363,7 @@ static void token_response     (GrantFetch *fetch,
 static void
 fetch_clear_exchange (GrantFetch *fetch)
 {
-  if (fetch->timeout_source != NULL)
-    {
-      g_source_destroy (fetch->timeout_source);
-      g_clear_pointer (&fetch->timeout_source, g_source_unref);
-    }
+  clear_source (&fetch->timeout_source);
   g_clear_object (&fetch->cancellable);
   g_clear_object (&fetch->stream);
   g_clear_pointer (&fetch->body, g_byte_array_unref);
