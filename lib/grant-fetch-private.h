@@ -56,7 +56,8 @@ typedef struct {
 
   /* What the owner knows. */
   GrantDiscovery *discovery;    /* a document read before, or NULL */
-  gboolean network_available;   /* FALSE: fail rather than try, unless stored */
+  GNetworkMonitor *monitor;     /* asked once stored tokens are ruled out */
+  gboolean monitor_covers_loopback;
   gboolean background;          /* cancelling every caller does not stop it */
   guint generation;             /* the owner's, not used by the fetch */
 } GrantFetchConfig;
@@ -71,7 +72,6 @@ typedef struct _GrantFetch GrantFetch;
 typedef struct {
   GrantToken *token;                /* the token, or NULL */
   const GError *error;              /* why there is none, or NULL */
-  gboolean from_store;              /* @token was stored by another fetch */
   const GrantDiscovery *discovery;  /* a document this fetch read, or NULL */
   const GError *store_error;        /* the store's first failure, or NULL */
 } GrantFetchResult;

@@ -66,7 +66,6 @@ struct _GrantFetch {
   /* The outcome. */
   GrantToken *token;
   GError *error;
-  gboolean from_store;
   GrantDiscovery *discovery;   /* the document this fetch read */
   GError *store_error;
 
@@ -116,6 +115,7 @@ grant_fetch_config_free (GrantFetchConfig *config)
   g_clear_pointer (&config->key, grant_token_key_unref);
   g_clear_object (&config->held);
   g_clear_pointer (&config->discovery, grant_discovery_free);
+  g_clear_object (&config->monitor);
   g_free (config);
 }
 
@@ -630,6 +630,9 @@ store_locked_cb (GObject      *object,
 
   g_clear_object (&fetch->cancellable);
   fetch->lock = grant_token_store_lock_finish (GRANT_TOKEN_STORE (object), result, &error);
+  if (fetch->lock == NULL && error == NULL)
+    error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "%s gave no lock and no error",
+                         G_OBJECT_TYPE_NAME (object));
   if (fetch->lock == NULL && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || fetch->abandoned))
     fetch_fail_cancelled (fetch, "Every caller cancelled");
   else
@@ -682,7 +685,6 @@ store_loaded_cb (GObject      *object,
     {
       g_debug ("Using the token from the store");
       fetch->token = g_steal_pointer (&token);
-      fetch->from_store = TRUE;
       fetch->state = FETCH_FINISHING;
     }
   else
@@ -973,7 +975,10 @@ resolve_endpoint (GrantFetch *fetch)
 
   if (fetch->abandoned)
     fetch_fail_cancelled (fetch, "Every caller cancelled");
-  else if (!config->network_available)
+  else if (config->monitor != NULL &&
+           !grant_network_reaches (g_network_monitor_get_network_available (config->monitor),
+                                   config->monitor_covers_loopback,
+                                   is_set (config->token_url) ? config->token_url : config->issuer))
     fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
                                             "No network is available to reach the token endpoint"));
   else if (is_set (config->token_url))
@@ -1066,7 +1071,6 @@ fetch_finish (GrantFetch *fetch)
   GrantFetchResult result = {
     .token = fetch->token,
     .error = fetch->error,
-    .from_store = fetch->from_store,
     .discovery = fetch->discovery,
     .store_error = fetch->store_error,
   };
@@ -1079,8 +1083,10 @@ fetch_finish (GrantFetch *fetch)
 
   if (grant_debug_enabled ())
     {
-      g_autofree char *where = grant_describe_url (is_set (fetch->token_url) ? fetch->token_url
-                                                                             : config->issuer);
+      const char *url = is_set (fetch->token_url) ? fetch->token_url
+                        : is_set (config->token_url) ? config->token_url
+                        : config->issuer;
+      g_autofree char *where = grant_describe_url (url);
 
       if (fetch->token != NULL)
         g_debug ("Got a token from %s, valid for %s", where,
@@ -1143,7 +1149,9 @@ fetch_process (GrantFetch *fetch)
 
         case FETCH_LOAD:
           fetch->state = FETCH_RESOLVE;
-          if (config->key != NULL && config->load_stored)
+          if (fetch->abandoned)
+            fetch_fail_cancelled (fetch, "Every caller cancelled");
+          else if (config->key != NULL && config->load_stored)
             {
               fetch->state = FETCH_LOADING;
               fetch->cancellable = g_cancellable_new ();

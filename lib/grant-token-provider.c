@@ -218,25 +218,15 @@ dup_token_key (GrantTokenProvider *self)
                               (const char * const *) parameters->pdata);
 }
 
-/* Whether a request to @url can go anywhere: the network monitor says so,
- * or the host is a loopback address, which needs no network. */
+/* Whether a request to @url can go anywhere, by what the network monitor
+ * said last: asking it costs a g_object_get(), which each of many
+ * concurrent callers would pay. */
 static gboolean
 network_available_for (GrantTokenProvider *self,
                        const char         *url)
 {
-  g_autoptr(GUri) uri = NULL;
-
-  /* Read from the cache: asking the monitor costs a g_object_get(), which
-   * each of many concurrent callers would pay. */
-  if (self->monitor == NULL || self->network_available)
-    return TRUE;
-
-  if (self->monitor_covers_loopback || url == NULL)
-    return FALSE;
-
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-
-  return uri != NULL && grant_host_is_loopback (g_uri_get_host (uri));
+  return self->monitor == NULL ||
+         grant_network_reaches (self->network_available, self->monitor_covers_loopback, url);
 }
 
 static const char *
@@ -397,7 +387,8 @@ snapshot_request (GrantTokenProvider *self,
   config->expiry_margin = self->expiry_margin;
 
   config->discovery = self->discovery ? grant_discovery_copy (self->discovery) : NULL;
-  config->network_available = network_available_for (self, request_url (self));
+  config->monitor = self->monitor ? g_object_ref (self->monitor) : NULL;
+  config->monitor_covers_loopback = self->monitor_covers_loopback;
   config->background = background;
   config->generation = self->generation;
 
@@ -422,7 +413,8 @@ fetch_done_cb (GrantFetch             *fetch,
 {
   /* A signal handler may drop the last reference. */
   g_autoptr(GrantTokenProvider) self = g_object_ref (user_data);
-  gboolean current = grant_fetch_get_config (fetch)->generation == self->generation;
+  const GrantFetchConfig *config = grant_fetch_get_config (fetch);
+  gboolean current = config->generation == self->generation;
   GrantToken *fallback = NULL;
 
   self->fetches = g_list_remove (self->fetches, fetch);
@@ -432,14 +424,17 @@ fetch_done_cb (GrantFetch             *fetch,
   if (result->store_error != NULL)
     store_failed (self, result->store_error);
 
-  if (!current)
-    return NULL;
-
-  if (result->discovery != NULL)
+  /* The document depends on the issuer alone (and on what counts as a
+   * secure URL): it stays good whatever else changed meanwhile. */
+  if (result->discovery != NULL && g_strcmp0 (result->discovery->issuer, self->issuer) == 0 &&
+      config->allow_insecure_http == self->allow_insecure_http)
     {
       g_clear_pointer (&self->discovery, grant_discovery_free);
       self->discovery = grant_discovery_copy (result->discovery);
     }
+
+  if (!current)
+    return NULL;
 
   if (result->token != NULL)
     {

@@ -562,14 +562,19 @@ grant_token_store_clear_finish (GrantTokenStore  *self,
  * Tells whether the store offers a lock shared between processes (see
  * [method@Grant.TokenStore.lock_async]).
  *
- * Returns: `TRUE` if the store implements `lock_async`
+ * Returns: `TRUE` if the store implements both `lock_async` and
+ *   `lock_finish`
  */
 gboolean
 grant_token_store_can_lock (GrantTokenStore *self)
 {
+  GrantTokenStoreInterface *iface;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_STORE (self), FALSE);
 
-  return GRANT_TOKEN_STORE_GET_IFACE (self)->lock_async != NULL;
+  iface = GRANT_TOKEN_STORE_GET_IFACE (self);
+
+  return iface->lock_async != NULL && iface->lock_finish != NULL;
 }
 
 /**
@@ -610,7 +615,7 @@ grant_token_store_lock_async (GrantTokenStore     *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   iface = GRANT_TOKEN_STORE_GET_IFACE (self);
-  if (iface->lock_async == NULL)
+  if (!grant_token_store_can_lock (self))
     {
       g_task_report_new_error (self, callback, user_data, grant_token_store_lock_async,
                                G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
@@ -628,6 +633,8 @@ grant_token_store_lock_async (GrantTokenStore     *self,
  * @error: return location for a #GError
  *
  * Finishes [method@Grant.TokenStore.lock_async].
+ *
+ * A store's `lock_finish` that returns `NULL` must set @error.
  *
  * Returns: (transfer full): the lock, released when its last reference is
  *   dropped (or when the process ends), or `NULL` with @error set

@@ -29,6 +29,9 @@ char     *grant_describe_uri       (GUri       *uri);
 char     *grant_describe_url       (const char *url);
 gboolean  grant_debug_enabled      (void);
 gboolean  grant_host_is_loopback   (const char *host);
+gboolean  grant_network_reaches    (gboolean    available,
+                                    gboolean    covers_loopback,
+                                    const char *url);
 gboolean  grant_check_url          (const char *url,
                                     gboolean    allow_insecure_http,
                                     GError    **error);

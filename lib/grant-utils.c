@@ -273,6 +273,27 @@ grant_host_is_loopback (const char *host)
   return address != NULL && g_inet_address_get_is_loopback (address);
 }
 
+/* Whether a request to @url can go anywhere: the network monitor says the
+ * network is @available, or the host is a loopback address, which needs no
+ * network (unless the monitor @covers_loopback too, as a test's does). */
+gboolean
+grant_network_reaches (gboolean    available,
+                       gboolean    covers_loopback,
+                       const char *url)
+{
+  g_autoptr(GUri) uri = NULL;
+
+  if (available)
+    return TRUE;
+
+  if (covers_loopback || url == NULL)
+    return FALSE;
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  return uri != NULL && grant_host_is_loopback (g_uri_get_host (uri));
+}
+
 /* Checks that @url can be used for a request carrying credentials: an
  * absolute https:// URL, or http:// to a loopback host. */
 gboolean

@@ -389,6 +389,43 @@ test_discovery_missing (void)
 }
 
 static void
+test_discovery_kept_across_changes (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  Document document = { endpoint, endpoint->base_url, NULL, 0 };
+  GrantTokenProvider *provider = grant_token_provider_new (NULL, endpoint->client_id, endpoint->client_secret);
+  g_autoptr(GrantToken) again = NULL;
+  g_autoptr(GError) error = NULL;
+  TestResult result = { 0 };
+
+  soup_server_add_handler (endpoint->server, "/.well-known/oauth-authorization-server",
+                           document_handler, &document, NULL);
+  grant_token_provider_set_issuer (provider, endpoint->base_url);
+
+  /* The scope changes while the token request is in flight: that token is
+   * not cached, but the document, which depends on the issuer alone, is. */
+  endpoint->hold = TRUE;
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
+  while (local_endpoint_get_requests (endpoint) < 1)
+    g_main_context_iteration (NULL, TRUE);
+  grant_token_provider_set_scope (provider, "read");
+  endpoint->hold = FALSE;
+  local_endpoint_release (endpoint);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  g_assert_null (grant_token_provider_peek_token (provider));
+  g_assert_cmpuint (document.served, ==, 1);
+
+  again = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (document.served, ==, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  test_result_clear (&result);
+  g_assert_finalize_object (provider);
+}
+
+static void
 test_discovery_auth_methods (void)
 {
   const struct {
@@ -511,6 +548,7 @@ main (int   argc,
   g_test_add_func ("/presets/user-preset", test_user_preset);
   g_test_add_func ("/discovery/well-known-locations", test_discovery);
   g_test_add_func ("/discovery/issuer-mismatch", test_discovery_issuer_mismatch);
+  g_test_add_func ("/discovery/kept-across-changes", test_discovery_kept_across_changes);
   g_test_add_func ("/discovery/missing", test_discovery_missing);
   g_test_add_func ("/discovery/auth-methods", test_discovery_auth_methods);
   g_test_add_func ("/discovery/urls", test_discovery_urls);

@@ -583,6 +583,9 @@ struct _TestLockStore
   GString *events;
   char *stored;
   gboolean fail_lock;
+  gboolean give_nothing;   /* lock_finish returns NULL without an error */
+  gboolean hold_lock;      /* lock_async waits for test_lock_store_grant() */
+  GTask *pending;
 };
 
 static void test_lock_store_iface_init (GrantTokenStoreInterface *iface);
@@ -645,8 +648,26 @@ test_lock_store_lock_async (GrantTokenStore     *store,
       return;
     }
 
+  if (self->hold_lock)
+    {
+      self->pending = g_steal_pointer (&task);
+      return;
+    }
+
   g_string_append (self->events, "lock ");
   lock = g_object_new (G_TYPE_OBJECT, NULL);
+  g_object_weak_ref (lock, lock_released_cb, self);
+  g_task_return_pointer (task, lock, g_object_unref);
+}
+
+/* Another process let go: the lock waited for is granted. */
+static void
+test_lock_store_grant (TestLockStore *self)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->pending);
+  GObject *lock = g_object_new (G_TYPE_OBJECT, NULL);
+
+  g_string_append (self->events, "lock ");
   g_object_weak_ref (lock, lock_released_cb, self);
   g_task_return_pointer (task, lock, g_object_unref);
 }
@@ -656,7 +677,13 @@ test_lock_store_lock_finish (GrantTokenStore  *store,
                              GAsyncResult     *result,
                              GError          **error)
 {
-  return g_task_propagate_pointer (G_TASK (result), error);
+  GObject *lock = g_task_propagate_pointer (G_TASK (result), error);
+
+  /* A broken store: the provider must cope. */
+  if (TEST_LOCK_STORE (store)->give_nothing)
+    g_clear_object (&lock);
+
+  return lock;
 }
 
 static void
@@ -765,6 +792,65 @@ test_store_lock_fails (void)
   g_assert_no_error (error);
   g_assert_nonnull (token);
   g_assert_cmpstr (store->events->str, ==, "load save ");
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_store_lock_gives_nothing (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(TestLockStore) store = g_object_new (TEST_TYPE_LOCK_STORE, NULL);
+  GrantTokenProvider *provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* No lock and no error is a store failure like any other. */
+  store->give_nothing = TRUE;
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*no lock and no error*");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_store_lock_then_network (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(TestLockStore) store = g_object_new (TEST_TYPE_LOCK_STORE, NULL);
+  g_autoptr(TestNetworkMonitor) monitor = test_network_monitor_new (TRUE);
+  GrantTokenProvider *provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  TestResult result = { 0 };
+
+  /* The network goes while the fetch waits for another process's lock:
+   * what counts is the network when the fetch would send, after the
+   * lock and the store. */
+  grant_token_provider_set_network_monitor (provider, G_NETWORK_MONITOR (monitor));
+  store->hold_lock = TRUE;
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
+  while (store->pending == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  test_network_monitor_set_available (monitor, FALSE);
+  test_lock_store_grant (store);
+  test_wait_until (&result.done);
+  g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+  g_assert_cmpstr (store->events->str, ==, "lock load unlock ");
+  test_result_clear (&result);
+
+  /* And back: the next fetch goes out. */
+  test_network_monitor_set_available (monitor, TRUE);
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
+  while (store->pending == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  test_lock_store_grant (store);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  test_result_clear (&result);
 
   g_assert_finalize_object (provider);
 }
@@ -969,6 +1055,8 @@ main (int   argc,
   g_test_add_func ("/store/lock/held-around-fetch", test_store_lock_held_around_fetch);
   g_test_add_func ("/store/lock/fails", test_store_lock_fails);
   g_test_add_func ("/store/lock/not-offered", test_store_without_lock);
+  g_test_add_func ("/store/lock/gives-nothing", test_store_lock_gives_nothing);
+  g_test_add_func ("/store/lock/then-network", test_store_lock_then_network);
   g_test_add_func ("/store/processes/two", test_two_processes);
   g_test_add_func ("/store/processes/eight-one-request", test_eight_processes_one_request);
   g_test_add_func ("/store/processes/crashed-holder", test_crashed_holder_leaves_no_lock);

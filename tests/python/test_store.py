@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
 import unittest
 
@@ -126,7 +127,11 @@ class LockingFileStore(FileStore, Grant.TokenStore):
             return GLib.SOURCE_REMOVE
 
         if attempt() == GLib.SOURCE_CONTINUE:
-            GLib.timeout_add(5, attempt)
+            # On the caller's context: the blocking get_token() runs one
+            # of its own, and GLib.timeout_add() would never fire there.
+            source = GLib.timeout_source_new(5)
+            source.set_callback(lambda *args: attempt())
+            source.attach(GLib.MainContext.ref_thread_default())
 
     def do_lock_finish(self, result):
         ok, lock = result.propagate_value()
@@ -192,6 +197,31 @@ class Endpoint:
             msg.unpause()
         self.held = []
         return GLib.SOURCE_REMOVE
+
+
+class ThreadedEndpoint(Endpoint):
+    """The same endpoint on a thread and main context of its own, for the
+    blocking call, which iterates only its own context."""
+
+    def __init__(self):
+        started = threading.Event()
+        self.context = GLib.MainContext.new()
+        self.loop = GLib.MainLoop.new(self.context, False)
+
+        def run():
+            self.context.push_thread_default()
+            Endpoint.__init__(self)
+            started.set()
+            self.loop.run()
+            self.context.pop_thread_default()
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        started.wait()
+
+    def stop(self):
+        self.loop.quit()
+        self.thread.join()
 
 
 class StoreTest(unittest.TestCase):
@@ -297,6 +327,28 @@ class StoreTest(unittest.TestCase):
         self.assertTrue(Grant.TokenStore.can_lock(LockingFileStore('/nonexistent')))
         requests, digests = self.run_processes('none')
         self.assertGreater(requests, 1)
+
+    def test_blocking_call_waits_for_python_lock(self):
+        # Another process holds the lock for a moment: the blocking call
+        # waits for it (the store polls on the call's own main context),
+        # then fetches.
+        endpoint = ThreadedEndpoint()
+        directory = GLib.dir_make_tmp('grant-py-block-XXXXXX')
+        store = LockingFileStore(directory)
+        provider = self.provider(endpoint, store)
+        key = Grant.TokenKey.new(endpoint.token_url, 'py-client',
+                                 Grant.AuthMethod.CLIENT_SECRET_POST, None, None)
+        held = os.open(store.path(key, '.lock'), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        releaser = threading.Timer(0.3, os.close, (held,))
+        started = time.monotonic()
+        releaser.start()
+        token = provider.get_token(None)
+        releaser.join()
+        self.assertGreaterEqual(time.monotonic() - started, 0.25)
+        self.assertEqual(token.props.access_token, 'stored-1')
+        self.assertEqual(endpoint.requests, 1)
+        endpoint.stop()
 
     def test_file_store_from_python(self):
         endpoint = Endpoint()
