@@ -1,8 +1,9 @@
 #!/bin/bash
 # Builds libgrant and runs the whole test suite: every meson suite; the C
 # and Vala tests under valgrind memcheck and under AddressSanitizer + UBSan;
-# and each libFuzzer harness for a short run; then a quick run of the
-# benchmarks. Installs the build dependencies first on Debian 12.
+# the C tests under ThreadSanitizer; each libFuzzer harness for a short
+# run; then a quick run of the benchmarks. Installs the build dependencies
+# first on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,16 @@ meson test -C _build-asan --suite native --print-errorlogs
 GIO_USE_PROXY_RESOLVER=dummy LD_LIBRARY_PATH=_build-asan/lib ./_build-asan/test-vala
 # Fast unwinding again: the fuzzers need no suppressions.
 unset ASAN_OPTIONS LSAN_OPTIONS
+
+echo "== C tests under ThreadSanitizer, against a GLib built for it"
+./build-aux/tsan-glib.sh _build-tsan-glib
+setup _build-tsan -Db_sanitize=thread -Db_lundef=false \
+  -Dintrospection=disabled -Dvapi=disabled -Ddocs=disabled
+meson compile -C _build-tsan
+LD_LIBRARY_PATH="$PWD/_build-tsan-glib/prefix/lib" \
+GIO_MODULE_DIR="$(pkg-config --variable=giomoduledir gio-2.0)" \
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+  meson test -C _build-tsan --suite native --print-errorlogs
 
 echo "== Fuzzing, ${GRANT_FUZZ_SECONDS:=30} s per harness"
 CC=clang setup _build-fuzz -Dfuzzing=true -Dtests=false \

@@ -552,13 +552,13 @@ token_handler (SoupServer        *server,
       g_source_attach (timeout, g_main_context_get_thread_default ());
     }
 
+  g_mutex_lock (&endpoint->lock);
   if (endpoint->hold)
     {
-      g_mutex_lock (&endpoint->lock);
       soup_server_message_pause (msg);
       g_ptr_array_add (endpoint->held, g_object_ref (msg));
-      g_mutex_unlock (&endpoint->lock);
     }
+  g_mutex_unlock (&endpoint->lock);
 }
 
 typedef struct {
@@ -783,8 +783,18 @@ release_in_server (gpointer data)
 void
 local_endpoint_release (LocalEndpoint *endpoint)
 {
-  endpoint->hold = FALSE;
+  local_endpoint_hold (endpoint, FALSE);
   g_main_context_invoke (endpoint->context, release_in_server, endpoint);
+}
+
+/* Holds token answers back from now on (or stops), from any thread. */
+void
+local_endpoint_hold (LocalEndpoint *endpoint,
+                     gboolean       hold)
+{
+  g_mutex_lock (&endpoint->lock);
+  endpoint->hold = hold;
+  g_mutex_unlock (&endpoint->lock);
 }
 
 static gboolean

@@ -46,7 +46,8 @@ struct _LocalEndpoint {
   char *allowed_scope;        /* NULL: any scope */
   gint64 expires_in;          /* seconds; negative: none in the answer */
   gint64 clock_offset;        /* seconds the server's clock is ahead */
-  gboolean hold;              /* keep answers until local_endpoint_release() */
+  gboolean hold;              /* keep answers until local_endpoint_release();
+                               * under @lock (local_endpoint_hold()) */
   guint32 salt;               /* makes access tokens unique to this endpoint */
 
   /* What it saw, under @lock. */
@@ -70,6 +71,8 @@ guint          local_endpoint_get_requests (LocalEndpoint  *endpoint);
 guint          local_endpoint_get_held     (LocalEndpoint  *endpoint);
 guint          local_endpoint_get_token_connections (LocalEndpoint *endpoint);
 void           local_endpoint_release      (LocalEndpoint  *endpoint);
+void           local_endpoint_hold         (LocalEndpoint  *endpoint,
+                                            gboolean        hold);
 char          *local_endpoint_dup_param    (LocalEndpoint  *endpoint,
                                             const char     *name);
 char          *local_endpoint_dup_auth     (LocalEndpoint  *endpoint);

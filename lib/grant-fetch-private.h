@@ -48,6 +48,7 @@ typedef struct {
    * @default_lifetime and @expiry_margin and is not @held, the token the
    * owner already has. */
   GrantTokenStore *store;       /* nullable */
+  GMainContext *store_context;  /* where the store is called */
   GrantTokenKey *key;           /* NULL: nothing is stored */
   gboolean load_stored;
   GrantToken *held;             /* nullable */
@@ -67,6 +68,7 @@ void grant_fetch_config_free (GrantFetchConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrantFetchConfig, grant_fetch_config_free)
 
 typedef struct _GrantFetch GrantFetch;
+typedef struct _GrantFetchWaiter GrantFetchWaiter;
 
 /* How a fetch ended: a token or an error, and what it learnt on the way. */
 typedef struct {
@@ -76,25 +78,47 @@ typedef struct {
   const GError *store_error;        /* the store's first failure, or NULL */
 } GrantFetchResult;
 
-/* Called once when the fetch ends, before any waiter completes. On an
- * error, returns a token (transfer full) that waiters accepting a valid
- * token get instead, or NULL. */
+/* Called once when the fetch ends, on the worker thread, unless the owner
+ * detached the fetch first; before any waiter completes. The fetch holds
+ * no reference to @owner: an owner going away must detach its fetches
+ * (without holding a lock the callback takes), which waits for a callback
+ * in progress. On an error, returns a token
+ * (transfer full) that waiters accepting a valid token get instead, or
+ * NULL. */
 typedef GrantToken *(*GrantFetchDoneFunc) (GrantFetch             *fetch,
                                            const GrantFetchResult *result,
-                                           gpointer                user_data);
+                                           gpointer                owner);
 
-GrantFetch             *grant_fetch_new          (GrantFetchConfig   *config,
-                                                  GMainContext       *context,
-                                                  GrantFetchDoneFunc  done,
-                                                  gpointer            user_data);
-void                    grant_fetch_start        (GrantFetch         *fetch);
-gboolean                grant_fetch_add_waiter   (GrantFetch         *fetch,
-                                                  GTask              *task,
-                                                  gboolean            accepts_valid_token);
-gboolean                grant_fetch_is_joinable  (GrantFetch         *fetch);
-const GrantFetchConfig *grant_fetch_get_config   (GrantFetch         *fetch);
-GMainContext           *grant_fetch_get_context  (GrantFetch         *fetch);
-void                    grant_fetch_detach       (GrantFetch         *fetch);
+GMainContext           *grant_fetch_worker_context   (void);
+
+GrantFetch             *grant_fetch_new              (GrantFetchConfig   *config,
+                                                      GrantFetchDoneFunc  done,
+                                                      gpointer            owner);
+GrantFetch             *grant_fetch_ref              (GrantFetch         *fetch);
+void                    grant_fetch_unref            (GrantFetch         *fetch);
+void                    grant_fetch_start            (GrantFetch         *fetch);
+gboolean                grant_fetch_is_joinable      (GrantFetch         *fetch);
+const GrantFetchConfig *grant_fetch_get_config       (GrantFetch         *fetch);
+void                    grant_fetch_detach           (GrantFetch         *fetch);
+
+/* An asynchronous caller: @task completes in its own context. FALSE when
+ * the fetch takes no more callers. */
+gboolean                grant_fetch_add_task         (GrantFetch         *fetch,
+                                                      GTask              *task,
+                                                      gboolean            accepts_valid_token);
+
+/* A blocking caller: add, then wait (which frees it) until the fetch ends,
+ * @cancellable is cancelled or the monotonic @deadline passes (-1: none).
+ * NULL when the fetch takes no more callers. */
+GrantFetchWaiter       *grant_fetch_add_waiter       (GrantFetch         *fetch,
+                                                      gboolean            accepts_valid_token);
+GrantToken             *grant_fetch_waiter_wait      (GrantFetchWaiter   *waiter,
+                                                      GCancellable       *cancellable,
+                                                      gint64              deadline,
+                                                      GError            **error);
+
+/* The longest a fetch of @config takes, in microseconds; -1: no limit. */
+gint64                  grant_fetch_config_get_budget (const GrantFetchConfig *config);
 
 /* A delay of @base_ms doubled @n times, at most @max_ms, of which the last
  * half is random with @jitter. */

@@ -1,19 +1,33 @@
 /* grant-fetch.c: one token acquisition, from start to end
  *
  * A fetch gets one token for every caller (a waiter) that asks while it is
- * in flight. It starts from a snapshot of the request (GrantFetchConfig)
- * and reads nothing else: it takes the store's lock, loads the stored
- * token, reads the issuer's discovery document if it must, sends the token
- * request (again after a transient failure; with the other method when
- * AUTO's first is refused), saves the new token, reports once to its owner
- * and completes every waiter. When the last waiter cancels, the operation
- * in flight is cancelled too, unless it is a background refresh.
+ * in flight, from any thread: asynchronous callers with a GTask, blocking
+ * ones waiting on a condition. It starts from a snapshot of the request
+ * (GrantFetchConfig) and reads nothing else: it takes the store's lock,
+ * loads the stored token, reads the issuer's discovery document if it
+ * must, sends the token request (again after a transient failure; with the
+ * other method when AUTO's first is refused), saves the new token, reports
+ * once to its owner and completes every waiter. When the last waiter
+ * leaves, what is in flight is given up, unless it is a background refresh.
  *
- * Its state is explicit and fetch_process() alone moves it on: a step
- * either goes on to the next state at once, or starts one asynchronous
- * operation and waits in a state of its own; the operation's callback
- * records the outcome, sets the next state and calls fetch_process()
- * again. libsoup drives a SoupMessageQueueItem the same way.
+ * Every fetch runs on one worker thread of libgrant's, which does nothing
+ * but iterate its own main context, as GDBus's worker does: so a fetch
+ * moves on whether or not the callers' threads iterate anything, and
+ * libsoup always gets its connections back. The store is called in its
+ * own context instead (where the application set it), since a store may be
+ * written in a language that runs on one thread only; a blocking caller
+ * that can acquire that context runs it while the store works, as
+ * GTlsInteraction does. Each waiter is completed in its own context.
+ *
+ * On the worker, the state is explicit and fetch_process() alone moves it
+ * on: a step either goes on to the next state at once, or starts one
+ * asynchronous operation and waits in a state of its own; the operation's
+ * callback records the outcome, sets the next state and calls
+ * fetch_process() again. libsoup drives a SoupMessageQueueItem the same
+ * way. Every wait is bounded by the request's timeout, enforced here: an
+ * operation that overstays is given up (its late callback finds it is no
+ * longer the current one and only cleans up), since libsoup 3.2 does not
+ * cancel a message still queued for a connection.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -45,23 +59,49 @@ typedef enum {
   FETCH_FINISHED,
 } FetchState;
 
-typedef struct {
-  GList link;                    /* in fetch->waiters; data is the waiter */
-  GrantFetch *fetch;
-  GTask *task;
-  GSource *cancel_source;
+/* A caller. An asynchronous one is completed and freed in its task's
+ * context; a blocking one belongs to its thread, which frees it. */
+struct _GrantFetchWaiter {
+  GList link;                    /* in fetch->waiters while linked */
+  GrantFetch *fetch;             /* a reference */
+  gboolean linked;               /* under fetch->lock */
   gboolean accepts_valid_token;  /* a still-valid token beats an error */
-} Waiter;
+
+  /* Asynchronous. */
+  GTask *task;
+  GSource *cancel_source;        /* in the task's context */
+
+  /* Blocking: the rest, under @mutex. */
+  GMutex mutex;
+  GCond cond;
+  gboolean done;
+  gboolean cancelled;
+  GrantToken *token;
+  GError *error;
+};
+
+typedef GrantFetchWaiter Waiter;
 
 struct _GrantFetch {
+  gatomicrefcount ref_count;
   GrantFetchConfig *config;
-  GMainContext *context;
   GrantFetchDoneFunc done;
-  gpointer done_data;
+  gpointer owner;              /* not a reference: see grant_fetch_detach() */
+  GMutex done_lock;            /* held while @done runs */
+  gboolean detached;           /* under @done_lock */
 
-  FetchState state;
+  /* Shared with the callers' threads, under @lock. */
+  GMutex lock;
   GQueue waiters;
-  gboolean abandoned;          /* every caller cancelled, or the owner left */
+  gint abandoned;              /* atomic: every caller left, or the owner did */
+  gboolean finished;
+  int store_busy;              /* atomic: store calls waiting for its context */
+
+  /* The rest is the worker's alone. */
+  FetchState state;
+  guint op;                    /* the operation in flight; older ones are late */
+  GCancellable *cancellable;   /* the operation's */
+  GSource *op_deadline;        /* a store call's time limit */
 
   /* The outcome. */
   GrantToken *token;
@@ -69,7 +109,7 @@ struct _GrantFetch {
   GrantDiscovery *discovery;   /* the document this fetch read */
   GError *store_error;
 
-  GObject *lock;
+  GObject *lock_held;          /* the store's lock */
 
   /* The endpoint and the token request. */
   char *token_url;             /* the configured one, or the document's */
@@ -84,17 +124,87 @@ struct _GrantFetch {
   FetchState retry_state;      /* FETCH_DISCOVER or FETCH_REQUEST */
   GSource *retry_source;
 
-  /* The operation in flight; for an HTTP exchange, all of it. */
-  GCancellable *cancellable;
+  /* The HTTP exchange in flight. */
   const char *what;            /* "token request" or "discovery request" */
   SoupMessage *message;
   GInputStream *stream;
   GByteArray *body;
   GSource *timeout_source;
-  gboolean timed_out;
 };
 
 static void fetch_process (GrantFetch *fetch);
+
+/* The worker */
+
+static gpointer
+worker_main (gpointer data)
+{
+  GMainContext *context = data;
+
+  g_main_context_push_thread_default (context);
+  for (;;)
+    g_main_context_iteration (context, TRUE);
+
+  return NULL;
+}
+
+/* The main context every fetch runs in, on a thread of libgrant's that
+ * lives as long as the process. */
+GMainContext *
+grant_fetch_worker_context (void)
+{
+  static GMainContext *context;
+
+  if (g_once_init_enter (&context))
+    {
+      GMainContext *worker = g_main_context_new ();
+
+      g_thread_unref (g_thread_new ("libgrant", worker_main, worker));
+      g_once_init_leave (&context, worker);
+    }
+
+  return context;
+}
+
+/* Runs @func (fetch) on the worker. */
+static void
+post_to_worker (GrantFetch  *fetch,
+                GSourceFunc  func)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, grant_fetch_ref (fetch), (GDestroyNotify) grant_fetch_unref);
+  g_source_set_static_name (source, "[libgrant] fetch");
+  g_source_attach (source, grant_fetch_worker_context ());
+  g_source_unref (source);
+}
+
+/* A source on the worker calling @func (fetch); attached and returned. */
+static GSource *
+worker_timeout (GrantFetch  *fetch,
+                guint        ms,
+                GSourceFunc  func)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, fetch, NULL);
+  g_source_set_static_name (source, "[libgrant] fetch timer");
+  g_source_attach (source, grant_fetch_worker_context ());
+
+  return source;
+}
+
+/* Destroys and drops *@source, if there is one. */
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
 
 void
 grant_fetch_config_free (GrantFetchConfig *config)
@@ -112,11 +222,35 @@ grant_fetch_config_free (GrantFetchConfig *config)
   g_clear_object (&config->session);
   g_clear_object (&config->clock);
   g_clear_object (&config->store);
+  g_clear_pointer (&config->store_context, g_main_context_unref);
   g_clear_pointer (&config->key, grant_token_key_unref);
   g_clear_object (&config->held);
   g_clear_pointer (&config->discovery, grant_discovery_free);
   g_clear_object (&config->monitor);
   g_free (config);
+}
+
+#define RETRY_AFTER_CAP_MS 60000
+
+/* The longest a fetch of @config can take, in microseconds, or -1 when it
+ * has no time limit: every wait in it is bounded by the timeout. */
+gint64
+grant_fetch_config_get_budget (const GrantFetchConfig *config)
+{
+  gint64 timeout = (gint64) config->timeout * G_USEC_PER_SEC;
+  gint64 pause = (gint64) MAX (config->retry_max_ms, RETRY_AFTER_CAP_MS) * 1000;
+  /* AUTO's second method is one more request; discovery may ask twice
+   * (two well-known locations), each with retries. */
+  gint64 requests = config->max_attempts + 1;
+  gint64 exchanges = requests * timeout + (requests - 1) * pause;
+
+  if (config->timeout == 0)
+    return -1;
+
+  if (config->token_url == NULL || *config->token_url == '\0')
+    exchanges *= 3;
+
+  return exchanges + (config->key != NULL ? 3 * timeout : 0);
 }
 
 gint64
@@ -132,6 +266,13 @@ grant_backoff_ms (guint    n,
     delay = delay / 2 + (gint64) (g_random_double () * (delay / 2));
 
   return delay;
+}
+
+/* Set under @lock, read anywhere. */
+static gboolean
+is_abandoned (GrantFetch *fetch)
+{
+  return g_atomic_int_get (&fetch->abandoned);
 }
 
 static gboolean
@@ -168,6 +309,974 @@ store_failed (GrantFetch   *fetch,
   g_debug ("The token store failed: %s", error->message);
   if (fetch->store_error == NULL)
     fetch->store_error = g_error_copy (error);
+}
+
+/* Operations. One is in flight at a time; giving it up (its time ran out,
+ * or nobody waits any more) makes it late, and its callback then only
+ * cleans up. */
+
+typedef struct {
+  GrantFetch *fetch;  /* a reference */
+  guint op;
+} Op;
+
+static Op *
+op_begin (GrantFetch *fetch)
+{
+  Op *op = g_new (Op, 1);
+
+  op->fetch = grant_fetch_ref (fetch);
+  op->op = ++fetch->op;
+  g_clear_object (&fetch->cancellable);
+  fetch->cancellable = g_cancellable_new ();
+
+  return op;
+}
+
+static void
+op_free (Op *op)
+{
+  grant_fetch_unref (op->fetch);
+  g_free (op);
+}
+
+/* Whether @op is still the one in flight; on the worker. */
+static gboolean
+op_is_current (Op *op)
+{
+  return op->op == op->fetch->op;
+}
+
+static void fetch_clear_exchange (GrantFetch *fetch);
+
+/* Gives up the operation in flight, whatever it is. */
+static void
+fetch_give_up_op (GrantFetch *fetch)
+{
+  fetch->op++;
+  if (fetch->cancellable != NULL)
+    g_cancellable_cancel (fetch->cancellable);
+  g_clear_object (&fetch->cancellable);
+  clear_source (&fetch->op_deadline);
+  clear_source (&fetch->retry_source);
+  fetch_clear_exchange (fetch);
+}
+
+/* Waiters */
+
+static Waiter *
+waiter_new (GrantFetch *fetch,
+            gboolean    accepts_valid_token)
+{
+  Waiter *waiter = g_new0 (Waiter, 1);
+
+  waiter->link.data = waiter;
+  waiter->fetch = grant_fetch_ref (fetch);
+  waiter->accepts_valid_token = accepts_valid_token;
+  g_mutex_init (&waiter->mutex);
+  g_cond_init (&waiter->cond);
+
+  return waiter;
+}
+
+static void
+waiter_free (Waiter *waiter)
+{
+  clear_source (&waiter->cancel_source);
+  g_clear_object (&waiter->task);
+  g_clear_object (&waiter->token);
+  g_clear_error (&waiter->error);
+  g_mutex_clear (&waiter->mutex);
+  g_cond_clear (&waiter->cond);
+  grant_fetch_unref (waiter->fetch);
+  g_free (waiter);
+}
+
+/* Unlinks @waiter if it is still waiting. Returns FALSE when the fetch has
+ * taken it to complete it. Sets *@nobody_left when it was the last waiter
+ * of a fetch that stops without waiters: from then on nobody can join it,
+ * and new callers start a fetch of their own rather than join a dying
+ * one. */
+static gboolean
+waiter_unlink (Waiter   *waiter,
+               gboolean *nobody_left)
+{
+  GrantFetch *fetch = waiter->fetch;
+  gboolean was_linked;
+
+  g_mutex_lock (&fetch->lock);
+  was_linked = waiter->linked;
+  if (was_linked)
+    {
+      g_queue_unlink (&fetch->waiters, &waiter->link);
+      waiter->linked = FALSE;
+    }
+  *nobody_left = was_linked && g_queue_is_empty (&fetch->waiters) && !fetch->config->background &&
+                 !fetch->finished && !is_abandoned (fetch);
+  if (*nobody_left)
+    g_atomic_int_set (&fetch->abandoned, TRUE);
+  g_mutex_unlock (&fetch->lock);
+
+  return was_linked;
+}
+
+static void fetch_stop (GrantFetch *fetch,
+                        const char *why);
+
+static gboolean
+abandoned_cb (gpointer user_data)
+{
+  g_debug ("Every caller left; stopping the fetch");
+  fetch_stop (user_data, "Every caller cancelled");
+
+  return G_SOURCE_REMOVE;
+}
+
+/* In the task's context. */
+static gboolean
+waiter_cancelled_cb (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  Waiter *waiter = user_data;
+  gboolean nobody_left;
+
+  /* Taken by the fetch already: its delivery completes and frees it. */
+  if (!waiter_unlink (waiter, &nobody_left))
+    return G_SOURCE_REMOVE;
+
+  g_task_return_error_if_cancelled (waiter->task);
+  /* Nobody wants this token any more: stop the request, unless it is a
+   * background refresh. */
+  if (nobody_left)
+    post_to_worker (waiter->fetch, abandoned_cb);
+  waiter_free (waiter);
+
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+grant_fetch_add_task (GrantFetch *fetch,
+                      GTask      *task,
+                      gboolean    accepts_valid_token)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  Waiter *waiter;
+
+  g_mutex_lock (&fetch->lock);
+  if (is_abandoned (fetch) || fetch->finished)
+    {
+      g_mutex_unlock (&fetch->lock);
+      return FALSE;
+    }
+
+  waiter = waiter_new (fetch, accepts_valid_token);
+  waiter->task = g_object_ref (task);
+  if (cancellable != NULL)
+    {
+      waiter->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (waiter->cancel_source,
+                             G_SOURCE_FUNC (waiter_cancelled_cb), waiter, NULL);
+      g_source_set_priority (waiter->cancel_source, G_PRIORITY_DEFAULT);
+      g_source_attach (waiter->cancel_source, g_task_get_context (task));
+    }
+  waiter->linked = TRUE;
+  g_queue_push_tail_link (&fetch->waiters, &waiter->link);
+  g_mutex_unlock (&fetch->lock);
+
+  return TRUE;
+}
+
+GrantFetchWaiter *
+grant_fetch_add_waiter (GrantFetch *fetch,
+                        gboolean    accepts_valid_token)
+{
+  Waiter *waiter;
+
+  g_mutex_lock (&fetch->lock);
+  if (is_abandoned (fetch) || fetch->finished)
+    {
+      g_mutex_unlock (&fetch->lock);
+      return NULL;
+    }
+
+  waiter = waiter_new (fetch, accepts_valid_token);
+  waiter->linked = TRUE;
+  g_queue_push_tail_link (&fetch->waiters, &waiter->link);
+  g_mutex_unlock (&fetch->lock);
+
+  return waiter;
+}
+
+static void
+blocking_cancelled_cb (GCancellable *cancellable,
+                       Waiter       *waiter)
+{
+  GMainContext *store_context = waiter->fetch->config->store_context;
+
+  g_mutex_lock (&waiter->mutex);
+  waiter->cancelled = TRUE;
+  g_cond_signal (&waiter->cond);
+  g_mutex_unlock (&waiter->mutex);
+  if (store_context != NULL)
+    g_main_context_wakeup (store_context);
+}
+
+static gboolean
+deadline_passed_cb (gpointer user_data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+GrantToken *
+grant_fetch_waiter_wait (GrantFetchWaiter  *waiter,
+                         GCancellable      *cancellable,
+                         gint64             deadline,
+                         GError           **error)
+{
+  GrantFetch *fetch = waiter->fetch;
+  GMainContext *store_context = fetch->config->store_context;
+  GSource *deadline_source = NULL;
+  GrantToken *token = NULL;
+  gulong handler = 0;
+  gboolean nobody_left = FALSE;
+  gboolean timed_out = FALSE;
+  gboolean done;
+
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (blocking_cancelled_cb), waiter, NULL);
+
+  g_mutex_lock (&waiter->mutex);
+  while (!waiter->done && !waiter->cancelled)
+    {
+      if (deadline >= 0 && g_get_monotonic_time () >= deadline)
+        {
+          timed_out = TRUE;
+          break;
+        }
+
+      /* The store works in its own context: run it if nobody else does
+       * (a script that only makes blocking calls), as GTlsInteraction
+       * runs an interaction. */
+      if (store_context != NULL && g_atomic_int_get (&fetch->store_busy) > 0 &&
+          g_main_context_acquire (store_context))
+        {
+          g_mutex_unlock (&waiter->mutex);
+          if (deadline >= 0 && deadline_source == NULL)
+            {
+              deadline_source = g_timeout_source_new ((guint) MIN ((deadline - g_get_monotonic_time ()) / 1000 + 1,
+                                                                   G_MAXUINT));
+              g_source_set_callback (deadline_source, deadline_passed_cb, NULL, NULL);
+              g_source_attach (deadline_source, store_context);
+            }
+          g_main_context_iteration (store_context, TRUE);
+          g_main_context_release (store_context);
+          g_mutex_lock (&waiter->mutex);
+          continue;
+        }
+
+      if (deadline >= 0)
+        g_cond_wait_until (&waiter->cond, &waiter->mutex, deadline);
+      else
+        g_cond_wait (&waiter->cond, &waiter->mutex);
+    }
+  done = waiter->done;
+  g_mutex_unlock (&waiter->mutex);
+
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  clear_source (&deadline_source);
+
+  if (!done && !waiter_unlink (waiter, &nobody_left))
+    {
+      /* The fetch took it meanwhile: it is writing the result. */
+      g_mutex_lock (&waiter->mutex);
+      while (!waiter->done)
+        g_cond_wait (&waiter->cond, &waiter->mutex);
+      g_mutex_unlock (&waiter->mutex);
+      done = TRUE;
+    }
+
+  if (nobody_left)
+    post_to_worker (fetch, abandoned_cb);
+
+  if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
+    g_cancellable_set_error_if_cancelled (cancellable, error);
+  else if (done && waiter->token != NULL)
+    token = g_steal_pointer (&waiter->token);
+  else if (done)
+    g_propagate_error (error, g_steal_pointer (&waiter->error));
+  else if (timed_out)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                 "No token came within %" G_GINT64_FORMAT " seconds",
+                 grant_fetch_config_get_budget (fetch->config) / G_USEC_PER_SEC);
+  else
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Cancelled");
+
+  waiter_free (waiter);
+
+  return token;
+}
+
+/* The fetch ended: what each waiter gets, in its own context. */
+typedef struct {
+  GPtrArray *waiters;
+  GrantToken *token;
+  GrantToken *fallback;
+  GError *error;
+} Delivery;
+
+static void
+delivery_free (Delivery *delivery)
+{
+  g_ptr_array_unref (delivery->waiters);
+  g_clear_object (&delivery->token);
+  g_clear_object (&delivery->fallback);
+  g_clear_error (&delivery->error);
+  g_free (delivery);
+}
+
+static gboolean
+deliver_cb (gpointer user_data)
+{
+  Delivery *delivery = user_data;
+
+  for (guint i = 0; i < delivery->waiters->len; i++)
+    {
+      Waiter *waiter = g_ptr_array_index (delivery->waiters, i);
+
+      clear_source (&waiter->cancel_source);
+      if (delivery->token != NULL)
+        g_task_return_pointer (waiter->task, g_object_ref (delivery->token), g_object_unref);
+      else if (delivery->fallback != NULL && waiter->accepts_valid_token)
+        g_task_return_pointer (waiter->task, g_object_ref (delivery->fallback), g_object_unref);
+      else
+        g_task_return_error (waiter->task, g_error_copy (delivery->error));
+      waiter_free (waiter);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Completes @waiters (taken from the fetch), each in its own context: one
+ * delivery per context, however many wait there. */
+static void
+deliver (GrantFetch *fetch,
+         GList      *waiters,
+         GrantToken *fallback)
+{
+  g_autoptr(GHashTable) deliveries = NULL;
+  GMainContext *store_context = fetch->config->store_context;
+  GHashTableIter iter;
+  gpointer context, value;
+
+  for (GList *l = waiters, *next; l != NULL; l = next)
+    {
+      Waiter *waiter = l->data;
+      Delivery *delivery;
+
+      next = l->next;
+      if (waiter->task == NULL)
+        {
+          /* Blocking: the thread waiting frees it once done is seen. */
+          g_mutex_lock (&waiter->mutex);
+          if (fetch->token != NULL)
+            waiter->token = g_object_ref (fetch->token);
+          else if (fallback != NULL && waiter->accepts_valid_token)
+            waiter->token = g_object_ref (fallback);
+          else
+            waiter->error = g_error_copy (fetch->error);
+          waiter->done = TRUE;
+          g_cond_signal (&waiter->cond);
+          g_mutex_unlock (&waiter->mutex);
+          continue;
+        }
+
+      if (deliveries == NULL)
+        deliveries = g_hash_table_new (NULL, NULL);
+      context = g_task_get_context (waiter->task);
+      delivery = g_hash_table_lookup (deliveries, context);
+      if (delivery == NULL)
+        {
+          delivery = g_new0 (Delivery, 1);
+          delivery->waiters = g_ptr_array_new ();
+          delivery->token = fetch->token ? g_object_ref (fetch->token) : NULL;
+          delivery->fallback = fallback ? g_object_ref (fallback) : NULL;
+          delivery->error = fetch->error ? g_error_copy (fetch->error) : NULL;
+          g_hash_table_insert (deliveries, context, delivery);
+        }
+      g_ptr_array_add (delivery->waiters, waiter);
+    }
+
+  if (store_context != NULL)
+    g_main_context_wakeup (store_context);
+
+  if (deliveries == NULL)
+    return;
+
+  g_hash_table_iter_init (&iter, deliveries);
+  while (g_hash_table_iter_next (&iter, &context, &value))
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, deliver_cb, value, (GDestroyNotify) delivery_free);
+      g_source_set_static_name (source, "[libgrant] token for callers");
+      g_source_attach (source, context);
+      g_source_unref (source);
+    }
+}
+
+/* Wakes the blocking waiters: the store has work for its context. */
+static void
+wake_blocking_waiters (GrantFetch *fetch)
+{
+  g_mutex_lock (&fetch->lock);
+  for (GList *l = fetch->waiters.head; l != NULL; l = l->next)
+    {
+      Waiter *waiter = l->data;
+
+      if (waiter->task != NULL)
+        continue;
+      g_mutex_lock (&waiter->mutex);
+      g_cond_signal (&waiter->cond);
+      g_mutex_unlock (&waiter->mutex);
+    }
+  g_mutex_unlock (&fetch->lock);
+}
+
+/* One HTTP exchange: send, read at most GRANT_MAX_BODY_SIZE bytes of body
+ * within the timeout, then hand the body or the error (transport, timeout,
+ * cancellation, a body too large) to the state waiting for it. */
+
+static void discovery_response (GrantFetch *fetch,
+                                GBytes     *body,
+                                GError     *error);
+static void token_response     (GrantFetch *fetch,
+                                GBytes     *body,
+                                GError     *error);
+
+static void
+fetch_clear_exchange (GrantFetch *fetch)
+{
+  clear_source (&fetch->timeout_source);
+  g_clear_object (&fetch->stream);
+  g_clear_pointer (&fetch->body, g_byte_array_unref);
+}
+
+/* Takes @error. */
+static void
+exchange_done (GrantFetch *fetch,
+               GError     *error)
+{
+  g_autoptr(GBytes) body = NULL;
+
+  if (error == NULL)
+    body = g_byte_array_free_to_bytes (g_steal_pointer (&fetch->body));
+  else if (error->domain != GRANT_ERROR &&
+           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    {
+      g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
+
+      g_prefix_error (&error, "The %s to %s failed: ", fetch->what, where);
+    }
+
+  /* The message stays for its status and headers until the next exchange
+   * or the end of the fetch. */
+  fetch_clear_exchange (fetch);
+  fetch->op++;
+  g_clear_object (&fetch->cancellable);
+
+  /* Abandoned while the answer came in: it was as good as cancelled. */
+  if (is_abandoned (fetch))
+    {
+      g_clear_error (&error);
+      fetch_fail_cancelled (fetch, "Every caller cancelled");
+    }
+  else if (fetch->state == FETCH_DISCOVERING)
+    discovery_response (fetch, body, error);
+  else
+    token_response (fetch, body, error);
+
+  fetch_process (fetch);
+}
+
+static GError *
+body_too_large_error (GrantFetch *fetch,
+                      gint64      announced)
+{
+  g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
+
+  if (announced >= 0)
+    return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                        "The answer to the %s to %s announced a body of %"
+                        G_GINT64_FORMAT " bytes, more than the %d bytes libgrant "
+                        "reads", fetch->what, where, announced, GRANT_MAX_BODY_SIZE);
+
+  return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
+                      "The answer to the %s to %s has a body larger than the %d "
+                      "bytes libgrant reads", fetch->what, where, GRANT_MAX_BODY_SIZE);
+}
+
+static void
+read_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Op *op = user_data;
+  GrantFetch *fetch = op->fetch;
+  g_autoptr(GBytes) bytes = NULL;
+  GError *error = NULL;
+
+  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, &error);
+  if (!op_is_current (op))
+    {
+      g_clear_error (&error);
+      op_free (op);
+      return;
+    }
+
+  if (bytes == NULL)
+    {
+      op_free (op);
+      exchange_done (fetch, error);
+      return;
+    }
+
+  if (g_bytes_get_size (bytes) == 0)
+    {
+      SoupMessageHeaders *headers = soup_message_get_response_headers (fetch->message);
+      gint64 announced = soup_message_headers_get_content_length (headers);
+
+      op_free (op);
+      /* libsoup 3.2 takes an early end of the connection for the end of
+       * the body; a truncated answer that happens to parse is not one to
+       * trust. */
+      if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+          (gint64) fetch->body->len < announced)
+        {
+          exchange_done (fetch, g_error_new (G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                                             "The answer ended after %u of the %" G_GINT64_FORMAT
+                                             " bytes it announced", fetch->body->len, announced));
+          return;
+        }
+
+      exchange_done (fetch, NULL);
+      return;
+    }
+
+  if (fetch->body->len + g_bytes_get_size (bytes) > GRANT_MAX_BODY_SIZE)
+    {
+      op_free (op);
+      exchange_done (fetch, body_too_large_error (fetch, -1));
+      return;
+    }
+
+  g_byte_array_append (fetch->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
+                                   fetch->cancellable, read_cb, op);
+}
+
+static void
+send_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Op *op = user_data;
+  GrantFetch *fetch = op->fetch;
+  g_autoptr(GInputStream) stream = NULL;
+  SoupMessageHeaders *headers;
+  GError *error = NULL;
+
+  stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  if (!op_is_current (op))
+    {
+      g_clear_error (&error);
+      op_free (op);
+      return;
+    }
+
+  if (stream == NULL)
+    {
+      op_free (op);
+      exchange_done (fetch, error);
+      return;
+    }
+
+  headers = soup_message_get_response_headers (fetch->message);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > GRANT_MAX_BODY_SIZE)
+    {
+      op_free (op);
+      exchange_done (fetch, body_too_large_error (fetch, soup_message_headers_get_content_length (headers)));
+      return;
+    }
+
+  fetch->stream = g_steal_pointer (&stream);
+  fetch->body = g_byte_array_new ();
+  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
+                                   fetch->cancellable, read_cb, op);
+}
+
+/* The exchange took too long. It is given up here rather than left to
+ * cancellation, which libsoup 3.2 ignores while the message waits for a
+ * connection. */
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  GrantFetch *fetch = user_data;
+  g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
+  GError *error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                               "The %s to %s timed out after %u seconds",
+                               fetch->what, where, fetch->config->timeout);
+
+  g_clear_pointer (&fetch->timeout_source, g_source_unref);
+  fetch_give_up_op (fetch);
+  exchange_done (fetch, error);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends @message (taking it); the answer goes to the current state. */
+static void
+fetch_send (GrantFetch  *fetch,
+            const char  *what,
+            SoupMessage *message)
+{
+  guint timeout = fetch->config->timeout;
+  Op *op;
+
+  fetch_clear_exchange (fetch);
+  g_clear_object (&fetch->message);
+  fetch->message = message;
+  fetch->what = what;
+
+  /* Credentials must not follow a redirect anywhere. */
+  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
+  /* The request carries the client's own credentials (or none): the
+   * session's auth manager, which may hold the application's credentials
+   * for the same server, must neither replace them nor answer a 401. */
+  soup_message_disable_feature (message, SOUP_TYPE_AUTH_MANAGER);
+  soup_message_headers_replace (soup_message_get_request_headers (message),
+                                "Accept", "application/json");
+
+  op = op_begin (fetch);
+  if (timeout > 0)
+    /* Milliseconds: a seconds source may fire up to a second early. */
+    fetch->timeout_source = worker_timeout (fetch, timeout < G_MAXUINT / 1000 ? timeout * 1000 : G_MAXUINT,
+                                            timeout_cb);
+
+  soup_session_send_async (fetch->config->session, message, G_PRIORITY_DEFAULT,
+                           fetch->cancellable, send_cb, op);
+}
+
+/* Retries of transient failures */
+
+/* Worth trying again: the network, a timeout, a server that failed or asked
+ * to slow down. Protocol errors such as invalid_client never are. */
+static gboolean
+is_transient (const GError *error)
+{
+  if (error->domain == G_IO_ERROR)
+    return error->code != G_IO_ERROR_CANCELLED;
+
+  if (error->domain == G_RESOLVER_ERROR)
+    return error->code == G_RESOLVER_ERROR_TEMPORARY_FAILURE;
+
+  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_TEMPORARILY_UNAVAILABLE) ||
+         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_RATE_LIMITED);
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  GrantFetch *fetch = user_data;
+
+  g_clear_pointer (&fetch->retry_source, g_source_unref);
+  fetch->state = fetch->retry_state;
+  fetch_process (fetch);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Goes back to @state after a jittered backoff, or what the server's
+ * Retry-After asks (at most a minute), when @error is transient and
+ * attempts are left. Takes @error when it returns TRUE. */
+static gboolean
+fetch_retry_later (GrantFetch *fetch,
+                   GError     *error,
+                   FetchState  state)
+{
+  const GrantFetchConfig *config = fetch->config;
+  gint64 delay_ms, retry_after = -1;
+
+  if (is_abandoned (fetch) || !is_transient (error) || fetch->attempts >= config->max_attempts)
+    return FALSE;
+
+  delay_ms = grant_backoff_ms (fetch->attempts - 1, config->retry_base_ms, config->retry_max_ms,
+                               config->jitter);
+  if (fetch->message != NULL)
+    retry_after = grant_response_retry_after (soup_message_get_response_headers (fetch->message),
+                                              grant_clock_now (config->clock));
+  if (retry_after >= 0)
+    delay_ms = MAX (delay_ms, MIN (retry_after / 1000, RETRY_AFTER_CAP_MS));
+
+  g_debug ("%s; trying again in %" G_GINT64_FORMAT " ms (attempt %u of %u)",
+           error->message, delay_ms, fetch->attempts + 1, config->max_attempts);
+  g_error_free (error);
+
+  fetch->state = FETCH_BACKING_OFF;
+  fetch->retry_state = state;
+  fetch->retry_source = worker_timeout (fetch, (guint) delay_ms, retry_cb);
+
+  return TRUE;
+}
+
+/* The store, called in its own context: the call goes there, its result
+ * comes back to the worker. */
+
+typedef enum {
+  STORE_LOCK,
+  STORE_LOAD,
+  STORE_SAVE,
+} StoreCallKind;
+
+typedef struct {
+  Op *op;
+  StoreCallKind kind;
+  GrantTokenStore *store;
+  GrantTokenKey *key;
+  GrantToken *token;           /* saved, or loaded */
+  GCancellable *cancellable;
+  GObject *lock;
+  gboolean saved;
+  GError *error;
+} StoreCall;
+
+static void
+store_call_free (StoreCall *call)
+{
+  op_free (call->op);
+  g_object_unref (call->store);
+  grant_token_key_unref (call->key);
+  g_clear_object (&call->token);
+  g_clear_object (&call->cancellable);
+  g_clear_object (&call->lock);
+  g_clear_error (&call->error);
+  g_free (call);
+}
+
+/* A lock a late call got, or the fetch is done with, is let go in the
+ * store's context, where it was taken. */
+static gboolean
+release_lock_cb (gpointer user_data)
+{
+  g_object_unref (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+release_lock (GrantFetch *fetch,
+              GObject    *lock)
+{
+  if (lock != NULL)
+    g_main_context_invoke_full (fetch->config->store_context, G_PRIORITY_DEFAULT,
+                                release_lock_cb, lock, NULL);
+}
+
+static gboolean store_call_returned_cb (gpointer user_data);
+
+static void
+store_call_done_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  StoreCall *call = user_data;
+  GrantFetch *fetch = call->op->fetch;
+  GrantTokenStore *store = GRANT_TOKEN_STORE (object);
+
+  switch (call->kind)
+    {
+    case STORE_LOCK:
+      call->lock = grant_token_store_lock_finish (store, result, &call->error);
+      if (call->lock == NULL && call->error == NULL)
+        call->error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "%s gave no lock and no error",
+                                   G_OBJECT_TYPE_NAME (object));
+      break;
+
+    case STORE_LOAD:
+      call->token = grant_token_store_load_finish (store, result, &call->error);
+      break;
+
+    case STORE_SAVE:
+      call->saved = grant_token_store_save_finish (store, result, &call->error);
+      if (!call->saved && call->error == NULL)
+        call->error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "%s did not save the token",
+                                   G_OBJECT_TYPE_NAME (object));
+      break;
+    }
+
+  g_atomic_int_add (&fetch->store_busy, -1);
+  g_main_context_invoke_full (grant_fetch_worker_context (), G_PRIORITY_DEFAULT,
+                              store_call_returned_cb, call, NULL);
+}
+
+static gboolean
+store_call_start_cb (gpointer user_data)
+{
+  StoreCall *call = user_data;
+
+  switch (call->kind)
+    {
+    case STORE_LOCK:
+      grant_token_store_lock_async (call->store, call->key, call->cancellable, store_call_done_cb, call);
+      break;
+
+    case STORE_LOAD:
+      grant_token_store_load_async (call->store, call->key, call->cancellable, store_call_done_cb, call);
+      break;
+
+    case STORE_SAVE:
+      /* Not cancellable: a token fetched is worth keeping. */
+      grant_token_store_save_async (call->store, call->key, call->token, NULL, store_call_done_cb, call);
+      break;
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+store_deadline_cb (gpointer user_data)
+{
+  GrantFetch *fetch = user_data;
+  g_autoptr(GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                         "The token store did not answer within %u seconds",
+                                         fetch->config->timeout);
+
+  g_clear_pointer (&fetch->op_deadline, g_source_unref);
+  fetch_give_up_op (fetch);
+  store_failed (fetch, error);
+  /* Without the lock, the fetch goes on alone; without the stored token,
+   * to the network; without the save, to the callers. */
+  if (fetch->state == FETCH_LOCKING)
+    fetch->state = FETCH_LOAD;
+  else if (fetch->state == FETCH_LOADING)
+    fetch->state = FETCH_RESOLVE;
+  else
+    fetch->state = FETCH_FINISHING;
+  fetch_process (fetch);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+store_call (GrantFetch    *fetch,
+            StoreCallKind  kind)
+{
+  const GrantFetchConfig *config = fetch->config;
+  StoreCall *call = g_new0 (StoreCall, 1);
+
+  call->op = op_begin (fetch);
+  call->kind = kind;
+  call->store = g_object_ref (config->store);
+  call->key = grant_token_key_ref (config->key);
+  call->cancellable = g_object_ref (fetch->cancellable);
+  if (kind == STORE_SAVE)
+    call->token = g_object_ref (fetch->token);
+
+  if (config->timeout > 0)
+    fetch->op_deadline = worker_timeout (fetch, config->timeout < G_MAXUINT / 1000
+                                                ? config->timeout * 1000 : G_MAXUINT,
+                                         store_deadline_cb);
+
+  g_atomic_int_inc (&fetch->store_busy);
+  g_main_context_invoke_full (config->store_context, G_PRIORITY_DEFAULT, store_call_start_cb, call, NULL);
+  wake_blocking_waiters (fetch);
+}
+
+/* Whether a token from the store is worth using: one the owner does not
+ * hold already, and still fresh. */
+static gboolean
+stored_token_usable (GrantFetch *fetch,
+                     GrantToken *token)
+{
+  const GrantFetchConfig *config = fetch->config;
+  gint64 expires, stale;
+
+  if (config->held != NULL &&
+      g_strcmp0 (grant_token_get_access_token (config->held), grant_token_get_access_token (token)) == 0)
+    return FALSE;
+
+  grant_token_get_times (token, config->default_lifetime, config->expiry_margin, &expires, &stale);
+
+  return grant_clock_now (config->clock) < stale;
+}
+
+/* On the worker, with the store's answer. */
+static gboolean
+store_call_returned_cb (gpointer user_data)
+{
+  StoreCall *call = user_data;
+  GrantFetch *fetch = call->op->fetch;
+  gboolean cancelled = g_error_matches (call->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  if (!op_is_current (call->op))
+    {
+      /* Given up on: a lock that came late is let go at once. */
+      release_lock (fetch, g_steal_pointer (&call->lock));
+      store_call_free (call);
+      return G_SOURCE_REMOVE;
+    }
+
+  fetch->op++;
+  clear_source (&fetch->op_deadline);
+  g_clear_object (&fetch->cancellable);
+
+  switch (call->kind)
+    {
+    case STORE_LOCK:
+      fetch->lock_held = g_steal_pointer (&call->lock);
+      if (fetch->lock_held == NULL && (cancelled || is_abandoned (fetch)))
+        fetch_fail_cancelled (fetch, "Every caller cancelled");
+      else
+        {
+          if (fetch->lock_held == NULL)
+            store_failed (fetch, call->error);
+          fetch->state = FETCH_LOAD;
+        }
+      break;
+
+    case STORE_LOAD:
+      if (call->error != NULL && (cancelled || is_abandoned (fetch)))
+        fetch_fail_cancelled (fetch, "Every caller cancelled");
+      else if (call->error != NULL)
+        {
+          store_failed (fetch, call->error);
+          fetch->state = FETCH_RESOLVE;
+        }
+      else if (call->token != NULL && stored_token_usable (fetch, call->token))
+        {
+          g_debug ("Using the token from the store");
+          fetch->token = g_steal_pointer (&call->token);
+          fetch->state = FETCH_FINISHING;
+        }
+      else
+        fetch->state = FETCH_RESOLVE;
+      break;
+
+    case STORE_SAVE:
+      if (!call->saved)
+        store_failed (fetch, call->error);
+      fetch->state = FETCH_FINISHING;
+      break;
+    }
+
+  store_call_free (call);
+  fetch_process (fetch);
+
+  return G_SOURCE_REMOVE;
 }
 
 /* The authentication method that worked, per token URL and client id, for
@@ -251,461 +1360,6 @@ next_auto_method (GrantFetch      *fetch,
     }
 
   return FALSE;
-}
-
-/* Destroys and drops *@source, if there is one. */
-static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-/* Waiters */
-
-static void
-waiter_free (Waiter *waiter)
-{
-  clear_source (&waiter->cancel_source);
-  g_object_unref (waiter->task);
-  g_free (waiter);
-}
-
-/* Nobody waits any more, or the owner went away: stop what is in flight. */
-static void
-fetch_abandon (GrantFetch *fetch,
-               const char *why)
-{
-  fetch->abandoned = TRUE;
-
-  if (fetch->cancellable != NULL)
-    g_cancellable_cancel (fetch->cancellable);
-  else if (fetch->state == FETCH_BACKING_OFF)
-    {
-      clear_source (&fetch->retry_source);
-      fetch_fail_cancelled (fetch, why);
-      fetch_process (fetch);
-    }
-}
-
-static gboolean
-waiter_cancelled_cb (GCancellable *cancellable,
-                     gpointer      user_data)
-{
-  Waiter *waiter = user_data;
-  GrantFetch *fetch = waiter->fetch;
-  /* The task may hold the last reference to the fetch's owner, which
-   * detaches its fetches when it goes: not before this one is left
-   * alone. */
-  g_autoptr(GTask) task = g_object_ref (waiter->task);
-
-  g_queue_unlink (&fetch->waiters, &waiter->link);
-  g_task_return_error_if_cancelled (task);
-  waiter_free (waiter);
-
-  /* Nobody wants this token any more: stop the request, unless it is a
-   * background refresh. New callers start a fetch of their own rather
-   * than join a dying one. */
-  if (g_queue_is_empty (&fetch->waiters) && !fetch->config->background && !fetch->abandoned)
-    {
-      g_debug ("Every caller cancelled; stopping the fetch");
-      fetch_abandon (fetch, "Every caller cancelled");
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-gboolean
-grant_fetch_add_waiter (GrantFetch *fetch,
-                        GTask      *task,
-                        gboolean    accepts_valid_token)
-{
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  Waiter *waiter;
-
-  if (!grant_fetch_is_joinable (fetch))
-    return FALSE;
-
-  waiter = g_new0 (Waiter, 1);
-  waiter->link.data = waiter;
-  waiter->fetch = fetch;
-  waiter->task = g_object_ref (task);
-  waiter->accepts_valid_token = accepts_valid_token;
-
-  if (cancellable != NULL)
-    {
-      waiter->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (waiter->cancel_source,
-                             G_SOURCE_FUNC (waiter_cancelled_cb), waiter, NULL);
-      g_source_set_priority (waiter->cancel_source, G_PRIORITY_DEFAULT);
-      g_source_attach (waiter->cancel_source, fetch->context);
-    }
-
-  g_queue_push_tail_link (&fetch->waiters, &waiter->link);
-
-  return TRUE;
-}
-
-/* One HTTP exchange: send, read at most GRANT_MAX_BODY_SIZE bytes of body
- * within the timeout, then hand the body or the error (transport, timeout,
- * cancellation, a body too large) to the state waiting for it. */
-
-static void discovery_response (GrantFetch *fetch,
-                                GBytes     *body,
-                                GError     *error);
-static void token_response     (GrantFetch *fetch,
-                                GBytes     *body,
-                                GError     *error);
-
-static void
-fetch_clear_exchange (GrantFetch *fetch)
-{
-  clear_source (&fetch->timeout_source);
-  g_clear_object (&fetch->cancellable);
-  g_clear_object (&fetch->stream);
-  g_clear_pointer (&fetch->body, g_byte_array_unref);
-}
-
-static void
-exchange_done (GrantFetch *fetch,
-               GError     *error)
-{
-  g_autoptr(GBytes) body = NULL;
-
-  if (error == NULL)
-    body = g_byte_array_free_to_bytes (g_steal_pointer (&fetch->body));
-  else if (fetch->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-
-      g_clear_error (&error);
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                   "The %s to %s timed out after %u seconds",
-                   fetch->what, where, fetch->config->timeout);
-    }
-  else if (error->domain != GRANT_ERROR &&
-           !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-
-      g_prefix_error (&error, "The %s to %s failed: ", fetch->what, where);
-    }
-
-  /* The message stays for its status and headers until the next exchange
-   * or the end of the fetch. */
-  fetch_clear_exchange (fetch);
-
-  if (fetch->state == FETCH_DISCOVERING)
-    discovery_response (fetch, body, error);
-  else
-    token_response (fetch, body, error);
-
-  fetch_process (fetch);
-}
-
-static GError *
-body_too_large_error (GrantFetch *fetch,
-                      gint64      announced)
-{
-  g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-
-  if (announced >= 0)
-    return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
-                        "The answer to the %s to %s announced a body of %"
-                        G_GINT64_FORMAT " bytes, more than the %d bytes libgrant "
-                        "reads", fetch->what, where, announced, GRANT_MAX_BODY_SIZE);
-
-  return g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_RESPONSE,
-                      "The answer to the %s to %s has a body larger than the %d "
-                      "bytes libgrant reads", fetch->what, where, GRANT_MAX_BODY_SIZE);
-}
-
-static void
-read_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  GrantFetch *fetch = user_data;
-  g_autoptr(GBytes) bytes = NULL;
-  GError *error = NULL;
-
-  bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, &error);
-  if (bytes == NULL)
-    {
-      exchange_done (fetch, error);
-      return;
-    }
-
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      SoupMessageHeaders *headers = soup_message_get_response_headers (fetch->message);
-      gint64 announced = soup_message_headers_get_content_length (headers);
-
-      /* libsoup 3.2 takes an early end of the connection for the end of
-       * the body; a truncated answer that happens to parse is not one to
-       * trust. */
-      if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-          (gint64) fetch->body->len < announced)
-        {
-          exchange_done (fetch, g_error_new (G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                                             "The answer ended after %u of the %" G_GINT64_FORMAT
-                                             " bytes it announced", fetch->body->len, announced));
-          return;
-        }
-
-      exchange_done (fetch, NULL);
-      return;
-    }
-
-  if (fetch->body->len + g_bytes_get_size (bytes) > GRANT_MAX_BODY_SIZE)
-    {
-      exchange_done (fetch, body_too_large_error (fetch, -1));
-      return;
-    }
-
-  g_byte_array_append (fetch->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
-                                   fetch->cancellable, read_cb, fetch);
-}
-
-static void
-send_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  GrantFetch *fetch = user_data;
-  SoupMessageHeaders *headers;
-  GError *error = NULL;
-
-  fetch->stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
-  if (fetch->stream == NULL)
-    {
-      exchange_done (fetch, error);
-      return;
-    }
-
-  headers = soup_message_get_response_headers (fetch->message);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      soup_message_headers_get_content_length (headers) > GRANT_MAX_BODY_SIZE)
-    {
-      exchange_done (fetch, body_too_large_error (fetch, soup_message_headers_get_content_length (headers)));
-      return;
-    }
-
-  fetch->body = g_byte_array_new ();
-  g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
-                                   fetch->cancellable, read_cb, fetch);
-}
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  GrantFetch *fetch = user_data;
-
-  /* Cancelling may end the fetch at once. */
-  fetch->timed_out = TRUE;
-  g_clear_pointer (&fetch->timeout_source, g_source_unref);
-  g_cancellable_cancel (fetch->cancellable);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Sends @message (taking it); the answer goes to the current state. */
-static void
-fetch_send (GrantFetch  *fetch,
-            const char  *what,
-            SoupMessage *message)
-{
-  guint timeout = fetch->config->timeout;
-
-  fetch_clear_exchange (fetch);
-  g_clear_object (&fetch->message);
-  fetch->message = message;
-  fetch->what = what;
-  fetch->timed_out = FALSE;
-
-  /* Credentials must not follow a redirect anywhere. */
-  soup_message_add_flags (message, SOUP_MESSAGE_NO_REDIRECT);
-  /* The request carries the client's own credentials (or none): the
-   * session's auth manager, which may hold the application's credentials
-   * for the same server, must neither replace them nor answer a 401. */
-  soup_message_disable_feature (message, SOUP_TYPE_AUTH_MANAGER);
-  soup_message_headers_replace (soup_message_get_request_headers (message),
-                                "Accept", "application/json");
-
-  fetch->cancellable = g_cancellable_new ();
-  if (timeout > 0)
-    {
-      /* Milliseconds: a seconds source may fire up to a second early. */
-      fetch->timeout_source = timeout < G_MAXUINT / 1000
-                              ? g_timeout_source_new (timeout * 1000)
-                              : g_timeout_source_new_seconds (timeout);
-      g_source_set_callback (fetch->timeout_source, timeout_cb, fetch, NULL);
-      g_source_attach (fetch->timeout_source, fetch->context);
-    }
-
-  soup_session_send_async (fetch->config->session, message, G_PRIORITY_DEFAULT,
-                           fetch->cancellable, send_cb, fetch);
-}
-
-/* Retries of transient failures */
-
-#define RETRY_AFTER_CAP_MS 60000
-
-/* Worth trying again: the network, a timeout, a server that failed or asked
- * to slow down. Protocol errors such as invalid_client never are. */
-static gboolean
-is_transient (const GError *error)
-{
-  if (error->domain == G_IO_ERROR)
-    return error->code != G_IO_ERROR_CANCELLED;
-
-  if (error->domain == G_RESOLVER_ERROR)
-    return error->code == G_RESOLVER_ERROR_TEMPORARY_FAILURE;
-
-  return g_error_matches (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_TEMPORARILY_UNAVAILABLE) ||
-         g_error_matches (error, GRANT_ERROR, GRANT_ERROR_RATE_LIMITED);
-}
-
-static gboolean
-retry_cb (gpointer user_data)
-{
-  GrantFetch *fetch = user_data;
-
-  g_clear_pointer (&fetch->retry_source, g_source_unref);
-  fetch->state = fetch->retry_state;
-  fetch_process (fetch);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Goes back to @state after a jittered backoff, or what the server's
- * Retry-After asks (at most a minute), when @error is transient and
- * attempts are left. Takes @error when it returns TRUE. */
-static gboolean
-fetch_retry_later (GrantFetch *fetch,
-                   GError     *error,
-                   FetchState  state)
-{
-  const GrantFetchConfig *config = fetch->config;
-  gint64 delay_ms, retry_after = -1;
-
-  if (fetch->abandoned || !is_transient (error) || fetch->attempts >= config->max_attempts)
-    return FALSE;
-
-  delay_ms = grant_backoff_ms (fetch->attempts - 1, config->retry_base_ms, config->retry_max_ms,
-                               config->jitter);
-  if (fetch->message != NULL)
-    retry_after = grant_response_retry_after (soup_message_get_response_headers (fetch->message),
-                                              grant_clock_now (config->clock));
-  if (retry_after >= 0)
-    delay_ms = MAX (delay_ms, MIN (retry_after / 1000, RETRY_AFTER_CAP_MS));
-
-  g_debug ("%s; trying again in %" G_GINT64_FORMAT " ms (attempt %u of %u)",
-           error->message, delay_ms, fetch->attempts + 1, config->max_attempts);
-  g_error_free (error);
-
-  fetch->state = FETCH_BACKING_OFF;
-  fetch->retry_state = state;
-  fetch->retry_source = g_timeout_source_new ((guint) delay_ms);
-  g_source_set_callback (fetch->retry_source, retry_cb, fetch, NULL);
-  g_source_attach (fetch->retry_source, fetch->context);
-
-  return TRUE;
-}
-
-/* The store */
-
-static void
-store_locked_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GrantFetch *fetch = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_clear_object (&fetch->cancellable);
-  fetch->lock = grant_token_store_lock_finish (GRANT_TOKEN_STORE (object), result, &error);
-  if (fetch->lock == NULL && error == NULL)
-    error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "%s gave no lock and no error",
-                         G_OBJECT_TYPE_NAME (object));
-  if (fetch->lock == NULL && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || fetch->abandoned))
-    fetch_fail_cancelled (fetch, "Every caller cancelled");
-  else
-    {
-      if (fetch->lock == NULL)
-        store_failed (fetch, error);
-      fetch->state = FETCH_LOAD;
-    }
-
-  fetch_process (fetch);
-}
-
-/* Whether a token from the store is worth using: one the owner does not
- * hold already, and still fresh. */
-static gboolean
-stored_token_usable (GrantFetch *fetch,
-                     GrantToken *token)
-{
-  const GrantFetchConfig *config = fetch->config;
-  gint64 expires, stale;
-
-  if (config->held != NULL &&
-      g_strcmp0 (grant_token_get_access_token (config->held), grant_token_get_access_token (token)) == 0)
-    return FALSE;
-
-  grant_token_get_times (token, config->default_lifetime, config->expiry_margin, &expires, &stale);
-
-  return grant_clock_now (config->clock) < stale;
-}
-
-static void
-store_loaded_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GrantFetch *fetch = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GrantToken) token = NULL;
-
-  g_clear_object (&fetch->cancellable);
-  token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), result, &error);
-  if (error != NULL && (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || fetch->abandoned))
-    fetch_fail_cancelled (fetch, "Every caller cancelled");
-  else if (error != NULL)
-    {
-      store_failed (fetch, error);
-      fetch->state = FETCH_RESOLVE;
-    }
-  else if (token != NULL && stored_token_usable (fetch, token))
-    {
-      g_debug ("Using the token from the store");
-      fetch->token = g_steal_pointer (&token);
-      fetch->state = FETCH_FINISHING;
-    }
-  else
-    fetch->state = FETCH_RESOLVE;
-
-  fetch_process (fetch);
-}
-
-static void
-store_saved_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GrantFetch *fetch = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!grant_token_store_save_finish (GRANT_TOKEN_STORE (object), result, &error))
-    store_failed (fetch, error);
-  fetch->state = FETCH_FINISHING;
-
-  fetch_process (fetch);
 }
 
 /* Discovery */
@@ -808,7 +1462,7 @@ token_attempt_done (GrantFetch *fetch,
   if (error != NULL && fetch_retry_later (fetch, error, FETCH_REQUEST))
     return;
 
-  if (config->auth_method == GRANT_AUTH_METHOD_AUTO && !fetch->abandoned)
+  if (config->auth_method == GRANT_AUTH_METHOD_AUTO && !is_abandoned (fetch))
     {
       if (token != NULL)
         auto_method_remember (fetch->token_url, config->client_id, fetch->attempt_method);
@@ -973,7 +1627,7 @@ resolve_endpoint (GrantFetch *fetch)
   GrantDialect *dialect = config->dialect;
   GError *error = NULL;
 
-  if (fetch->abandoned)
+  if (is_abandoned (fetch))
     fetch_fail_cancelled (fetch, "Every caller cancelled");
   else if (config->monitor != NULL &&
            !grant_network_reaches (g_network_monitor_get_network_available (config->monitor),
@@ -1041,45 +1695,30 @@ send_discovery_request (GrantFetch *fetch)
 
 /* The end */
 
-static void
-fetch_free (GrantFetch *fetch)
-{
-  g_assert (g_queue_is_empty (&fetch->waiters));
-  g_assert (fetch->retry_source == NULL);
-
-  fetch_clear_exchange (fetch);
-  g_clear_object (&fetch->message);
-  g_clear_object (&fetch->lock);
-  g_clear_object (&fetch->token);
-  g_clear_error (&fetch->error);
-  g_clear_error (&fetch->store_error);
-  g_clear_error (&fetch->first_error);
-  g_clear_pointer (&fetch->discovery, grant_discovery_free);
-  g_free (fetch->token_url);
-  g_main_context_unref (fetch->context);
-  grant_fetch_config_free (fetch->config);
-  g_free (fetch);
-}
-
-/* Reports to the owner, completes every waiter and frees the fetch. The
- * owner hears first, so that its signal handlers see the new state before
- * any caller's callback runs. */
+/* Reports to the owner, then completes every waiter, each in its own
+ * context. The owner hears first, so that what it does (cache the token,
+ * queue its signals) is done before any caller's callback runs. */
 static void
 fetch_finish (GrantFetch *fetch)
 {
   const GrantFetchConfig *config = fetch->config;
-  GrantFetchResult result = {
-    .token = fetch->token,
-    .error = fetch->error,
-    .discovery = fetch->discovery,
-    .store_error = fetch->store_error,
-  };
+  GrantFetchResult result = { 0 };
   g_autoptr(GrantToken) fallback = NULL;
+  GList *waiters;
 
   g_assert ((fetch->token == NULL) != (fetch->error == NULL));
 
+  /* Abandoned while its last answer was being read: nobody was left to
+   * fail, so it is cancelled, not failed. */
+  if (fetch->error != NULL && is_abandoned (fetch) &&
+      !g_error_matches (fetch->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&fetch->error);
+      fetch->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Every caller cancelled");
+    }
+
   /* Other processes may go on. */
-  g_clear_object (&fetch->lock);
+  release_lock (fetch, g_steal_pointer (&fetch->lock_held));
 
   if (grant_debug_enabled ())
     {
@@ -1096,28 +1735,60 @@ fetch_finish (GrantFetch *fetch)
         g_debug ("Getting a token from %s failed: %s", where, fetch->error->message);
     }
 
-  if (fetch->done != NULL)
-    fallback = fetch->done (fetch, &result, fetch->done_data);
+  result.token = fetch->token;
+  result.error = fetch->error;
+  result.discovery = fetch->discovery;
+  result.store_error = fetch->store_error;
+
+  /* The owner is alive while it has not detached the fetch, and cannot
+   * detach it while it hears. */
+  g_mutex_lock (&fetch->done_lock);
+  if (!fetch->detached)
+    fallback = fetch->done (fetch, &result, fetch->owner);
+  g_mutex_unlock (&fetch->done_lock);
+
+  g_mutex_lock (&fetch->lock);
+  fetch->finished = TRUE;
+  waiters = fetch->waiters.head;
+  for (GList *l = waiters; l != NULL; l = l->next)
+    ((Waiter *) l->data)->linked = FALSE;
+  g_queue_init (&fetch->waiters);
+  g_mutex_unlock (&fetch->lock);
+
+  deliver (fetch, waiters, fallback);
   fetch->state = FETCH_FINISHED;
 
-  while (!g_queue_is_empty (&fetch->waiters))
+  /* The reference grant_fetch_start() took. */
+  grant_fetch_unref (fetch);
+}
+
+/* On the worker, once abandoned: nobody waits any more, or the owner went
+ * away. What is in flight is given up, except a save: a token fetched is
+ * worth keeping. */
+static void
+fetch_stop (GrantFetch *fetch,
+            const char *why)
+{
+  switch (fetch->state)
     {
-      Waiter *waiter = g_queue_pop_head_link (&fetch->waiters)->data;
+    case FETCH_LOCKING:
+    case FETCH_LOADING:
+    case FETCH_DISCOVERING:
+    case FETCH_REQUESTING:
+    case FETCH_BACKING_OFF:
+      fetch_give_up_op (fetch);
+      fetch_fail_cancelled (fetch, why);
+      fetch_process (fetch);
+      break;
 
-      if (fetch->token != NULL)
-        g_task_return_pointer (waiter->task, g_object_ref (fetch->token), g_object_unref);
-      else if (fallback != NULL && waiter->accepts_valid_token)
-        g_task_return_pointer (waiter->task, g_object_ref (fallback), g_object_unref);
-      else
-        g_task_return_error (waiter->task, g_error_copy (fetch->error));
-      waiter_free (waiter);
+    default:
+      /* Not started yet (it stops at the start), saving, or done. */
+      break;
     }
-
-  fetch_free (fetch);
 }
 
 /* The one function that moves a fetch on, until it waits for something or
- * has finished (and is freed). */
+ * has finished. On the worker. */
 static void
 fetch_process (GrantFetch *fetch)
 {
@@ -1128,6 +1799,11 @@ fetch_process (GrantFetch *fetch)
       switch (fetch->state)
         {
         case FETCH_STARTING:
+          if (is_abandoned (fetch))
+            {
+              fetch_fail_cancelled (fetch, "Every caller cancelled");
+              break;
+            }
           if (!is_set (config->client_id))
             {
               fetch_fail (fetch, g_error_new_literal (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
@@ -1140,23 +1816,19 @@ fetch_process (GrantFetch *fetch)
           if (config->key != NULL && grant_token_store_can_lock (config->store))
             {
               fetch->state = FETCH_LOCKING;
-              fetch->cancellable = g_cancellable_new ();
-              grant_token_store_lock_async (config->store, config->key, fetch->cancellable,
-                                            store_locked_cb, fetch);
+              store_call (fetch, STORE_LOCK);
               return;
             }
           break;
 
         case FETCH_LOAD:
           fetch->state = FETCH_RESOLVE;
-          if (fetch->abandoned)
+          if (is_abandoned (fetch))
             fetch_fail_cancelled (fetch, "Every caller cancelled");
           else if (config->key != NULL && config->load_stored)
             {
               fetch->state = FETCH_LOADING;
-              fetch->cancellable = g_cancellable_new ();
-              grant_token_store_load_async (config->store, config->key, fetch->cancellable,
-                                            store_loaded_cb, fetch);
+              store_call (fetch, STORE_LOAD);
               return;
             }
           break;
@@ -1184,9 +1856,7 @@ fetch_process (GrantFetch *fetch)
           if (config->key != NULL)
             {
               fetch->state = FETCH_SAVING;
-              /* Not cancellable: a token fetched is worth keeping. */
-              grant_token_store_save_async (config->store, config->key, fetch->token, NULL,
-                                            store_saved_cb, fetch);
+              store_call (fetch, STORE_SAVE);
               return;
             }
           break;
@@ -1211,44 +1881,94 @@ fetch_process (GrantFetch *fetch)
     }
 }
 
-/* The owner's side */
+/* The owner's side: from any thread. */
 
 GrantFetch *
 grant_fetch_new (GrantFetchConfig   *config,
-                 GMainContext       *context,
                  GrantFetchDoneFunc  done,
-                 gpointer            user_data)
+                 gpointer            owner)
 {
   GrantFetch *fetch;
 
-  g_return_val_if_fail (config->key == NULL || config->store != NULL, NULL);
+  g_return_val_if_fail (config->key == NULL || (config->store != NULL && config->store_context != NULL), NULL);
   g_return_val_if_fail (config->max_attempts > 0, NULL);
 
   fetch = g_new0 (GrantFetch, 1);
+  g_atomic_ref_count_init (&fetch->ref_count);
   fetch->config = config;
-  fetch->context = g_main_context_ref (context);
   fetch->done = done;
-  fetch->done_data = user_data;
-  fetch->state = FETCH_STARTING;
+  fetch->owner = owner;
+  g_mutex_init (&fetch->done_lock);
+  g_mutex_init (&fetch->lock);
   g_queue_init (&fetch->waiters);
+  fetch->state = FETCH_STARTING;
 
   return fetch;
 }
 
-/* Starts the fetch; it may finish before this returns. */
+GrantFetch *
+grant_fetch_ref (GrantFetch *fetch)
+{
+  g_atomic_ref_count_inc (&fetch->ref_count);
+
+  return fetch;
+}
+
+void
+grant_fetch_unref (GrantFetch *fetch)
+{
+  if (!g_atomic_ref_count_dec (&fetch->ref_count))
+    return;
+
+  g_assert (g_queue_is_empty (&fetch->waiters));
+  g_assert (fetch->lock_held == NULL);
+
+  clear_source (&fetch->op_deadline);
+  clear_source (&fetch->retry_source);
+  fetch_clear_exchange (fetch);
+  g_clear_object (&fetch->cancellable);
+  g_clear_object (&fetch->message);
+  g_clear_object (&fetch->token);
+  g_clear_error (&fetch->error);
+  g_clear_error (&fetch->store_error);
+  g_clear_error (&fetch->first_error);
+  g_clear_pointer (&fetch->discovery, grant_discovery_free);
+  g_free (fetch->token_url);
+  g_mutex_clear (&fetch->done_lock);
+  g_mutex_clear (&fetch->lock);
+  grant_fetch_config_free (fetch->config);
+  g_free (fetch);
+}
+
+static gboolean
+start_cb (gpointer user_data)
+{
+  fetch_process (user_data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Starts the fetch on the worker; it lives until it has finished. */
 void
 grant_fetch_start (GrantFetch *fetch)
 {
   g_return_if_fail (fetch->state == FETCH_STARTING);
 
-  fetch_process (fetch);
+  grant_fetch_ref (fetch);
+  post_to_worker (fetch, start_cb);
 }
 
-/* Whether a caller can still join: neither finishing nor abandoned. */
+/* Whether a caller can still join: neither finished nor abandoned. */
 gboolean
 grant_fetch_is_joinable (GrantFetch *fetch)
 {
-  return !fetch->abandoned && fetch->state < FETCH_FINISHING;
+  gboolean joinable;
+
+  g_mutex_lock (&fetch->lock);
+  joinable = !is_abandoned (fetch) && !fetch->finished;
+  g_mutex_unlock (&fetch->lock);
+
+  return joinable;
 }
 
 const GrantFetchConfig *
@@ -1257,19 +1977,31 @@ grant_fetch_get_config (GrantFetch *fetch)
   return fetch->config;
 }
 
-GMainContext *
-grant_fetch_get_context (GrantFetch *fetch)
+static gboolean
+detached_cb (gpointer user_data)
 {
-  return fetch->context;
+  fetch_stop (user_data, "The provider went away");
+
+  return G_SOURCE_REMOVE;
 }
 
-/* The owner is going away: it hears nothing more, and what is in flight
- * stops. The fetch frees itself when its last operation returns. */
+/* The owner is going away: it hears nothing more (once this returns, not
+ * even from a done callback that was running), and what is in flight
+ * stops. Never call it with a lock the done callback takes. */
 void
 grant_fetch_detach (GrantFetch *fetch)
 {
-  fetch->done = NULL;
-  fetch->done_data = NULL;
-  if (!fetch->abandoned)
-    fetch_abandon (fetch, "The provider went away");
+  gboolean stop;
+
+  g_mutex_lock (&fetch->done_lock);
+  fetch->detached = TRUE;
+  g_mutex_unlock (&fetch->done_lock);
+
+  g_mutex_lock (&fetch->lock);
+  stop = !is_abandoned (fetch) && !fetch->finished;
+  g_atomic_int_set (&fetch->abandoned, TRUE);
+  g_mutex_unlock (&fetch->lock);
+
+  if (stop)
+    post_to_worker (fetch, detached_cb);
 }

@@ -53,14 +53,25 @@
  * is set. Token requests never follow redirects, and the response body read
  * is limited to 1 MiB.
  *
- * A provider is not thread-safe: use it from the thread whose main context
- * was the thread-default one when it was created. The blocking
- * [method@Grant.TokenProvider.get_token] runs a main context of its own.
+ * A provider may be used from any thread, as a #GDBusConnection can. All
+ * callers of all threads share one cache and one request in flight. Its
+ * requests run on a thread of libgrant's own, so a blocking
+ * [method@Grant.TokenProvider.get_token] needs no main loop, and
+ * [method@Grant.TokenProvider.get_token_async] completes in the caller's
+ * thread-default main context. The signals and the `token` property's
+ * notifications are emitted in the provider's home context: the
+ * thread-default main context of the thread that made it. A
+ * [iface@Grant.TokenStore] is called in the thread-default context of the
+ * thread that set it. See the [Threads and main contexts](threads.html)
+ * guide.
  */
 
 struct _GrantTokenProvider
 {
   GObject parent_instance;
+
+  /* Everything below that changes after construction. */
+  GMutex lock;
 
   char *token_url;
   char *client_id;
@@ -90,15 +101,21 @@ struct _GrantTokenProvider
    * the change does not fill the cache. */
   guint generation;
 
-  /* The fetch that callers on the provider's own main context join, and
-   * every fetch still running, so that dispose can let go of them. */
+  /* The fetch callers join, and every fetch still running (references),
+   * so that dispose can let go of them. */
   GrantFetch *fetch;
   GList *fetches;
 
-  /* Background refresh: one alarm on the wall clock, in the main context
-   * the provider was made in. */
-  gboolean auto_refresh;
+  /* The home context: the thread-default one when the provider was made.
+   * Signals are emitted there, through @events. */
   GMainContext *context;
+  GThread *home_thread;          /* the thread that made it */
+  GQueue events;
+  GSource *events_source;
+
+  /* Background refresh: one alarm on the wall clock, in the home
+   * context. */
+  gboolean auto_refresh;
   GrantClock *clock;
   GSource *alarm;
   gint64 alarm_at;
@@ -112,6 +129,7 @@ struct _GrantTokenProvider
   gboolean network_available;  /* the monitor's, kept up to date */
 
   GrantTokenStore *store;
+  GMainContext *store_context;   /* where the store was set: it is called there */
   gboolean store_warned;
 
   /* Retries inside a fetch, and jitter; changed only by tests. */
@@ -164,13 +182,9 @@ static guint signals[N_SIGNALS];
 #define DEFAULT_MAX_ATTEMPTS  3
 #define MAX_MAX_ATTEMPTS      10
 
-static gint64
-provider_now (GrantTokenProvider *self)
-{
-  return grant_clock_now (self->clock);
-}
-
-/* Cache */
+/* Locking: @lock guards every field that changes after construction. It
+ * is never held while a signal is emitted or a callback runs. Signals and
+ * notify::token go through a queue drained in the home context. */
 
 static const char *request_url (GrantTokenProvider *self);
 
@@ -190,11 +204,15 @@ static void
 store_failed (GrantTokenProvider *self,
               const GError       *error)
 {
-  if (self->store_warned)
-    return;
+  gboolean warn;
 
+  g_mutex_lock (&self->lock);
+  warn = !self->store_warned;
   self->store_warned = TRUE;
-  g_warning ("The token store failed, so tokens come from the network: %s", error->message);
+  g_mutex_unlock (&self->lock);
+
+  if (warn)
+    g_warning ("The token store failed, so tokens come from the network: %s", error->message);
 }
 
 static GrantTokenKey *
@@ -235,26 +253,164 @@ request_url (GrantTokenProvider *self)
   return self->token_url && *self->token_url ? self->token_url : self->issuer;
 }
 
+/* A source's hold on the provider: it may be finalized, in another thread,
+ * while the source waits. */
+static GWeakRef *
+weak_self_new (GrantTokenProvider *self)
+{
+  GWeakRef *weak = g_new (GWeakRef, 1);
+
+  g_weak_ref_init (weak, self);
+
+  return weak;
+}
+
+static void
+weak_self_free (GWeakRef *weak)
+{
+  g_weak_ref_clear (weak);
+  g_free (weak);
+}
+
+/* Signals, in the home context */
+
+typedef struct {
+  GrantToken *refreshed;     /* token-refreshed */
+  GError *failed;            /* refresh-failed */
+  gboolean notify_token;
+} Event;
+
+static void
+event_free (Event *event)
+{
+  g_clear_object (&event->refreshed);
+  g_clear_error (&event->failed);
+  g_free (event);
+}
+
+/* At most this many wait for a home context nobody iterates (a script
+ * making blocking calls); older ones are dropped. */
+#define MAX_EVENTS 64
+
+static gboolean emit_events_cb (gpointer user_data);
+
+/* Queues an event; with the lock held. */
+static void
+queue_event (GrantTokenProvider *self,
+             Event              *event)
+{
+  if (g_queue_get_length (&self->events) >= MAX_EVENTS)
+    event_free (g_queue_pop_head (&self->events));
+  g_queue_push_tail (&self->events, event);
+
+  if (self->events_source == NULL && self->context != NULL)
+    {
+      self->events_source = g_idle_source_new ();
+      g_source_set_priority (self->events_source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (self->events_source, emit_events_cb, weak_self_new (self),
+                             (GDestroyNotify) weak_self_free);
+      g_source_set_static_name (self->events_source, "[libgrant] provider signals");
+      g_source_attach (self->events_source, self->context);
+    }
+}
+
+/* Emits what is queued; in the home context, without the lock. */
+static void
+emit_events (GrantTokenProvider *self)
+{
+  for (;;)
+    {
+      Event *event;
+
+      g_mutex_lock (&self->lock);
+      event = g_queue_pop_head (&self->events);
+      if (event == NULL && self->events_source != NULL)
+        {
+          g_source_destroy (self->events_source);
+          g_clear_pointer (&self->events_source, g_source_unref);
+        }
+      g_mutex_unlock (&self->lock);
+
+      if (event == NULL)
+        return;
+
+      if (event->notify_token)
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOKEN]);
+      if (event->refreshed != NULL)
+        g_signal_emit (self, signals[SIGNAL_TOKEN_REFRESHED], 0, event->refreshed);
+      if (event->failed != NULL)
+        g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, event->failed);
+      event_free (event);
+    }
+}
+
+static gboolean
+emit_events_cb (gpointer user_data)
+{
+  g_autoptr(GrantTokenProvider) self = g_weak_ref_get (user_data);
+
+  if (self != NULL)
+    emit_events (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* After a change made without the lock held: what it queued is emitted
+ * now if this thread runs the home context, or is the home thread and the
+ * context is free; otherwise when the home context runs. (Not merely any
+ * thread whose thread-default context is the home one, as
+ * g_main_context_invoke() would: the global default context is every
+ * such thread's, and signals belong to the thread that made the
+ * provider.) */
+static void
+emit_pending (GrantTokenProvider *self)
+{
+  GMainContext *home = self->context;
+  g_autoptr(GMainContext) thread_default = g_main_context_ref_thread_default ();
+
+  if (g_main_context_is_owner (home))
+    emit_events (self);
+  else if (home == thread_default && g_thread_self () == self->home_thread &&
+           g_main_context_acquire (home))
+    {
+      emit_events (self);
+      g_main_context_release (home);
+    }
+}
+
+/* Background refresh */
+
 static void start_background_refresh (GrantTokenProvider *self);
 static void schedule_refresh         (GrantTokenProvider *self);
 
 static gboolean
 refresh_alarm_cb (gpointer user_data)
 {
-  GrantTokenProvider *self = user_data;
-  gint64 at = self->alarm_at;
+  g_autoptr(GrantTokenProvider) self = g_weak_ref_get (user_data);
+  gboolean early;
 
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_mutex_lock (&self->lock);
+  /* Replaced meanwhile, from another thread. */
+  if (self->alarm != g_main_current_source ())
+    {
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
   g_clear_pointer (&self->alarm, g_source_unref);
 
   /* The clock was set back: not yet. */
-  if (provider_now (self) < at)
+  early = grant_clock_now (self->clock) < self->alarm_at;
+  if (early)
     {
       g_debug ("The clock changed; rescheduling the token refresh");
       schedule_refresh (self);
-      return G_SOURCE_REMOVE;
     }
-
-  start_background_refresh (self);
+  else
+    start_background_refresh (self);
+  g_mutex_unlock (&self->lock);
 
   return G_SOURCE_REMOVE;
 }
@@ -272,7 +428,8 @@ clear_alarm (GrantTokenProvider *self)
 /* Arms the one alarm of the provider: at about 80% of the token's lifetime
  * or the expiry margin before it expires, whichever comes first, a little
  * early at random; after failed refreshes, with a backoff from the last
- * one. Never after the token expired: then the next caller fetches. */
+ * one. Never after the token expired: then the next caller fetches. With
+ * the lock held; from any thread. */
 static void
 schedule_refresh (GrantTokenProvider *self)
 {
@@ -295,7 +452,7 @@ schedule_refresh (GrantTokenProvider *self)
   else
     at = self->last_failure +
          grant_backoff_ms (self->refresh_failures - 1, self->retry_base_ms, self->retry_max_ms,
-                     self->jitter) * 1000;
+                           self->jitter) * 1000;
 
   if (at >= self->token_expires)
     {
@@ -305,27 +462,38 @@ schedule_refresh (GrantTokenProvider *self)
 
   self->alarm_at = at;
   self->alarm = grant_clock_alarm_source (self->clock, at);
-  g_source_set_callback (self->alarm, refresh_alarm_cb, self, NULL);
+  g_source_set_callback (self->alarm, refresh_alarm_cb, weak_self_new (self),
+                         (GDestroyNotify) weak_self_free);
   g_source_attach (self->alarm, self->context);
 }
 
+/* With the lock held. */
 static void
 set_token (GrantTokenProvider *self,
-           GrantToken         *token)
+           GrantToken         *token,
+           Event              *event)
 {
   if (!g_set_object (&self->token, token))
     return;
 
   update_token_times (self);
   schedule_refresh (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOKEN]);
+  if (event != NULL)
+    event->notify_token = TRUE;
+  else
+    {
+      event = g_new0 (Event, 1);
+      event->notify_token = TRUE;
+      queue_event (self, event);
+    }
 }
 
-/* The cached token while it has not expired, even if it is stale. */
+/* The cached token while it has not expired, even if it is stale. With the
+ * lock held. */
 static GrantToken *
 valid_token (GrantTokenProvider *self)
 {
-  if (self->token != NULL && provider_now (self) < self->token_expires)
+  if (self->token != NULL && grant_clock_now (self->clock) < self->token_expires)
     return self->token;
 
   return NULL;
@@ -334,14 +502,31 @@ valid_token (GrantTokenProvider *self)
 static GrantToken *
 fresh_token (GrantTokenProvider *self)
 {
-  if (self->token != NULL && provider_now (self) < self->token_stale)
+  if (self->token != NULL && grant_clock_now (self->clock) < self->token_stale)
     return self->token;
 
   return NULL;
 }
 
-/* Fetches: grant-fetch.c gets the token; the provider gives each fetch a
- * snapshot of the request and hears back once, in fetch_done_cb(). */
+/* What a caller gets without a fetch: the fresh token; or the stale but
+ * still valid one while a failed refresh waits for its retry, or while the
+ * network is gone, rather than wait for an attempt likely to fail. With
+ * the lock held. */
+static GrantToken *
+usable_token (GrantTokenProvider *self)
+{
+  GrantToken *token = fresh_token (self);
+
+  if (token == NULL && ((self->refresh_failures > 0 && self->alarm != NULL) ||
+                        !network_available_for (self, request_url (self))))
+    token = valid_token (self);
+
+  return token;
+}
+
+/* Fetches: grant-fetch.c gets the token on libgrant's worker thread; the
+ * provider gives each fetch a snapshot of the request and hears back once,
+ * in fetch_done_cb(). */
 
 static GrantFetchConfig *
 snapshot_request (GrantTokenProvider *self,
@@ -379,6 +564,7 @@ snapshot_request (GrantTokenProvider *self,
   if (self->store != NULL)
     {
       config->store = g_object_ref (self->store);
+      config->store_context = g_main_context_ref (self->store_context);
       config->key = dup_token_key (self);
     }
   config->load_stored = load_stored;
@@ -395,34 +581,44 @@ snapshot_request (GrantTokenProvider *self,
   return config;
 }
 
-/* The fetch @self->fetch, if callers may still join it. */
+/* The fetch @self->fetch, if callers may still join it. With the lock
+ * held. */
 static GrantFetch *
 joinable_fetch (GrantTokenProvider *self)
 {
   return self->fetch != NULL && grant_fetch_is_joinable (self->fetch) ? self->fetch : NULL;
 }
 
-/* A fetch ended. Unless the request changed since it started, its token
- * becomes the cached one, or its error is reported. The signals come now,
- * before the fetch completes any caller. Returns what callers that accept
- * a still-valid token get instead of the error. */
+/* A fetch ended; on the worker thread. Unless the request changed since it
+ * started, its token becomes the cached one, or its error is reported. The
+ * signals are queued for the home context before the fetch completes any
+ * caller. Returns what callers that accept a still-valid token get instead
+ * of the error. */
 static GrantToken *
 fetch_done_cb (GrantFetch             *fetch,
                const GrantFetchResult *result,
-               gpointer                user_data)
+               gpointer                owner)
 {
-  /* A signal handler may drop the last reference. */
-  g_autoptr(GrantTokenProvider) self = g_object_ref (user_data);
+  GrantTokenProvider *self = owner;
   const GrantFetchConfig *config = grant_fetch_get_config (fetch);
-  gboolean current = config->generation == self->generation;
   GrantToken *fallback = NULL;
-
-  self->fetches = g_list_remove (self->fetches, fetch);
-  if (self->fetch == fetch)
-    self->fetch = NULL;
+  Event *event = NULL;
+  gboolean current;
+  GList *link;
 
   if (result->store_error != NULL)
     store_failed (self, result->store_error);
+
+  g_mutex_lock (&self->lock);
+  link = g_list_find (self->fetches, fetch);
+  if (link != NULL)
+    {
+      self->fetches = g_list_delete_link (self->fetches, link);
+      grant_fetch_unref (fetch);
+    }
+  if (self->fetch == fetch)
+    self->fetch = NULL;
+  current = config->generation == self->generation;
 
   /* The document depends on the issuer alone (and on what counts as a
    * secure URL): it stays good whatever else changed meanwhile. */
@@ -434,75 +630,100 @@ fetch_done_cb (GrantFetch             *fetch,
     }
 
   if (!current)
-    return NULL;
-
-  if (result->token != NULL)
+    g_debug ("The request changed during the fetch: its result is not cached");
+  else if (result->token != NULL)
     {
+      event = g_new0 (Event, 1);
+      event->refreshed = g_object_ref (result->token);
       self->refresh_failures = 0;
-      set_token (self, result->token);
-      g_signal_emit (self, signals[SIGNAL_TOKEN_REFRESHED], 0, result->token);
-      return NULL;
+      set_token (self, result->token, event);
     }
-
-  if (g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return NULL;
-
-  /* While the cached token is still valid, callers keep it and the
-   * refresh is tried again later, backing off. */
-  if (valid_token (self) != NULL)
+  else if (!g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      self->refresh_failures++;
-      self->last_failure = provider_now (self);
-      schedule_refresh (self);
+      /* While the cached token is still valid, callers keep it and the
+       * refresh is tried again later, backing off. */
+      fallback = valid_token (self);
+      if (fallback != NULL)
+        {
+          g_object_ref (fallback);
+          self->refresh_failures++;
+          self->last_failure = grant_clock_now (self->clock);
+          schedule_refresh (self);
+        }
+      event = g_new0 (Event, 1);
+      event->failed = g_error_copy (result->error);
     }
-  g_signal_emit (self, signals[SIGNAL_REFRESH_FAILED], 0, result->error);
 
-  fallback = valid_token (self);
+  if (event != NULL)
+    queue_event (self, event);
+  g_mutex_unlock (&self->lock);
 
-  return fallback != NULL ? g_object_ref (fallback) : NULL;
+  return fallback;
 }
 
+/* A fetch the next callers join. With the lock held. */
 static GrantFetch *
-start_fetch (GrantTokenProvider *self,
-             GMainContext       *context,
-             GrantFetchConfig   *config)
+new_fetch (GrantTokenProvider *self,
+           gboolean            background,
+           gboolean            load_stored)
 {
-  GrantFetch *fetch = grant_fetch_new (config, context, fetch_done_cb, self);
+  GrantFetch *fetch = grant_fetch_new (snapshot_request (self, background, load_stored),
+                                       fetch_done_cb, self);
 
   self->fetches = g_list_prepend (self->fetches, fetch);
+  self->fetch = fetch;
 
   return fetch;
 }
 
-/* Adds @task to the fetch in flight on the current main context, or starts
- * one. */
+/* Adds @task to the fetch in flight, or starts one. With the lock held. */
 static void
 join_or_start_fetch (GrantTokenProvider *self,
                      GTask              *task,
                      gboolean            accepts_valid_token)
 {
-  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   GrantFetch *joinable = joinable_fetch (self);
   GrantFetch *fetch;
 
-  if (joinable != NULL && grant_fetch_get_context (joinable) == context &&
-      grant_fetch_add_waiter (joinable, task, accepts_valid_token))
+  if (joinable != NULL && grant_fetch_add_task (joinable, task, accepts_valid_token))
     return;
 
   /* refresh_async() wants a new token, not the stored one. */
-  fetch = start_fetch (self, context, snapshot_request (self, FALSE, accepts_valid_token));
-  /* A fetch on another main context (a blocking call) is not shared: its
-   * callers could not be completed while this one's context is blocked. */
-  if (joinable == NULL)
-    self->fetch = fetch;
-  grant_fetch_add_waiter (fetch, task, accepts_valid_token);
+  fetch = new_fetch (self, FALSE, accepts_valid_token);
+  grant_fetch_add_task (fetch, task, accepts_valid_token);
   grant_fetch_start (fetch);
 }
 
-/* The alarm went off: fetch a new token that nobody waits for yet. */
+/* The same for a blocking caller. With the lock held. */
+static GrantFetchWaiter *
+join_or_start_fetch_blocking (GrantTokenProvider *self,
+                              gint64             *budget)
+{
+  GrantFetch *joinable = joinable_fetch (self);
+  GrantFetchWaiter *waiter = NULL;
+  GrantFetch *fetch;
+
+  if (joinable != NULL && (waiter = grant_fetch_add_waiter (joinable, TRUE)) != NULL)
+    {
+      *budget = grant_fetch_config_get_budget (grant_fetch_get_config (joinable));
+      return waiter;
+    }
+
+  fetch = new_fetch (self, FALSE, TRUE);
+  *budget = grant_fetch_config_get_budget (grant_fetch_get_config (fetch));
+  waiter = grant_fetch_add_waiter (fetch, TRUE);
+  grant_fetch_start (fetch);
+
+  return waiter;
+}
+
+/* The alarm went off: fetch a new token that nobody waits for yet. With
+ * the lock held. */
 static void
 start_background_refresh (GrantTokenProvider *self)
 {
+  GrantFetch *fetch;
+
   /* One in flight already: its end schedules the next. */
   if (joinable_fetch (self) != NULL)
     return;
@@ -515,38 +736,69 @@ start_background_refresh (GrantTokenProvider *self)
     }
 
   g_debug ("Refreshing the token in the background");
-  self->fetch = start_fetch (self, self->context, snapshot_request (self, TRUE, TRUE));
-  grant_fetch_start (self->fetch);
+  fetch = new_fetch (self, TRUE, TRUE);
+  grant_fetch_start (fetch);
+}
+
+/* The network monitor's signals come in its own context, from any thread:
+ * they hold the provider weakly. */
+
+static void
+network_available_notify_cb (GNetworkMonitor *monitor,
+                             GParamSpec      *pspec,
+                             GWeakRef        *weak)
+{
+  g_autoptr(GrantTokenProvider) self = g_weak_ref_get (weak);
+
+  if (self == NULL)
+    return;
+
+  g_mutex_lock (&self->lock);
+  if (self->monitor == monitor)
+    self->network_available = g_network_monitor_get_network_available (monitor);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
-network_available_notify_cb (GNetworkMonitor    *monitor,
-                             GParamSpec         *pspec,
-                             GrantTokenProvider *self)
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    GWeakRef        *weak)
 {
-  self->network_available = g_network_monitor_get_network_available (monitor);
+  g_autoptr(GrantTokenProvider) self = g_weak_ref_get (weak);
+
+  if (self == NULL)
+    return;
+
+  g_mutex_lock (&self->lock);
+  if (self->monitor == monitor)
+    {
+      self->network_available = available;
+
+      /* Back online: refresh at once if the time has come. */
+      if (available && self->alarm == NULL && joinable_fetch (self) == NULL)
+        schedule_refresh (self);
+    }
+  g_mutex_unlock (&self->lock);
 }
 
-static void
-network_changed_cb (GNetworkMonitor    *monitor,
-                    gboolean            available,
-                    GrantTokenProvider *self)
-{
-  self->network_available = available;
-
-  /* Back online: refresh at once if the time has come. */
-  if (available && self->alarm == NULL && joinable_fetch (self) == NULL)
-    schedule_refresh (self);
-}
-
-/* Configuration changes */
+/* Configuration changes, with the lock held */
 
 static void
 request_changed (GrantTokenProvider *self)
 {
   self->generation++;
   self->fetch = NULL;
-  set_token (self, NULL);
+  set_token (self, NULL, NULL);
+}
+
+/* After a setter changed @prop (the lock released): the signals it queued,
+ * then the property's notification. */
+static void
+notify_change (GrantTokenProvider *self,
+               guint               prop)
+{
+  emit_pending (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
 }
 
 static void set_network_monitor (GrantTokenProvider *self,
@@ -557,19 +809,29 @@ static void
 grant_token_provider_dispose (GObject *object)
 {
   GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
-  g_autoptr(GList) fetches = g_steal_pointer (&self->fetches);
+  GList *fetches;
 
   /* Callers' tasks hold the provider, so only fetches nobody waits for
    * (background refreshes, or requests made obsolete by a change) can be
    * running: they stop and let go. */
+  g_mutex_lock (&self->lock);
+  fetches = g_steal_pointer (&self->fetches);
   self->fetch = NULL;
+  clear_alarm (self);
+  if (self->events_source != NULL)
+    {
+      g_source_destroy (self->events_source);
+      g_clear_pointer (&self->events_source, g_source_unref);
+    }
+  g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
+  g_clear_object (&self->token);
+  g_mutex_unlock (&self->lock);
+
   for (GList *l = fetches; l != NULL; l = l->next)
     grant_fetch_detach (l->data);
+  g_list_free_full (fetches, (GDestroyNotify) grant_fetch_unref);
 
-  clear_alarm (self);
   set_network_monitor (self, NULL, FALSE);
-  g_clear_pointer (&self->context, g_main_context_unref);
-  g_clear_object (&self->token);
 
   G_OBJECT_CLASS (grant_token_provider_parent_class)->dispose (object);
 }
@@ -589,7 +851,11 @@ grant_token_provider_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_object (&self->clock);
   g_clear_object (&self->store);
+  g_clear_pointer (&self->store_context, g_main_context_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->home_thread, g_thread_unref);
   g_ptr_array_unref (self->parameters);
+  g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (grant_token_provider_parent_class)->finalize (object);
 }
@@ -620,20 +886,35 @@ set_network_monitor (GrantTokenProvider *self,
                      GNetworkMonitor    *monitor,
                      gboolean            covers_loopback)
 {
-  if (self->monitor != NULL)
-    {
-      g_clear_signal_handler (&self->monitor_handler, self->monitor);
-      g_clear_signal_handler (&self->monitor_notify_handler, self->monitor);
-    }
-  g_set_object (&self->monitor, monitor);
-  self->monitor_covers_loopback = covers_loopback;
+  g_autoptr(GNetworkMonitor) old = NULL;
+  gulong old_handler, old_notify_handler;
+  gboolean available = monitor ? g_network_monitor_get_network_available (monitor) : TRUE;
+  gulong handler = 0, notify_handler = 0;
+
   if (monitor != NULL)
     {
-      self->network_available = g_network_monitor_get_network_available (monitor);
-      self->monitor_handler = g_signal_connect (monitor, "network-changed",
-                                                G_CALLBACK (network_changed_cb), self);
-      self->monitor_notify_handler = g_signal_connect (monitor, "notify::network-available",
-                                                       G_CALLBACK (network_available_notify_cb), self);
+      handler = g_signal_connect_data (monitor, "network-changed", G_CALLBACK (network_changed_cb),
+                                       weak_self_new (self), (GClosureNotify) weak_self_free, 0);
+      notify_handler = g_signal_connect_data (monitor, "notify::network-available",
+                                              G_CALLBACK (network_available_notify_cb),
+                                              weak_self_new (self), (GClosureNotify) weak_self_free, 0);
+    }
+
+  g_mutex_lock (&self->lock);
+  old = g_steal_pointer (&self->monitor);
+  old_handler = self->monitor_handler;
+  old_notify_handler = self->monitor_notify_handler;
+  self->monitor = monitor ? g_object_ref (monitor) : NULL;
+  self->monitor_handler = handler;
+  self->monitor_notify_handler = notify_handler;
+  self->monitor_covers_loopback = covers_loopback;
+  self->network_available = available;
+  g_mutex_unlock (&self->lock);
+
+  if (old != NULL)
+    {
+      g_signal_handler_disconnect (old, old_handler);
+      g_signal_handler_disconnect (old, old_notify_handler);
     }
 }
 
@@ -654,7 +935,6 @@ grant_token_provider_constructed (GObject *object)
     self->session = soup_session_new_with_options ("user-agent", "libgrant/" PACKAGE_VERSION " ",
                                                    NULL);
 
-  self->context = g_main_context_ref_thread_default ();
   set_network_monitor (self, g_network_monitor_get_default (), FALSE);
 }
 
@@ -666,6 +946,7 @@ grant_token_provider_get_property (GObject    *object,
 {
   GrantTokenProvider *self = GRANT_TOKEN_PROVIDER (object);
 
+  g_mutex_lock (&self->lock);
   switch (prop_id)
     {
     case PROP_TOKEN_URL:
@@ -736,6 +1017,7 @@ grant_token_provider_get_property (GObject    *object,
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+  g_mutex_unlock (&self->lock);
 }
 
 static void
@@ -1059,7 +1341,8 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
    * It changes after every fetch, and goes back to `NULL` when the token is
    * invalidated or a change to the configuration drops it. It may have gone
    * stale: to use a token, call [method@Grant.TokenProvider.peek_token] or
-   * [method@Grant.TokenProvider.get_token_async].
+   * [method@Grant.TokenProvider.get_token_async]. Its notifications come
+   * in the provider's home context. Reading it never does I/O.
    */
   properties[PROP_TOKEN] =
     g_param_spec_object ("token", NULL, NULL,
@@ -1073,8 +1356,10 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
    * @self: the provider
    * @token: the new token
    *
-   * Emitted after every newly obtained token, before the callers waiting
-   * for it are completed.
+   * Emitted after every newly obtained token, in the provider's home
+   * context, before the callers waiting for it there are completed.
+   * Callers in other threads may get the token before the signal is
+   * emitted.
    */
   signals[SIGNAL_TOKEN_REFRESHED] =
     g_signal_new ("token-refreshed",
@@ -1092,7 +1377,8 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
    * @error: what went wrong
    *
    * Emitted after every failed attempt to get a token, whether a caller
-   * asked for it or not, before the callers waiting for it are completed.
+   * asked for it or not, in the provider's home context, before the
+   * callers waiting for it there are completed.
    *
    * It is not emitted when every caller cancelled.
    */
@@ -1110,6 +1396,12 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
 static void
 grant_token_provider_init (GrantTokenProvider *self)
 {
+  g_mutex_init (&self->lock);
+  /* Before any property is set: the store's context is taken from it when
+   * none is pushed. */
+  self->context = g_main_context_ref_thread_default ();
+  self->home_thread = g_thread_ref (g_thread_self ());
+  g_queue_init (&self->events);
   self->auth_method = GRANT_AUTH_METHOD_CLIENT_SECRET_POST;
   self->request_format = GRANT_REQUEST_FORMAT_FORM;
   self->expiry_margin = DEFAULT_EXPIRY_MARGIN;
@@ -1214,9 +1506,15 @@ grant_token_provider_get_dialect (GrantTokenProvider *self)
 const char *
 grant_token_provider_get_issuer (GrantTokenProvider *self)
 {
+  const char *value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
-  return self->issuer;
+  g_mutex_lock (&self->lock);
+  value = self->issuer;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1232,14 +1530,21 @@ void
 grant_token_provider_set_issuer (GrantTokenProvider *self,
                                  const char         *issuer)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
-  if (!grant_set_str (&self->issuer, issuer))
-    return;
+  g_mutex_lock (&self->lock);
+  changed = grant_set_str (&self->issuer, issuer);
+  if (changed)
+    {
+      g_clear_pointer (&self->discovery, grant_discovery_free);
+      request_changed (self);
+    }
+  g_mutex_unlock (&self->lock);
 
-  g_clear_pointer (&self->discovery, grant_discovery_free);
-  request_changed (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ISSUER]);
+  if (changed)
+    notify_change (self, PROP_ISSUER);
 }
 
 /**
@@ -1253,9 +1558,15 @@ grant_token_provider_set_issuer (GrantTokenProvider *self,
 gboolean
 grant_token_provider_get_auto_refresh (GrantTokenProvider *self)
 {
+  gboolean value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), FALSE);
 
-  return self->auto_refresh;
+  g_mutex_lock (&self->lock);
+  value = self->auto_refresh;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1270,15 +1581,22 @@ void
 grant_token_provider_set_auto_refresh (GrantTokenProvider *self,
                                        gboolean            auto_refresh)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
   auto_refresh = !!auto_refresh;
-  if (self->auto_refresh == auto_refresh)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->auto_refresh != auto_refresh;
+  if (changed)
+    {
+      self->auto_refresh = auto_refresh;
+      schedule_refresh (self);
+    }
+  g_mutex_unlock (&self->lock);
 
-  self->auto_refresh = auto_refresh;
-  schedule_refresh (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTO_REFRESH]);
+  if (changed)
+    notify_change (self, PROP_AUTO_REFRESH);
 }
 
 /**
@@ -1292,9 +1610,15 @@ grant_token_provider_set_auto_refresh (GrantTokenProvider *self,
 GrantTokenStore *
 grant_token_provider_get_store (GrantTokenProvider *self)
 {
+  GrantTokenStore *value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
-  return self->store;
+  g_mutex_lock (&self->lock);
+  value = self->store;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1309,14 +1633,26 @@ void
 grant_token_provider_set_store (GrantTokenProvider *self,
                                 GrantTokenStore    *store)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (store == NULL || GRANT_IS_TOKEN_STORE (store));
 
-  if (!g_set_object (&self->store, store))
-    return;
+  g_mutex_lock (&self->lock);
+  changed = g_set_object (&self->store, store);
+  if (changed)
+    {
+      self->store_warned = FALSE;
+      /* A store is called where it was set: one written in a language
+       * that runs on one thread stays there. */
+      g_clear_pointer (&self->store_context, g_main_context_unref);
+      if (store != NULL)
+        self->store_context = g_main_context_ref_thread_default ();
+    }
+  g_mutex_unlock (&self->lock);
 
-  self->store_warned = FALSE;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+  if (changed)
+    notify_change (self, PROP_STORE);
 }
 
 /**
@@ -1330,9 +1666,15 @@ grant_token_provider_set_store (GrantTokenProvider *self,
 const char *
 grant_token_provider_get_token_url (GrantTokenProvider *self)
 {
+  const char *value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
-  return self->token_url;
+  g_mutex_lock (&self->lock);
+  value = self->token_url;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1347,13 +1689,18 @@ void
 grant_token_provider_set_token_url (GrantTokenProvider *self,
                                     const char         *token_url)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
-  if (!grant_set_str (&self->token_url, token_url))
-    return;
+  g_mutex_lock (&self->lock);
+  changed = grant_set_str (&self->token_url, token_url);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
 
-  request_changed (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOKEN_URL]);
+  if (changed)
+    notify_change (self, PROP_TOKEN_URL);
 }
 
 /**
@@ -1367,9 +1714,15 @@ grant_token_provider_set_token_url (GrantTokenProvider *self,
 const char *
 grant_token_provider_get_client_id (GrantTokenProvider *self)
 {
+  const char *value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
-  return self->client_id;
+  g_mutex_lock (&self->lock);
+  value = self->client_id;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1383,13 +1736,18 @@ void
 grant_token_provider_set_client_id (GrantTokenProvider *self,
                                     const char         *client_id)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
-  if (!grant_set_str (&self->client_id, client_id))
-    return;
+  g_mutex_lock (&self->lock);
+  changed = grant_set_str (&self->client_id, client_id);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
 
-  request_changed (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT_ID]);
+  if (changed)
+    notify_change (self, PROP_CLIENT_ID);
 }
 
 /**
@@ -1410,7 +1768,9 @@ grant_token_provider_set_client_secret (GrantTokenProvider *self,
 
   /* No notification: the property cannot be read, and a handler has no
    * business knowing when the secret changes. */
+  g_mutex_lock (&self->lock);
   grant_set_secret (&self->client_secret, client_secret);
+  g_mutex_unlock (&self->lock);
 }
 
 /**
@@ -1424,9 +1784,15 @@ grant_token_provider_set_client_secret (GrantTokenProvider *self,
 const char *
 grant_token_provider_get_scope (GrantTokenProvider *self)
 {
+  const char *value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
-  return self->scope;
+  g_mutex_lock (&self->lock);
+  value = self->scope;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1440,16 +1806,21 @@ void
 grant_token_provider_set_scope (GrantTokenProvider *self,
                                 const char         *scope)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
   if (scope != NULL && *scope == '\0')
     scope = NULL;
 
-  if (!grant_set_str (&self->scope, scope))
-    return;
+  g_mutex_lock (&self->lock);
+  changed = grant_set_str (&self->scope, scope);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
 
-  request_changed (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SCOPE]);
+  if (changed)
+    notify_change (self, PROP_SCOPE);
 }
 
 /**
@@ -1463,9 +1834,15 @@ grant_token_provider_set_scope (GrantTokenProvider *self,
 GrantAuthMethod
 grant_token_provider_get_auth_method (GrantTokenProvider *self)
 {
+  GrantAuthMethod value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
 
-  return self->auth_method;
+  g_mutex_lock (&self->lock);
+  value = self->auth_method;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1480,15 +1857,22 @@ void
 grant_token_provider_set_auth_method (GrantTokenProvider *self,
                                       GrantAuthMethod     auth_method)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (auth_method <= GRANT_AUTH_METHOD_NONE);
 
-  if (self->auth_method == auth_method)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->auth_method != auth_method;
+  if (changed)
+    {
+      self->auth_method = auth_method;
+      request_changed (self);
+    }
+  g_mutex_unlock (&self->lock);
 
-  self->auth_method = auth_method;
-  request_changed (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTH_METHOD]);
+  if (changed)
+    notify_change (self, PROP_AUTH_METHOD);
 }
 
 /**
@@ -1502,9 +1886,15 @@ grant_token_provider_set_auth_method (GrantTokenProvider *self,
 GrantRequestFormat
 grant_token_provider_get_request_format (GrantTokenProvider *self)
 {
+  GrantRequestFormat value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), GRANT_REQUEST_FORMAT_FORM);
 
-  return self->request_format;
+  g_mutex_lock (&self->lock);
+  value = self->request_format;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1519,15 +1909,22 @@ void
 grant_token_provider_set_request_format (GrantTokenProvider *self,
                                          GrantRequestFormat  request_format)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (request_format <= GRANT_REQUEST_FORMAT_JSON);
 
-  if (self->request_format == request_format)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->request_format != request_format;
+  if (changed)
+    {
+      self->request_format = request_format;
+      request_changed (self);
+    }
+  g_mutex_unlock (&self->lock);
 
-  self->request_format = request_format;
-  request_changed (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REQUEST_FORMAT]);
+  if (changed)
+    notify_change (self, PROP_REQUEST_FORMAT);
 }
 
 /**
@@ -1541,9 +1938,15 @@ grant_token_provider_set_request_format (GrantTokenProvider *self,
 guint
 grant_token_provider_get_expiry_margin (GrantTokenProvider *self)
 {
+  guint value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), 0);
 
-  return self->expiry_margin;
+  g_mutex_lock (&self->lock);
+  value = self->expiry_margin;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1557,14 +1960,21 @@ void
 grant_token_provider_set_expiry_margin (GrantTokenProvider *self,
                                         guint               seconds)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
-  if (self->expiry_margin == seconds)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->expiry_margin != seconds;
+  if (changed)
+    {
+      self->expiry_margin = seconds;
+      update_token_times (self);
+    }
+  g_mutex_unlock (&self->lock);
 
-  self->expiry_margin = seconds;
-  update_token_times (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXPIRY_MARGIN]);
+  if (changed)
+    notify_change (self, PROP_EXPIRY_MARGIN);
 }
 
 /**
@@ -1578,9 +1988,15 @@ grant_token_provider_set_expiry_margin (GrantTokenProvider *self,
 guint
 grant_token_provider_get_default_lifetime (GrantTokenProvider *self)
 {
+  guint value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), 0);
 
-  return self->default_lifetime;
+  g_mutex_lock (&self->lock);
+  value = self->default_lifetime;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1594,15 +2010,22 @@ void
 grant_token_provider_set_default_lifetime (GrantTokenProvider *self,
                                            guint               seconds)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (seconds > 0);
 
-  if (self->default_lifetime == seconds)
-    return;
+  g_mutex_lock (&self->lock);
+  changed = self->default_lifetime != seconds;
+  if (changed)
+    {
+      self->default_lifetime = seconds;
+      update_token_times (self);
+    }
+  g_mutex_unlock (&self->lock);
 
-  self->default_lifetime = seconds;
-  update_token_times (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEFAULT_LIFETIME]);
+  if (changed)
+    notify_change (self, PROP_DEFAULT_LIFETIME);
 }
 
 /**
@@ -1616,9 +2039,15 @@ grant_token_provider_set_default_lifetime (GrantTokenProvider *self,
 guint
 grant_token_provider_get_timeout (GrantTokenProvider *self)
 {
+  guint value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), 0);
 
-  return self->timeout;
+  g_mutex_lock (&self->lock);
+  value = self->timeout;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1633,13 +2062,17 @@ void
 grant_token_provider_set_timeout (GrantTokenProvider *self,
                                   guint               seconds)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
-  if (self->timeout == seconds)
-    return;
-
+  g_mutex_lock (&self->lock);
+  changed = self->timeout != seconds;
   self->timeout = seconds;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, PROP_TIMEOUT);
 }
 
 /**
@@ -1654,9 +2087,15 @@ grant_token_provider_set_timeout (GrantTokenProvider *self,
 guint
 grant_token_provider_get_max_attempts (GrantTokenProvider *self)
 {
+  guint value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), DEFAULT_MAX_ATTEMPTS);
 
-  return self->max_attempts;
+  g_mutex_lock (&self->lock);
+  value = self->max_attempts;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1673,14 +2112,18 @@ void
 grant_token_provider_set_max_attempts (GrantTokenProvider *self,
                                        guint               attempts)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (attempts >= 1 && attempts <= MAX_MAX_ATTEMPTS);
 
-  if (self->max_attempts == attempts)
-    return;
-
+  g_mutex_lock (&self->lock);
+  changed = self->max_attempts != attempts;
   self->max_attempts = attempts;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_ATTEMPTS]);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, PROP_MAX_ATTEMPTS);
 }
 
 /**
@@ -1694,9 +2137,15 @@ grant_token_provider_set_max_attempts (GrantTokenProvider *self,
 gboolean
 grant_token_provider_get_allow_insecure_http (GrantTokenProvider *self)
 {
+  gboolean value;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), FALSE);
 
-  return self->allow_insecure_http;
+  g_mutex_lock (&self->lock);
+  value = self->allow_insecure_http;
+  g_mutex_unlock (&self->lock);
+
+  return value;
 }
 
 /**
@@ -1711,14 +2160,18 @@ void
 grant_token_provider_set_allow_insecure_http (GrantTokenProvider *self,
                                               gboolean            allow)
 {
+  gboolean changed;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
 
   allow = !!allow;
-  if (self->allow_insecure_http == allow)
-    return;
-
+  g_mutex_lock (&self->lock);
+  changed = self->allow_insecure_http != allow;
   self->allow_insecure_http = allow;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALLOW_INSECURE_HTTP]);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, PROP_ALLOW_INSECURE_HTTP);
 }
 
 /**
@@ -1765,16 +2218,19 @@ const char *
 grant_token_provider_get_parameter (GrantTokenProvider *self,
                                     const char         *name)
 {
+  const char *value = NULL;
   guint index;
 
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
+  g_mutex_lock (&self->lock);
   index = find_parameter (self, name);
-  if (index == G_MAXUINT)
-    return NULL;
+  if (index != G_MAXUINT)
+    value = ((GrantParameter *) g_ptr_array_index (self->parameters, index))->value;
+  g_mutex_unlock (&self->lock);
 
-  return ((GrantParameter *) g_ptr_array_index (self->parameters, index))->value;
+  return value;
 }
 
 /**
@@ -1795,29 +2251,34 @@ grant_token_provider_set_parameter (GrantTokenProvider *self,
                                     const char         *name,
                                     const char         *value)
 {
+  gboolean changed = TRUE;
   guint index;
 
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (name != NULL && *name != '\0');
   g_return_if_fail (!grant_parameter_name_is_reserved (name));
 
+  g_mutex_lock (&self->lock);
   index = find_parameter (self, name);
-  if (index == G_MAXUINT && value == NULL)
-    return;
-
   if (index != G_MAXUINT)
     {
       GrantParameter *parameter = g_ptr_array_index (self->parameters, index);
 
       if (value == NULL)
         g_ptr_array_remove_index (self->parameters, index);
-      else if (!grant_set_secret (&parameter->value, value))
-        return;
+      else
+        changed = grant_set_secret (&parameter->value, value);
     }
-  else
+  else if (value != NULL)
     g_ptr_array_add (self->parameters, grant_parameter_new (name, value));
+  else
+    changed = FALSE;
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
 
-  request_changed (self);
+  if (changed)
+    emit_pending (self);
 }
 
 /**
@@ -1854,22 +2315,16 @@ grant_token_provider_get_token_async (GrantTokenProvider  *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  token = fresh_token (self);
-
-  /* Stale but still valid while a failed refresh waits for its retry, or
-   * the network is gone: keep serving it rather than wait for an attempt
-   * likely to fail. */
-  if (token == NULL && ((self->refresh_failures > 0 && self->alarm != NULL) ||
-                        !network_available_for (self, request_url (self))))
-    token = valid_token (self);
+  g_mutex_lock (&self->lock);
+  token = usable_token (self);
+  if (token != NULL)
+    g_object_ref (token);
+  else
+    join_or_start_fetch (self, task, TRUE);
+  g_mutex_unlock (&self->lock);
 
   if (token != NULL)
-    {
-      g_task_return_pointer (task, g_object_ref (token), g_object_unref);
-      return;
-    }
-
-  join_or_start_fetch (self, task, TRUE);
+    g_task_return_pointer (task, token, g_object_unref);
 }
 
 /**
@@ -1895,16 +2350,6 @@ grant_token_provider_get_token_finish (GrantTokenProvider  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-sync_result_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GAsyncResult **result_out = user_data;
-
-  *result_out = g_object_ref (result);
-}
-
 /**
  * grant_token_provider_get_token:
  * @self: a provider
@@ -1913,10 +2358,17 @@ sync_result_cb (GObject      *object,
  *
  * Gets a valid token, blocking until it is there.
  *
- * This is for scripts and command-line tools; an application with a main
- * loop should call [method@Grant.TokenProvider.get_token_async]. The request
- * runs on a main context of its own, so it does not join a request that the
- * asynchronous calls have in flight.
+ * This is for scripts, command-line tools and worker threads; a thread
+ * with a main loop should call [method@Grant.TokenProvider.get_token_async].
+ * It may be called from any thread, any number of times; it joins a
+ * request already in flight for any caller, and needs no main loop: the
+ * request runs on libgrant's own thread. It returns within the provider's
+ * [property@Grant.TokenProvider:timeout] for each attempt (and the
+ * backoff between them), or when @cancellable is cancelled from another
+ * thread.
+ *
+ * Called in the provider's home thread, it emits the signals the request
+ * caused before it returns.
  *
  * Returns: (transfer full): a token that has not expired, or `NULL` with
  *   @error set
@@ -1926,25 +2378,38 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
                                 GCancellable        *cancellable,
                                 GError             **error)
 {
-  g_autoptr(GMainContext) context = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
+  GrantFetchWaiter *waiter = NULL;
   GrantToken *token;
+  gint64 budget = -1;
 
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  token = fresh_token (self);
-  if (token != NULL && (cancellable == NULL || !g_cancellable_is_cancelled (cancellable)))
-    return g_object_ref (token);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
 
-  context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
-  grant_token_provider_get_token_async (self, cancellable, sync_result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (context, TRUE);
-  g_main_context_pop_thread_default (context);
+  g_mutex_lock (&self->lock);
+  token = usable_token (self);
+  if (token != NULL)
+    g_object_ref (token);
+  else
+    waiter = join_or_start_fetch_blocking (self, &budget);
+  g_mutex_unlock (&self->lock);
 
-  return grant_token_provider_get_token_finish (self, result, error);
+  if (token != NULL)
+    return token;
+
+  /* Every wait in the fetch is bounded already; this is the last guard. */
+  token = grant_fetch_waiter_wait (waiter, cancellable,
+                                   budget < 0 ? -1 : g_get_monotonic_time () + budget + 5 * G_USEC_PER_SEC,
+                                   error);
+
+  /* Called in the home thread (a script): its signals come before the
+   * call returns, as for an asynchronous caller there. */
+  emit_pending (self);
+
+  return token;
 }
 
 /**
@@ -1953,14 +2418,30 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
  *
  * Gets the cached token if it is still fresh, without any I/O.
  *
+ * Another thread may replace the cached token at any time: the token
+ * returned stays valid until this thread calls this function again (or
+ * ends); take a reference to keep it longer.
+ *
  * Returns: (transfer none) (nullable): the fresh cached token, or `NULL`
  */
+/* The last token each thread peeked: another thread may replace the
+ * cached token at any time, and this keeps the one returned alive. */
+static GPrivate peeked = G_PRIVATE_INIT (g_object_unref);
+
 GrantToken *
 grant_token_provider_peek_token (GrantTokenProvider *self)
 {
+  GrantToken *token;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
-  return fresh_token (self);
+  g_mutex_lock (&self->lock);
+  token = fresh_token (self);
+  if (token != NULL && g_private_get (&peeked) != token)
+    g_private_replace (&peeked, g_object_ref (token));
+  g_mutex_unlock (&self->lock);
+
+  return token;
 }
 
 typedef struct {
@@ -2008,7 +2489,18 @@ stored_token_loaded_for_clear_cb (GObject      *object,
   clear_closure_free (closure);
 }
 
-/* Removes @token from the store, if the store still holds it. */
+static gboolean
+clear_stored_token_cb (gpointer user_data)
+{
+  ClearClosure *closure = user_data;
+
+  grant_token_store_load_async (closure->store, closure->key, NULL, stored_token_loaded_for_clear_cb, closure);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Removes @token from the store, if the store still holds it; in the
+ * store's context. With the lock held. */
 static void
 clear_stored_token (GrantTokenProvider *self,
                     GrantToken         *token)
@@ -2023,7 +2515,7 @@ clear_stored_token (GrantTokenProvider *self,
   closure->store = g_object_ref (self->store);
   closure->key = key;
   closure->access_token = g_strdup (grant_token_get_access_token (token));
-  grant_token_store_load_async (closure->store, key, NULL, stored_token_loaded_for_clear_cb, closure);
+  g_main_context_invoke_full (self->store_context, G_PRIORITY_DEFAULT, clear_stored_token_cb, closure, NULL);
 }
 
 /**
@@ -2042,21 +2534,27 @@ void
 grant_token_provider_invalidate (GrantTokenProvider *self,
                                  GrantToken         *rejected)
 {
+  gboolean dropped = FALSE;
+
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (rejected == NULL || GRANT_IS_TOKEN (rejected));
 
-  if (self->token == NULL)
-    return;
+  g_mutex_lock (&self->lock);
+  if (self->token != NULL &&
+      (rejected == NULL || rejected == self->token ||
+       g_strcmp0 (grant_token_get_access_token (rejected),
+                  grant_token_get_access_token (self->token)) == 0))
+    {
+      g_debug ("Cached token invalidated");
+      if (self->store != NULL)
+        clear_stored_token (self, self->token);
+      set_token (self, NULL, NULL);
+      dropped = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
 
-  if (rejected != NULL && rejected != self->token &&
-      g_strcmp0 (grant_token_get_access_token (rejected),
-                 grant_token_get_access_token (self->token)) != 0)
-    return;
-
-  g_debug ("Cached token invalidated");
-  if (self->store != NULL)
-    clear_stored_token (self, self->token);
-  set_token (self, NULL);
+  if (dropped)
+    emit_pending (self);
 }
 
 /**
@@ -2088,7 +2586,9 @@ grant_token_provider_refresh_async (GrantTokenProvider  *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
+  g_mutex_lock (&self->lock);
   join_or_start_fetch (self, task, FALSE);
+  g_mutex_unlock (&self->lock);
 }
 
 /**
@@ -2121,8 +2621,10 @@ grant_token_provider_set_clock (GrantTokenProvider *self,
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (GRANT_IS_CLOCK (clock));
 
+  g_mutex_lock (&self->lock);
   g_set_object (&self->clock, clock);
   schedule_refresh (self);
+  g_mutex_unlock (&self->lock);
 }
 
 /* Replaces the network monitor, for tests; it then decides for loopback
@@ -2148,18 +2650,26 @@ grant_token_provider_set_retry_policy (GrantTokenProvider *self,
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (max_attempts > 0);
 
+  g_mutex_lock (&self->lock);
   self->retry_base_ms = base_ms;
   self->retry_max_ms = max_ms;
   self->max_attempts = max_attempts;
   self->jitter = jitter;
   schedule_refresh (self);
+  g_mutex_unlock (&self->lock);
 }
 
 /* When the background refresh is due, or -1 when none is scheduled. */
 gint64
 grant_token_provider_get_refresh_time (GrantTokenProvider *self)
 {
+  gint64 at;
+
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), -1);
 
-  return self->alarm != NULL ? self->alarm_at : -1;
+  g_mutex_lock (&self->lock);
+  at = self->alarm != NULL ? self->alarm_at : -1;
+  g_mutex_unlock (&self->lock);
+
+  return at;
 }

@@ -169,7 +169,10 @@ test_dup_captured_logs (void)
   return copy;
 }
 
-/* TestClock */
+/* TestClock: read by libgrant's worker thread too, so everything in it is
+ * under one lock. */
+
+G_LOCK_DEFINE_STATIC (test_clock);
 
 struct _TestClock
 {
@@ -189,22 +192,25 @@ typedef struct {
 } TestAlarm;
 
 static gboolean
-test_alarm_prepare (GSource *source,
-                    gint    *timeout)
-{
-  TestAlarm *alarm = (TestAlarm *) source;
-
-  *timeout = -1;
-
-  return alarm->clock != NULL && alarm->clock->now >= alarm->at;
-}
-
-static gboolean
 test_alarm_check (GSource *source)
 {
   TestAlarm *alarm = (TestAlarm *) source;
+  gboolean due;
 
-  return alarm->clock != NULL && alarm->clock->now >= alarm->at;
+  G_LOCK (test_clock);
+  due = alarm->clock != NULL && alarm->clock->now >= alarm->at;
+  G_UNLOCK (test_clock);
+
+  return due;
+}
+
+static gboolean
+test_alarm_prepare (GSource *source,
+                    gint    *timeout)
+{
+  *timeout = -1;
+
+  return test_alarm_check (source);
 }
 
 static gboolean
@@ -214,7 +220,10 @@ test_alarm_dispatch (GSource     *source,
 {
   TestAlarm *alarm = (TestAlarm *) source;
 
-  alarm->clock->fired++;
+  G_LOCK (test_clock);
+  if (alarm->clock != NULL)
+    alarm->clock->fired++;
+  G_UNLOCK (test_clock);
   if (callback != NULL)
     callback (user_data);
 
@@ -226,8 +235,10 @@ test_alarm_finalize (GSource *source)
 {
   TestAlarm *alarm = (TestAlarm *) source;
 
+  G_LOCK (test_clock);
   if (alarm->clock != NULL)
     alarm->clock->alarms = g_list_remove (alarm->clock->alarms, alarm);
+  G_UNLOCK (test_clock);
 }
 
 static GSourceFuncs test_alarm_funcs = {
@@ -240,7 +251,13 @@ static GSourceFuncs test_alarm_funcs = {
 static gint64
 test_clock_now (GrantClock *clock)
 {
-  return TEST_CLOCK (clock)->now;
+  gint64 now;
+
+  G_LOCK (test_clock);
+  now = TEST_CLOCK (clock)->now;
+  G_UNLOCK (test_clock);
+
+  return now;
 }
 
 static GSource *
@@ -252,7 +269,9 @@ test_clock_alarm_source (GrantClock *clock,
 
   alarm->clock = self;
   alarm->at = at;
+  G_LOCK (test_clock);
   self->alarms = g_list_prepend (self->alarms, alarm);
+  G_UNLOCK (test_clock);
 
   return (GSource *) alarm;
 }
@@ -262,9 +281,11 @@ test_clock_finalize (GObject *object)
 {
   TestClock *self = TEST_CLOCK (object);
 
+  G_LOCK (test_clock);
   for (GList *l = self->alarms; l != NULL; l = l->next)
     ((TestAlarm *) l->data)->clock = NULL;
-  g_list_free (self->alarms);
+  g_clear_pointer (&self->alarms, g_list_free);
+  G_UNLOCK (test_clock);
 
   G_OBJECT_CLASS (test_clock_parent_class)->finalize (object);
 }
@@ -297,7 +318,9 @@ void
 test_clock_set (TestClock *self,
                 gint64     now)
 {
+  G_LOCK (test_clock);
   self->now = now;
+  G_UNLOCK (test_clock);
   g_main_context_wakeup (NULL);
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -307,7 +330,7 @@ void
 test_clock_advance (TestClock *self,
                     gint64     seconds)
 {
-  test_clock_set (self, self->now + seconds * G_USEC_PER_SEC);
+  test_clock_set (self, grant_clock_now (GRANT_CLOCK (self)) + seconds * G_USEC_PER_SEC);
 }
 
 static gboolean
@@ -321,11 +344,15 @@ alarm_is_armed (TestAlarm *alarm)
 gint64
 test_clock_get_alarm (TestClock *self)
 {
-  for (GList *l = self->alarms; l != NULL; l = l->next)
-    if (alarm_is_armed (l->data))
-      return ((TestAlarm *) l->data)->at;
+  gint64 at = -1;
 
-  return -1;
+  G_LOCK (test_clock);
+  for (GList *l = self->alarms; l != NULL && at < 0; l = l->next)
+    if (alarm_is_armed (l->data))
+      at = ((TestAlarm *) l->data)->at;
+  G_UNLOCK (test_clock);
+
+  return at;
 }
 
 guint
@@ -333,9 +360,11 @@ test_clock_get_armed (TestClock *self)
 {
   guint n = 0;
 
+  G_LOCK (test_clock);
   for (GList *l = self->alarms; l != NULL; l = l->next)
     if (alarm_is_armed (l->data))
       n++;
+  G_UNLOCK (test_clock);
 
   return n;
 }
@@ -343,7 +372,13 @@ test_clock_get_armed (TestClock *self)
 guint
 test_clock_get_fired (TestClock *self)
 {
-  return self->fired;
+  guint fired;
+
+  G_LOCK (test_clock);
+  fired = self->fired;
+  G_UNLOCK (test_clock);
+
+  return fired;
 }
 
 /* TestNetworkMonitor */
@@ -352,7 +387,7 @@ struct _TestNetworkMonitor
 {
   GObject parent_instance;
 
-  gboolean available;
+  gint available;   /* atomic: libgrant's worker reads it */
 };
 
 enum {
@@ -380,7 +415,7 @@ test_network_monitor_get_property (GObject    *object,
   switch (prop_id)
     {
     case MONITOR_PROP_NETWORK_AVAILABLE:
-      g_value_set_boolean (value, self->available);
+      g_value_set_boolean (value, g_atomic_int_get (&self->available));
       break;
 
     case MONITOR_PROP_NETWORK_METERED:
@@ -388,7 +423,7 @@ test_network_monitor_get_property (GObject    *object,
       break;
 
     case MONITOR_PROP_CONNECTIVITY:
-      g_value_set_enum (value, self->available ? G_NETWORK_CONNECTIVITY_FULL : G_NETWORK_CONNECTIVITY_LOCAL);
+      g_value_set_enum (value, g_atomic_int_get (&self->available) ? G_NETWORK_CONNECTIVITY_FULL : G_NETWORK_CONNECTIVITY_LOCAL);
       break;
 
     default:
@@ -413,7 +448,7 @@ test_network_monitor_can_reach (GNetworkMonitor     *monitor,
                                 GCancellable        *cancellable,
                                 GError             **error)
 {
-  if (TEST_NETWORK_MONITOR (monitor)->available)
+  if (g_atomic_int_get (&TEST_NETWORK_MONITOR (monitor)->available))
     return TRUE;
 
   g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "Network unreachable");
@@ -450,7 +485,7 @@ test_network_monitor_new (gboolean available)
 {
   TestNetworkMonitor *self = g_object_new (TEST_TYPE_NETWORK_MONITOR, NULL);
 
-  self->available = available;
+  g_atomic_int_set (&self->available, available);
 
   return self;
 }
@@ -459,10 +494,10 @@ void
 test_network_monitor_set_available (TestNetworkMonitor *self,
                                     gboolean            available)
 {
-  if (self->available == available)
+  if (g_atomic_int_get (&self->available) == available)
     return;
 
-  self->available = available;
+  g_atomic_int_set (&self->available, available);
   g_object_notify (G_OBJECT (self), "network-available");
   g_signal_emit_by_name (self, "network-changed", available);
 }
