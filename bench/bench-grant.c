@@ -840,6 +840,74 @@ cpu_ns (void)
          ((gint64) usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000;
 }
 
+/* Threads calling the blocking get_token() on one provider's cached token
+ * at the same time, let go together. */
+
+#define N_CALLER_THREADS 8
+
+typedef struct {
+  GrantTokenProvider *provider;
+  GrantToken *token;
+  guint n;
+  GMutex lock;
+  GCond cond;
+  gboolean go;
+} Callers;
+
+static gpointer
+cached_caller_thread (gpointer data)
+{
+  Callers *callers = data;
+
+  g_mutex_lock (&callers->lock);
+  while (!callers->go)
+    g_cond_wait (&callers->cond, &callers->lock);
+  g_mutex_unlock (&callers->lock);
+
+  for (guint i = 0; i < callers->n; i++)
+    {
+      GrantToken *again = grant_token_provider_get_token (callers->provider, NULL, NULL);
+
+      if (again != callers->token)
+        g_error ("get_token did not return the cached token");
+      g_object_unref (again);
+    }
+
+  return NULL;
+}
+
+/* The wall time, in nanoseconds, of N_CALLER_THREADS threads each making
+ * @n calls. */
+static gint64
+cached_threads_ns (GrantTokenProvider *provider,
+                   GrantToken         *token,
+                   guint               n)
+{
+  Callers callers = { provider, token, n };
+  GThread *threads[N_CALLER_THREADS];
+  gint64 start;
+
+  g_mutex_init (&callers.lock);
+  g_cond_init (&callers.cond);
+  for (guint i = 0; i < N_CALLER_THREADS; i++)
+    threads[i] = g_thread_new ("bench-caller", cached_caller_thread, &callers);
+  /* Let every thread reach the gate. */
+  g_usleep (20000);
+
+  g_mutex_lock (&callers.lock);
+  start = now_ns ();
+  callers.go = TRUE;
+  g_cond_broadcast (&callers.cond);
+  g_mutex_unlock (&callers.lock);
+  for (guint i = 0; i < N_CALLER_THREADS; i++)
+    g_thread_join (threads[i]);
+
+  g_mutex_clear (&callers.lock);
+  g_cond_clear (&callers.cond);
+
+  return now_ns () - start;
+}
+
 /* In a process of its own, with a provider as an application makes one:
  * prints "libgrant MODE N FIGURES...", as the peers' programs do. */
 static int
@@ -886,6 +954,18 @@ peer_child (const char *mode,
           ns[r] = (double) (now_ns () - start) / n;
         }
       printf ("libgrant cached %u %.1f\n", n, median (ns, G_N_ELEMENTS (ns)));
+    }
+  else if (g_str_equal (mode, "threads"))
+    {
+      /* Figures: nanoseconds per call as each thread sees it (the wall
+       * time over its calls), and calls per microsecond in all. */
+      g_autoptr(GrantToken) token = get_token (provider);
+      double ns[5];
+
+      for (guint r = 0; r < G_N_ELEMENTS (ns); r++)
+        ns[r] = (double) cached_threads_ns (provider, token, n) / n;
+      printf ("libgrant threads %u %d %.1f %.2f\n", n, N_CALLER_THREADS,
+              median (ns, G_N_ELEMENTS (ns)), N_CALLER_THREADS * 1000.0 / median (ns, G_N_ELEMENTS (ns)));
     }
   else if (g_str_equal (mode, "concurrent"))
     {

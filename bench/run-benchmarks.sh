@@ -107,6 +107,8 @@ n_rounds=5 calls=1000000
 [ ${#quick[@]} -eq 0 ] || { n_rounds=3 calls=100000; }
 rounds fetch $((iterations / 2)) $((iterations / 2)) "$n_rounds"
 rounds cached "$calls" $((calls / 10)) "$n_rounds"
+# Eight threads (goroutines) on one provider's cached token at once.
+rounds threads $((calls / 5)) $((calls / 50)) "$n_rounds"
 # Concurrent callers on a cold cache: 10,000 main-loop callbacks or
 # goroutines; 100 Python threads (10,000 would measure thread creation).
 rounds concurrent 10000 100 "$n_rounds"
@@ -117,6 +119,8 @@ echo "|---|---|---|---|"
 peer_row "fresh fetch (keep-alive), wall time" µs fetch 4
 peer_row "fresh fetch, the client's CPU time (user + system)" µs fetch 5
 peer_row "cached token, blocking call: \`get_token()\`, \`Token()\`, \`ensure_active_token()\`" ns cached 4
+peer_row "cached token, 8 threads at once: time per call as each thread sees it" ns threads 5
+peer_row "cached token, 8 threads at once: calls per microsecond in all (higher is better)" "" threads 6
 printf '| concurrent callers on a cold cache: token requests | %s of 10,000 | %s of 10,000 | %s of 100 |\n' \
   "$(figure concurrent libgrant 4)" "$(figure concurrent go-x-oauth2 4)" "$(figure concurrent python-authlib 4)"
 printf '| concurrent callers on a cold cache: wall time against one fetch | %s | %s | %s |\n' \

@@ -76,6 +76,14 @@ typedef struct {
   const GError *error;              /* why there is none, or NULL */
   const GrantDiscovery *discovery;  /* a document this fetch read, or NULL */
   const GError *store_error;        /* the store's first failure, or NULL */
+
+  /* Set by the done callback, if it wants: @home_func runs in
+   * @home_context before the waiters there complete, in the same
+   * dispatch (one wake-up of that context for both). */
+  GMainContext *home_context;
+  GSourceFunc home_func;
+  gpointer home_data;
+  GDestroyNotify home_destroy;
 } GrantFetchResult;
 
 /* Called once when the fetch ends, on the worker thread, unless the owner
@@ -86,7 +94,7 @@ typedef struct {
  * (transfer full) that waiters accepting a valid token get instead, or
  * NULL. */
 typedef GrantToken *(*GrantFetchDoneFunc) (GrantFetch             *fetch,
-                                           const GrantFetchResult *result,
+                                           GrantFetchResult       *result,
                                            gpointer                owner);
 
 GMainContext           *grant_fetch_worker_context   (void);

@@ -623,11 +623,17 @@ typedef struct {
   GrantToken *token;
   GrantToken *fallback;
   GError *error;
+  /* The owner's, first. */
+  GSourceFunc home_func;
+  gpointer home_data;
+  GDestroyNotify home_destroy;
 } Delivery;
 
 static void
 delivery_free (Delivery *delivery)
 {
+  if (delivery->home_destroy != NULL)
+    delivery->home_destroy (delivery->home_data);
   g_ptr_array_unref (delivery->waiters);
   g_clear_object (&delivery->token);
   g_clear_object (&delivery->fallback);
@@ -639,6 +645,9 @@ static gboolean
 deliver_cb (gpointer user_data)
 {
   Delivery *delivery = user_data;
+
+  if (delivery->home_func != NULL)
+    delivery->home_func (delivery->home_data);
 
   for (guint i = 0; i < delivery->waiters->len; i++)
     {
@@ -657,12 +666,28 @@ deliver_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static Delivery *
+delivery_new (GrantFetch *fetch,
+              GrantToken *fallback)
+{
+  Delivery *delivery = g_new0 (Delivery, 1);
+
+  delivery->waiters = g_ptr_array_new ();
+  delivery->token = fetch->token ? g_object_ref (fetch->token) : NULL;
+  delivery->fallback = fallback ? g_object_ref (fallback) : NULL;
+  delivery->error = fetch->error ? g_error_copy (fetch->error) : NULL;
+
+  return delivery;
+}
+
 /* Completes @waiters (taken from the fetch), each in its own context: one
- * delivery per context, however many wait there. */
+ * delivery per context, however many wait there, the owner's @result
+ * function first in its home context. */
 static void
-deliver (GrantFetch *fetch,
-         GList      *waiters,
-         GrantToken *fallback)
+deliver (GrantFetch       *fetch,
+         GList            *waiters,
+         GrantToken       *fallback,
+         GrantFetchResult *result)
 {
   g_autoptr(GHashTable) deliveries = NULL;
   GMainContext *store_context = fetch->config->store_context;
@@ -697,11 +722,7 @@ deliver (GrantFetch *fetch,
       delivery = g_hash_table_lookup (deliveries, context);
       if (delivery == NULL)
         {
-          delivery = g_new0 (Delivery, 1);
-          delivery->waiters = g_ptr_array_new ();
-          delivery->token = fetch->token ? g_object_ref (fetch->token) : NULL;
-          delivery->fallback = fallback ? g_object_ref (fallback) : NULL;
-          delivery->error = fetch->error ? g_error_copy (fetch->error) : NULL;
+          delivery = delivery_new (fetch, fallback);
           g_hash_table_insert (deliveries, context, delivery);
         }
       g_ptr_array_add (delivery->waiters, waiter);
@@ -709,6 +730,23 @@ deliver (GrantFetch *fetch,
 
   if (store_context != NULL)
     g_main_context_wakeup (store_context);
+
+  if (result->home_func != NULL)
+    {
+      Delivery *delivery;
+
+      if (deliveries == NULL)
+        deliveries = g_hash_table_new (NULL, NULL);
+      delivery = g_hash_table_lookup (deliveries, result->home_context);
+      if (delivery == NULL)
+        {
+          delivery = delivery_new (fetch, fallback);
+          g_hash_table_insert (deliveries, result->home_context, delivery);
+        }
+      delivery->home_func = result->home_func;
+      delivery->home_data = result->home_data;
+      delivery->home_destroy = result->home_destroy;
+    }
 
   if (deliveries == NULL)
     return;
@@ -1755,7 +1793,8 @@ fetch_finish (GrantFetch *fetch)
   g_queue_init (&fetch->waiters);
   g_mutex_unlock (&fetch->lock);
 
-  deliver (fetch, waiters, fallback);
+  deliver (fetch, waiters, fallback, &result);
+  g_clear_pointer (&result.home_context, g_main_context_unref);
   fetch->state = FETCH_FINISHED;
 
   /* The reference grant_fetch_start() took. */

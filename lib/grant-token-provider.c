@@ -93,9 +93,10 @@ struct _GrantTokenProvider
 
   /* The cached token, and when it expires and goes stale, in wall-clock
    * microseconds. */
-  GrantToken *token;
+  GrantToken *token;            /* written atomically, under the lock */
   gint64 token_expires;
   gint64 token_stale;
+  gint cache_generation;        /* atomic: bumped when any of the three change */
 
   /* Bumped by every change to what a request is; a fetch started before
    * the change does not fill the cache. */
@@ -116,6 +117,7 @@ struct _GrantTokenProvider
   /* Background refresh: one alarm on the wall clock, in the home
    * context. */
   gboolean auto_refresh;
+  gboolean refresh_due;          /* the alarm is to be armed in the home context */
   GrantClock *clock;
   GSource *alarm;
   gint64 alarm_at;
@@ -196,6 +198,65 @@ update_token_times (GrantTokenProvider *self)
   else
     grant_token_get_times (self->token, self->default_lifetime, self->expiry_margin,
                            &self->token_expires, &self->token_stale);
+  g_atomic_int_inc (&self->cache_generation);
+}
+
+/* The cached path without the lock. Each thread remembers the token it
+ * last took from a provider's cache, with a reference: while the provider
+ * still holds that token at the same generation, the thread gets it
+ * again with two atomic loads, and the reference keeps it alive whatever
+ * other threads do meanwhile. */
+typedef struct {
+  gconstpointer provider;   /* compared, never dereferenced */
+  GrantToken *token;
+  gint generation;
+  gint64 stale;
+} Taken;
+
+static void
+taken_free (Taken *taken)
+{
+  g_object_unref (taken->token);
+  g_free (taken);
+}
+
+static GPrivate taken_key = G_PRIVATE_INIT ((GDestroyNotify) taken_free);
+
+static GrantToken *
+taken_fresh_token (GrantTokenProvider *self,
+                   gint64              now)
+{
+  Taken *taken = g_private_get (&taken_key);
+
+  /* The generation is read first: a token replaced after it was read
+   * differs below, one replaced before bumped it. */
+  if (taken != NULL && taken->provider == self &&
+      g_atomic_int_get (&self->cache_generation) == taken->generation &&
+      g_atomic_pointer_get (&self->token) == taken->token &&
+      now < taken->stale)
+    return taken->token;
+
+  return NULL;
+}
+
+/* Remembers @token, the fresh cached one, for this thread. With the lock
+ * held. */
+static void
+take_token (GrantTokenProvider *self,
+            GrantToken         *token)
+{
+  Taken *taken = g_private_get (&taken_key);
+
+  if (taken != NULL && taken->provider == self && taken->token == token &&
+      taken->generation == self->cache_generation)
+    return;
+
+  taken = g_new (Taken, 1);
+  taken->provider = self;
+  taken->token = g_object_ref (token);
+  taken->generation = self->cache_generation;
+  taken->stale = self->token_stale;
+  g_private_replace (&taken_key, taken);
 }
 
 /* A store that fails is no error for callers: warn once (the fetch logs
@@ -292,16 +353,26 @@ event_free (Event *event)
  * making blocking calls); older ones are dropped. */
 #define MAX_EVENTS 64
 
-static gboolean emit_events_cb (gpointer user_data);
+static gboolean emit_events_cb   (gpointer            user_data);
+static void     schedule_refresh (GrantTokenProvider *self);
 
-/* Queues an event; with the lock held. */
+/* Queues an event, to be emitted by the events source or by a fetch that
+ * runs emit_events_cb() in the home context. With the lock held. */
 static void
-queue_event (GrantTokenProvider *self,
-             Event              *event)
+push_event (GrantTokenProvider *self,
+            Event              *event)
 {
   if (g_queue_get_length (&self->events) >= MAX_EVENTS)
     event_free (g_queue_pop_head (&self->events));
   g_queue_push_tail (&self->events, event);
+}
+
+/* Queues an event for the events source. With the lock held. */
+static void
+queue_event (GrantTokenProvider *self,
+             Event              *event)
+{
+  push_event (self, event);
 
   if (self->events_source == NULL && self->context != NULL)
     {
@@ -323,6 +394,11 @@ emit_events (GrantTokenProvider *self)
       Event *event;
 
       g_mutex_lock (&self->lock);
+      if (self->refresh_due)
+        {
+          self->refresh_due = FALSE;
+          schedule_refresh (self);
+        }
       event = g_queue_pop_head (&self->events);
       if (event == NULL && self->events_source != NULL)
         {
@@ -381,7 +457,6 @@ emit_pending (GrantTokenProvider *self)
 /* Background refresh */
 
 static void start_background_refresh (GrantTokenProvider *self);
-static void schedule_refresh         (GrantTokenProvider *self);
 
 static gboolean
 refresh_alarm_cb (gpointer user_data)
@@ -401,11 +476,13 @@ refresh_alarm_cb (gpointer user_data)
     }
   g_clear_pointer (&self->alarm, g_source_unref);
 
-  /* The clock was set back: not yet. */
-  early = grant_clock_now (self->clock) < self->alarm_at;
+  /* The clock was set back (not yet), or a token came meanwhile whose
+   * alarm is still to be armed. */
+  early = grant_clock_now (self->clock) < self->alarm_at || self->refresh_due;
   if (early)
     {
-      g_debug ("The clock changed; rescheduling the token refresh");
+      g_debug ("Rescheduling the token refresh");
+      self->refresh_due = FALSE;
       schedule_refresh (self);
     }
   else
@@ -473,11 +550,21 @@ set_token (GrantTokenProvider *self,
            GrantToken         *token,
            Event              *event)
 {
-  if (!g_set_object (&self->token, token))
+  GrantToken *old = self->token;
+
+  if (old == token)
     return;
 
+  g_atomic_pointer_set (&self->token, token ? g_object_ref (token) : NULL);
+  g_clear_object (&old);
   update_token_times (self);
-  schedule_refresh (self);
+  /* With an event, a fetch's: the alarm is armed when the event is
+   * emitted, in the home context, rather than from libgrant's thread
+   * (which would wake the home context once more). */
+  if (event != NULL)
+    self->refresh_due = TRUE;
+  else
+    schedule_refresh (self);
   if (event != NULL)
     event->notify_token = TRUE;
   else
@@ -488,21 +575,32 @@ set_token (GrantTokenProvider *self,
     }
 }
 
-/* The cached token while it has not expired, even if it is stale. With the
- * lock held. */
-static GrantToken *
-valid_token (GrantTokenProvider *self)
+/* The wall clock, read without the lock: the cached path keeps its
+ * critical section to a few loads. (The clock is replaced by tests only,
+ * before any call.) */
+static gint64
+provider_now (GrantTokenProvider *self)
 {
-  if (self->token != NULL && grant_clock_now (self->clock) < self->token_expires)
+  return grant_clock_now (g_atomic_pointer_get (&self->clock));
+}
+
+/* The cached token while it has not expired at @now, even if it is
+ * stale. With the lock held. */
+static GrantToken *
+valid_token (GrantTokenProvider *self,
+             gint64              now)
+{
+  if (self->token != NULL && now < self->token_expires)
     return self->token;
 
   return NULL;
 }
 
 static GrantToken *
-fresh_token (GrantTokenProvider *self)
+fresh_token (GrantTokenProvider *self,
+             gint64              now)
 {
-  if (self->token != NULL && grant_clock_now (self->clock) < self->token_stale)
+  if (self->token != NULL && now < self->token_stale)
     return self->token;
 
   return NULL;
@@ -513,13 +611,14 @@ fresh_token (GrantTokenProvider *self)
  * network is gone, rather than wait for an attempt likely to fail. With
  * the lock held. */
 static GrantToken *
-usable_token (GrantTokenProvider *self)
+usable_token (GrantTokenProvider *self,
+              gint64              now)
 {
-  GrantToken *token = fresh_token (self);
+  GrantToken *token = fresh_token (self, now);
 
   if (token == NULL && ((self->refresh_failures > 0 && self->alarm != NULL) ||
                         !network_available_for (self, request_url (self))))
-    token = valid_token (self);
+    token = valid_token (self, now);
 
   return token;
 }
@@ -595,9 +694,9 @@ joinable_fetch (GrantTokenProvider *self)
  * caller. Returns what callers that accept a still-valid token get instead
  * of the error. */
 static GrantToken *
-fetch_done_cb (GrantFetch             *fetch,
-               const GrantFetchResult *result,
-               gpointer                owner)
+fetch_done_cb (GrantFetch       *fetch,
+               GrantFetchResult *result,
+               gpointer          owner)
 {
   GrantTokenProvider *self = owner;
   const GrantFetchConfig *config = grant_fetch_get_config (fetch);
@@ -642,7 +741,7 @@ fetch_done_cb (GrantFetch             *fetch,
     {
       /* While the cached token is still valid, callers keep it and the
        * refresh is tried again later, backing off. */
-      fallback = valid_token (self);
+      fallback = valid_token (self, grant_clock_now (self->clock));
       if (fallback != NULL)
         {
           g_object_ref (fallback);
@@ -654,8 +753,16 @@ fetch_done_cb (GrantFetch             *fetch,
       event->failed = g_error_copy (result->error);
     }
 
+  /* The fetch emits them in the home context, in the same dispatch as it
+   * completes the callers there, and before. */
   if (event != NULL)
-    queue_event (self, event);
+    {
+      push_event (self, event);
+      result->home_context = g_main_context_ref (self->context);
+      result->home_func = emit_events_cb;
+      result->home_data = weak_self_new (self);
+      result->home_destroy = (GDestroyNotify) weak_self_free;
+    }
   g_mutex_unlock (&self->lock);
 
   return fallback;
@@ -824,7 +931,8 @@ grant_token_provider_dispose (GObject *object)
       g_clear_pointer (&self->events_source, g_source_unref);
     }
   g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
-  g_clear_object (&self->token);
+  g_clear_object ((GrantToken **) &self->token);
+  g_atomic_int_inc (&self->cache_generation);
   g_mutex_unlock (&self->lock);
 
   for (GList *l = fetches; l != NULL; l = l->next)
@@ -2305,6 +2413,7 @@ grant_token_provider_get_token_async (GrantTokenProvider  *self,
 {
   g_autoptr(GTask) task = NULL;
   GrantToken *token;
+  gint64 now;
 
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -2315,10 +2424,22 @@ grant_token_provider_get_token_async (GrantTokenProvider  *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  g_mutex_lock (&self->lock);
-  token = usable_token (self);
+  now = provider_now (self);
+  token = taken_fresh_token (self, now);
   if (token != NULL)
-    g_object_ref (token);
+    {
+      g_task_return_pointer (task, g_object_ref (token), g_object_unref);
+      return;
+    }
+
+  g_mutex_lock (&self->lock);
+  token = usable_token (self, now);
+  if (token != NULL)
+    {
+      if (token == fresh_token (self, now))
+        take_token (self, token);
+      g_object_ref (token);
+    }
   else
     join_or_start_fetch (self, task, TRUE);
   g_mutex_unlock (&self->lock);
@@ -2381,6 +2502,7 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
   GrantFetchWaiter *waiter = NULL;
   GrantToken *token;
   gint64 budget = -1;
+  gint64 now;
 
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
@@ -2389,10 +2511,19 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  g_mutex_lock (&self->lock);
-  token = usable_token (self);
+  now = provider_now (self);
+  token = taken_fresh_token (self, now);
   if (token != NULL)
-    g_object_ref (token);
+    return g_object_ref (token);
+
+  g_mutex_lock (&self->lock);
+  token = usable_token (self, now);
+  if (token != NULL)
+    {
+      if (token == fresh_token (self, now))
+        take_token (self, token);
+      g_object_ref (token);
+    }
   else
     waiter = join_or_start_fetch_blocking (self, &budget);
   g_mutex_unlock (&self->lock);
@@ -2424,21 +2555,25 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
  *
  * Returns: (transfer none) (nullable): the fresh cached token, or `NULL`
  */
-/* The last token each thread peeked: another thread may replace the
- * cached token at any time, and this keeps the one returned alive. */
-static GPrivate peeked = G_PRIVATE_INIT (g_object_unref);
-
 GrantToken *
 grant_token_provider_peek_token (GrantTokenProvider *self)
 {
   GrantToken *token;
+  gint64 now;
 
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
+  /* Another thread may replace the cached token at any time: the token
+   * this thread took last stays alive (see take_token()). */
+  now = provider_now (self);
+  token = taken_fresh_token (self, now);
+  if (token != NULL)
+    return token;
+
   g_mutex_lock (&self->lock);
-  token = fresh_token (self);
-  if (token != NULL && g_private_get (&peeked) != token)
-    g_private_replace (&peeked, g_object_ref (token));
+  token = fresh_token (self, now);
+  if (token != NULL)
+    take_token (self, token);
   g_mutex_unlock (&self->lock);
 
   return token;
@@ -2622,7 +2757,8 @@ grant_token_provider_set_clock (GrantTokenProvider *self,
   g_return_if_fail (GRANT_IS_CLOCK (clock));
 
   g_mutex_lock (&self->lock);
-  g_set_object (&self->clock, clock);
+  g_object_ref (clock);
+  g_object_unref (g_atomic_pointer_exchange (&self->clock, clock));
   schedule_refresh (self);
   g_mutex_unlock (&self->lock);
 }

@@ -12,6 +12,10 @@
 //	            figures: wall and CPU microseconds per fetch
 //	cached      N calls of Token() on a ReuseTokenSource holding a valid
 //	            token, oauth2's cache; figure: nanoseconds per call
+//	threads     8 goroutines let go at once, each making N calls of Token()
+//	            on one ReuseTokenSource holding a valid token; figures:
+//	            nanoseconds per call as each goroutine sees it, and calls
+//	            per microsecond in all
 //	concurrent  N goroutines let go at once, each calling Token() on one
 //	            new ReuseTokenSource; figures: token requests made, wall
 //	            microseconds from the first goroutine's start until all
@@ -74,7 +78,7 @@ func median(values []float64) float64 {
 
 func main() {
 	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: fetch fetch|cached|concurrent TOKEN_URL N")
+		fmt.Fprintln(os.Stderr, "usage: fetch fetch|cached|threads|concurrent TOKEN_URL N")
 		os.Exit(2)
 	}
 	mode, url := os.Args[1], os.Args[2]
@@ -122,6 +126,33 @@ func main() {
 			rounds[r] = float64(time.Since(start).Nanoseconds()) / float64(n)
 		}
 		fmt.Printf("go-x-oauth2 cached %d %.1f\n", n, median(rounds))
+
+	case "threads":
+		const goroutines = 8
+		source := config.TokenSource(ctx)
+		check(source.Token())
+		rounds := make([]float64, 5)
+		for r := range rounds {
+			gate := make(chan struct{})
+			var wg sync.WaitGroup
+			for g := 0; g < goroutines; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-gate
+					for i := 0; i < n; i++ {
+						check(source.Token())
+					}
+				}()
+			}
+			time.Sleep(20 * time.Millisecond)
+			start := time.Now()
+			close(gate)
+			wg.Wait()
+			rounds[r] = float64(time.Since(start).Nanoseconds()) / float64(n)
+		}
+		perCall := median(rounds)
+		fmt.Printf("go-x-oauth2 threads %d %d %.1f %.2f\n", n, goroutines, perCall, goroutines*1000/perCall)
 
 	case "concurrent":
 		// Medians of five rounds, each on a new token source (a cold

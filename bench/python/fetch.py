@@ -12,6 +12,10 @@
 #   cached      N calls of ensure_active_token() on a valid token, what
 #               the session does before each request; figure: nanoseconds
 #               per call
+#   threads     8 threads let go at once, each making N calls of
+#               ensure_active_token() on the session's valid token;
+#               figures: nanoseconds per call as each thread sees it, and
+#               calls per microsecond in all
 #   concurrent  N threads let go at once, each calling
 #               ensure_active_token() on the session's token, which has
 #               just expired; figures: token requests made, wall
@@ -55,8 +59,8 @@ def fetch(session, url):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("fetch", "cached", "concurrent"):
-        print("usage: fetch.py fetch|cached|concurrent TOKEN_URL N", file=sys.stderr)
+    if len(sys.argv) != 4 or sys.argv[1] not in ("fetch", "cached", "threads", "concurrent"):
+        print("usage: fetch.py fetch|cached|threads|concurrent TOKEN_URL N", file=sys.stderr)
         return 2
     mode, url, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     # More threads than the connection pool holds: urllib3 says so, once
@@ -87,6 +91,27 @@ def main():
         if session.token.is_expired():
             raise SystemExit("fetch.py: the cached token expired")
         print("python-authlib cached %d %.1f" % (n, statistics.median(rounds)))
+
+    elif mode == "threads":
+        count, rounds = 8, []
+        for _ in range(5):
+            gate = threading.Barrier(count + 1)
+
+            def caller():
+                gate.wait()
+                for _ in range(n):
+                    session.ensure_active_token(session.token)
+
+            threads = [threading.Thread(target=caller) for _ in range(count)]
+            for thread in threads:
+                thread.start()
+            gate.wait()
+            start = time.perf_counter()
+            for thread in threads:
+                thread.join()
+            rounds.append((time.perf_counter() - start) * 1e9 / n)
+        per_call = statistics.median(rounds)
+        print("python-authlib threads %d %d %.1f %.2f" % (n, count, per_call, count * 1000 / per_call))
 
     else:
         most, single, many = 0, [], []
