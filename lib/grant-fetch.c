@@ -62,7 +62,7 @@ typedef enum {
 /* A caller. An asynchronous one is completed and freed in its task's
  * context; a blocking one belongs to its thread, which frees it. */
 struct _GrantFetchWaiter {
-  GList link;                    /* in fetch->waiters while linked */
+  GList link;                    /* in its queue while linked */
   GrantFetch *fetch;             /* a reference */
   gboolean linked;               /* under fetch->lock */
   gboolean accepts_valid_token;  /* a still-valid token beats an error */
@@ -92,9 +92,11 @@ struct _GrantFetch {
 
   /* Shared with the callers' threads, under @lock. */
   GMutex lock;
-  GQueue waiters;
+  GHashTable *task_waiters;    /* GMainContext -> GQueue of asynchronous waiters */
+  GQueue blocking_waiters;
+  guint n_waiters;
   gint abandoned;              /* atomic: every caller left, or the owner did */
-  gboolean finished;
+  gint finished;               /* atomic, set under @lock */
   int store_busy;              /* atomic: store calls waiting for its context */
 
   /* The rest is the worker's alone. */
@@ -392,6 +394,29 @@ waiter_free (Waiter *waiter)
   g_free (waiter);
 }
 
+/* The queue @waiter is in: its context's, or the blocking ones'. With
+ * the lock held. */
+static GQueue *
+waiter_queue (GrantFetch *fetch,
+              Waiter     *waiter)
+{
+  GMainContext *context;
+  GQueue *queue;
+
+  if (waiter->task == NULL)
+    return &fetch->blocking_waiters;
+
+  context = g_task_get_context (waiter->task);
+  queue = g_hash_table_lookup (fetch->task_waiters, context);
+  if (queue == NULL)
+    {
+      queue = g_queue_new ();
+      g_hash_table_insert (fetch->task_waiters, context, queue);
+    }
+
+  return queue;
+}
+
 /* Unlinks @waiter if it is still waiting. Returns FALSE when the fetch has
  * taken it to complete it. Sets *@nobody_left when it was the last waiter
  * of a fetch that stops without waiters: from then on nobody can join it,
@@ -405,14 +430,16 @@ waiter_unlink (Waiter   *waiter,
   gboolean was_linked;
 
   g_mutex_lock (&fetch->lock);
-  was_linked = waiter->linked;
+  /* Once the fetch has finished, its queues are the deliveries'. */
+  was_linked = waiter->linked && !g_atomic_int_get (&fetch->finished);
   if (was_linked)
     {
-      g_queue_unlink (&fetch->waiters, &waiter->link);
+      g_queue_unlink (waiter_queue (fetch, waiter), &waiter->link);
       waiter->linked = FALSE;
+      fetch->n_waiters--;
     }
-  *nobody_left = was_linked && g_queue_is_empty (&fetch->waiters) && !fetch->config->background &&
-                 !fetch->finished && !is_abandoned (fetch);
+  *nobody_left = was_linked && fetch->n_waiters == 0 && !fetch->config->background &&
+                 !is_abandoned (fetch);
   if (*nobody_left)
     g_atomic_int_set (&fetch->abandoned, TRUE);
   g_mutex_unlock (&fetch->lock);
@@ -463,7 +490,7 @@ grant_fetch_add_task (GrantFetch *fetch,
   Waiter *waiter;
 
   g_mutex_lock (&fetch->lock);
-  if (is_abandoned (fetch) || fetch->finished)
+  if (is_abandoned (fetch) || g_atomic_int_get (&fetch->finished))
     {
       g_mutex_unlock (&fetch->lock);
       return FALSE;
@@ -480,7 +507,8 @@ grant_fetch_add_task (GrantFetch *fetch,
       g_source_attach (waiter->cancel_source, g_task_get_context (task));
     }
   waiter->linked = TRUE;
-  g_queue_push_tail_link (&fetch->waiters, &waiter->link);
+  g_queue_push_tail_link (waiter_queue (fetch, waiter), &waiter->link);
+  fetch->n_waiters++;
   g_mutex_unlock (&fetch->lock);
 
   return TRUE;
@@ -493,7 +521,7 @@ grant_fetch_add_waiter (GrantFetch *fetch,
   Waiter *waiter;
 
   g_mutex_lock (&fetch->lock);
-  if (is_abandoned (fetch) || fetch->finished)
+  if (is_abandoned (fetch) || g_atomic_int_get (&fetch->finished))
     {
       g_mutex_unlock (&fetch->lock);
       return NULL;
@@ -501,7 +529,8 @@ grant_fetch_add_waiter (GrantFetch *fetch,
 
   waiter = waiter_new (fetch, accepts_valid_token);
   waiter->linked = TRUE;
-  g_queue_push_tail_link (&fetch->waiters, &waiter->link);
+  g_queue_push_tail_link (&fetch->blocking_waiters, &waiter->link);
+  fetch->n_waiters++;
   g_mutex_unlock (&fetch->lock);
 
   return waiter;
@@ -619,7 +648,7 @@ grant_fetch_waiter_wait (GrantFetchWaiter  *waiter,
 
 /* The fetch ended: what each waiter gets, in its own context. */
 typedef struct {
-  GPtrArray *waiters;
+  GQueue *waiters;             /* the fetch's queue for this context */
   GrantToken *token;
   GrantToken *fallback;
   GError *error;
@@ -634,7 +663,7 @@ delivery_free (Delivery *delivery)
 {
   if (delivery->home_destroy != NULL)
     delivery->home_destroy (delivery->home_data);
-  g_ptr_array_unref (delivery->waiters);
+  g_clear_pointer (&delivery->waiters, g_queue_free);
   g_clear_object (&delivery->token);
   g_clear_object (&delivery->fallback);
   g_clear_error (&delivery->error);
@@ -649,9 +678,9 @@ deliver_cb (gpointer user_data)
   if (delivery->home_func != NULL)
     delivery->home_func (delivery->home_data);
 
-  for (guint i = 0; i < delivery->waiters->len; i++)
+  while (delivery->waiters != NULL && !g_queue_is_empty (delivery->waiters))
     {
-      Waiter *waiter = g_ptr_array_index (delivery->waiters, i);
+      Waiter *waiter = g_queue_pop_head_link (delivery->waiters)->data;
 
       clear_source (&waiter->cancel_source);
       if (delivery->token != NULL)
@@ -672,7 +701,6 @@ delivery_new (GrantFetch *fetch,
 {
   Delivery *delivery = g_new0 (Delivery, 1);
 
-  delivery->waiters = g_ptr_array_new ();
   delivery->token = fetch->token ? g_object_ref (fetch->token) : NULL;
   delivery->fallback = fallback ? g_object_ref (fallback) : NULL;
   delivery->error = fetch->error ? g_error_copy (fetch->error) : NULL;
@@ -680,27 +708,41 @@ delivery_new (GrantFetch *fetch,
   return delivery;
 }
 
-/* Completes @waiters (taken from the fetch), each in its own context: one
- * delivery per context, however many wait there, the owner's @result
- * function first in its home context. */
+/* Completes the waiters (taken from the fetch, which no longer touches
+ * them), each in its own context: one delivery per context, however many
+ * wait there, the owner's @result function first in its home context.
+ * The asynchronous waiters are not even looked at here: they are
+ * completed in the thread that made them, whose cache holds them. */
 static void
 deliver (GrantFetch       *fetch,
-         GList            *waiters,
+         GHashTable       *task_waiters,
+         GQueue           *blocking_waiters,
          GrantToken       *fallback,
          GrantFetchResult *result)
 {
-  g_autoptr(GHashTable) deliveries = NULL;
+  g_autoptr(GHashTable) deliveries = g_hash_table_new (NULL, NULL);
   GMainContext *store_context = fetch->config->store_context;
   GHashTableIter iter;
   gpointer context, value;
 
-  for (GList *l = waiters, *next; l != NULL; l = next)
+  g_hash_table_iter_init (&iter, task_waiters);
+  while (g_hash_table_iter_next (&iter, &context, &value))
     {
-      Waiter *waiter = l->data;
       Delivery *delivery;
 
+      if (g_queue_is_empty (value))
+        continue;
+      delivery = delivery_new (fetch, fallback);
+      delivery->waiters = value;
+      g_hash_table_iter_steal (&iter);
+      g_hash_table_insert (deliveries, context, delivery);
+    }
+
+  for (GList *l = blocking_waiters->head, *next; l != NULL; l = next)
+    {
+      Waiter *waiter = l->data;
+
       next = l->next;
-      if (waiter->task == NULL)
         {
           /* Blocking: the thread waiting frees it once done is seen. */
           g_mutex_lock (&waiter->mutex);
@@ -713,19 +755,7 @@ deliver (GrantFetch       *fetch,
           waiter->done = TRUE;
           g_cond_signal (&waiter->cond);
           g_mutex_unlock (&waiter->mutex);
-          continue;
         }
-
-      if (deliveries == NULL)
-        deliveries = g_hash_table_new (NULL, NULL);
-      context = g_task_get_context (waiter->task);
-      delivery = g_hash_table_lookup (deliveries, context);
-      if (delivery == NULL)
-        {
-          delivery = delivery_new (fetch, fallback);
-          g_hash_table_insert (deliveries, context, delivery);
-        }
-      g_ptr_array_add (delivery->waiters, waiter);
     }
 
   if (store_context != NULL)
@@ -735,8 +765,6 @@ deliver (GrantFetch       *fetch,
     {
       Delivery *delivery;
 
-      if (deliveries == NULL)
-        deliveries = g_hash_table_new (NULL, NULL);
       delivery = g_hash_table_lookup (deliveries, result->home_context);
       if (delivery == NULL)
         {
@@ -747,9 +775,6 @@ deliver (GrantFetch       *fetch,
       delivery->home_data = result->home_data;
       delivery->home_destroy = result->home_destroy;
     }
-
-  if (deliveries == NULL)
-    return;
 
   g_hash_table_iter_init (&iter, deliveries);
   while (g_hash_table_iter_next (&iter, &context, &value))
@@ -769,12 +794,10 @@ static void
 wake_blocking_waiters (GrantFetch *fetch)
 {
   g_mutex_lock (&fetch->lock);
-  for (GList *l = fetch->waiters.head; l != NULL; l = l->next)
+  for (GList *l = fetch->blocking_waiters.head; l != NULL; l = l->next)
     {
       Waiter *waiter = l->data;
 
-      if (waiter->task != NULL)
-        continue;
       g_mutex_lock (&waiter->mutex);
       g_cond_signal (&waiter->cond);
       g_mutex_unlock (&waiter->mutex);
@@ -1742,7 +1765,8 @@ fetch_finish (GrantFetch *fetch)
   const GrantFetchConfig *config = fetch->config;
   GrantFetchResult result = { 0 };
   g_autoptr(GrantToken) fallback = NULL;
-  GList *waiters;
+  g_autoptr(GHashTable) task_waiters = NULL;
+  GQueue blocking_waiters;
 
   g_assert ((fetch->token == NULL) != (fetch->error == NULL));
 
@@ -1786,14 +1810,14 @@ fetch_finish (GrantFetch *fetch)
   g_mutex_unlock (&fetch->done_lock);
 
   g_mutex_lock (&fetch->lock);
-  fetch->finished = TRUE;
-  waiters = fetch->waiters.head;
-  for (GList *l = waiters; l != NULL; l = l->next)
-    ((Waiter *) l->data)->linked = FALSE;
-  g_queue_init (&fetch->waiters);
+  g_atomic_int_set (&fetch->finished, TRUE);
+  task_waiters = g_steal_pointer (&fetch->task_waiters);
+  blocking_waiters = fetch->blocking_waiters;
+  g_queue_init (&fetch->blocking_waiters);
+  fetch->n_waiters = 0;
   g_mutex_unlock (&fetch->lock);
 
-  deliver (fetch, waiters, fallback, &result);
+  deliver (fetch, task_waiters, &blocking_waiters, fallback, &result);
   g_clear_pointer (&result.home_context, g_main_context_unref);
   fetch->state = FETCH_FINISHED;
 
@@ -1939,7 +1963,8 @@ grant_fetch_new (GrantFetchConfig   *config,
   fetch->owner = owner;
   g_mutex_init (&fetch->done_lock);
   g_mutex_init (&fetch->lock);
-  g_queue_init (&fetch->waiters);
+  fetch->task_waiters = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_queue_free);
+  g_queue_init (&fetch->blocking_waiters);
   fetch->state = FETCH_STARTING;
 
   return fetch;
@@ -1959,7 +1984,8 @@ grant_fetch_unref (GrantFetch *fetch)
   if (!g_atomic_ref_count_dec (&fetch->ref_count))
     return;
 
-  g_assert (g_queue_is_empty (&fetch->waiters));
+  g_assert (fetch->n_waiters == 0);
+  g_clear_pointer (&fetch->task_waiters, g_hash_table_unref);
   g_assert (fetch->lock_held == NULL);
 
   clear_source (&fetch->op_deadline);
@@ -2001,13 +2027,9 @@ grant_fetch_start (GrantFetch *fetch)
 gboolean
 grant_fetch_is_joinable (GrantFetch *fetch)
 {
-  gboolean joinable;
-
-  g_mutex_lock (&fetch->lock);
-  joinable = !is_abandoned (fetch) && !fetch->finished;
-  g_mutex_unlock (&fetch->lock);
-
-  return joinable;
+  /* Both only ever go from FALSE to TRUE: a caller that finds the fetch
+   * joinable here may still be turned away by grant_fetch_add_task(). */
+  return !is_abandoned (fetch) && !g_atomic_int_get (&fetch->finished);
 }
 
 const GrantFetchConfig *
@@ -2037,7 +2059,7 @@ grant_fetch_detach (GrantFetch *fetch)
   g_mutex_unlock (&fetch->done_lock);
 
   g_mutex_lock (&fetch->lock);
-  stop = !is_abandoned (fetch) && !fetch->finished;
+  stop = !is_abandoned (fetch) && !g_atomic_int_get (&fetch->finished);
   g_atomic_int_set (&fetch->abandoned, TRUE);
   g_mutex_unlock (&fetch->lock);
 
