@@ -16,6 +16,19 @@
 
 G_BEGIN_DECLS
 
+/* What the network monitor said last: a provider keeps it up to date from
+ * the monitor's signals, its fetches read it when they are about to send.
+ * Both fields are atomic. */
+typedef struct {
+  gatomicrefcount ref_count;
+  gint available;
+  gint covers_loopback;        /* the monitor decides for loopback hosts too */
+} GrantNetworkState;
+
+GrantNetworkState *grant_network_state_new   (void);
+GrantNetworkState *grant_network_state_ref   (GrantNetworkState *state);
+void               grant_network_state_unref (GrantNetworkState *state);
+
 /* What a fetch asks for, filled once by its owner and never changed: the
  * fetch reads nothing else. grant_fetch_new() takes it. */
 typedef struct {
@@ -57,8 +70,7 @@ typedef struct {
 
   /* What the owner knows. */
   GrantDiscovery *discovery;    /* a document read before, or NULL */
-  GNetworkMonitor *monitor;     /* asked once stored tokens are ruled out */
-  gboolean monitor_covers_loopback;
+  GrantNetworkState *network;   /* read once stored tokens are ruled out */
   gboolean background;          /* cancelling every caller does not stop it */
   guint generation;             /* the owner's, not used by the fetch */
 } GrantFetchConfig;
@@ -77,8 +89,9 @@ typedef struct {
   const GrantDiscovery *discovery;  /* a document this fetch read, or NULL */
   const GError *store_error;        /* the store's first failure, or NULL */
 
-  /* Set by the done callback, if it wants: @home_func runs in
-   * @home_context before the waiters there complete, in the same
+  /* Set by the done callback, if it wants, when callers wait in
+   * @home_context (a reference; see grant_fetch_has_waiters_in()):
+   * @home_func (@home_data) runs there before they complete, in the same
    * dispatch (one wake-up of that context for both). */
   GMainContext *home_context;
   GSourceFunc home_func;
@@ -108,6 +121,8 @@ void                    grant_fetch_start            (GrantFetch         *fetch)
 gboolean                grant_fetch_is_joinable      (GrantFetch         *fetch);
 const GrantFetchConfig *grant_fetch_get_config       (GrantFetch         *fetch);
 void                    grant_fetch_detach           (GrantFetch         *fetch);
+gboolean                grant_fetch_has_waiters_in   (GrantFetch         *fetch,
+                                                      GMainContext       *context);
 
 /* An asynchronous caller: @task completes in its own context. FALSE when
  * the fetch takes no more callers. */

@@ -228,8 +228,34 @@ grant_fetch_config_free (GrantFetchConfig *config)
   g_clear_pointer (&config->key, grant_token_key_unref);
   g_clear_object (&config->held);
   g_clear_pointer (&config->discovery, grant_discovery_free);
-  g_clear_object (&config->monitor);
+  g_clear_pointer (&config->network, grant_network_state_unref);
   g_free (config);
+}
+
+GrantNetworkState *
+grant_network_state_new (void)
+{
+  GrantNetworkState *state = g_new0 (GrantNetworkState, 1);
+
+  g_atomic_ref_count_init (&state->ref_count);
+  state->available = TRUE;
+
+  return state;
+}
+
+GrantNetworkState *
+grant_network_state_ref (GrantNetworkState *state)
+{
+  g_atomic_ref_count_inc (&state->ref_count);
+
+  return state;
+}
+
+void
+grant_network_state_unref (GrantNetworkState *state)
+{
+  if (g_atomic_ref_count_dec (&state->ref_count))
+    g_free (state);
 }
 
 #define RETRY_AFTER_CAP_MS 60000
@@ -575,25 +601,32 @@ grant_fetch_waiter_wait (GrantFetchWaiter  *waiter,
     handler = g_cancellable_connect (cancellable, G_CALLBACK (blocking_cancelled_cb), waiter, NULL);
 
   g_mutex_lock (&waiter->mutex);
-  while (!waiter->done && !waiter->cancelled)
+  while (!waiter->cancelled)
     {
-      if (deadline >= 0 && g_get_monotonic_time () >= deadline)
+      gboolean store_busy = store_context != NULL && g_atomic_int_get (&fetch->store_busy) > 0;
+      gint64 now = g_get_monotonic_time ();
+
+      /* Done, unless the store still has work in its context: the fetch
+       * lets the store's lock go there, and a script that runs nothing
+       * else must let it go before it carries on. */
+      if (waiter->done && !store_busy)
+        break;
+
+      if (deadline >= 0 && now >= deadline)
         {
-          timed_out = TRUE;
+          timed_out = !waiter->done;
           break;
         }
 
       /* The store works in its own context: run it if nobody else does
        * (a script that only makes blocking calls), as GTlsInteraction
        * runs an interaction. */
-      if (store_context != NULL && g_atomic_int_get (&fetch->store_busy) > 0 &&
-          g_main_context_acquire (store_context))
+      if (store_busy && g_main_context_acquire (store_context))
         {
           g_mutex_unlock (&waiter->mutex);
           if (deadline >= 0 && deadline_source == NULL)
             {
-              deadline_source = g_timeout_source_new ((guint) MIN ((deadline - g_get_monotonic_time ()) / 1000 + 1,
-                                                                   G_MAXUINT));
+              deadline_source = g_timeout_source_new ((guint) CLAMP ((deadline - now) / 1000 + 1, 1, G_MAXUINT));
               g_source_set_callback (deadline_source, deadline_passed_cb, NULL, NULL);
               g_source_attach (deadline_source, store_context);
             }
@@ -603,7 +636,18 @@ grant_fetch_waiter_wait (GrantFetchWaiter  *waiter,
           continue;
         }
 
-      if (deadline >= 0)
+      /* Someone else runs the store's context; done, it is theirs to
+       * finish. */
+      if (waiter->done)
+        break;
+
+      /* When another thread runs the store's context, it may let it go
+       * with this fetch's store work still to do there: look again soon. */
+      if (store_busy)
+        g_cond_wait_until (&waiter->cond, &waiter->mutex,
+                           deadline >= 0 ? MIN (deadline, now + 10 * G_TIME_SPAN_MILLISECOND)
+                                         : now + 10 * G_TIME_SPAN_MILLISECOND);
+      else if (deadline >= 0)
         g_cond_wait_until (&waiter->cond, &waiter->mutex, deadline);
       else
         g_cond_wait (&waiter->cond, &waiter->mutex);
@@ -663,6 +707,9 @@ delivery_free (Delivery *delivery)
 {
   if (delivery->home_destroy != NULL)
     delivery->home_destroy (delivery->home_data);
+  /* Left only when the context went away without running the delivery. */
+  while (delivery->waiters != NULL && !g_queue_is_empty (delivery->waiters))
+    waiter_free (g_queue_pop_head_link (delivery->waiters)->data);
   g_clear_pointer (&delivery->waiters, g_queue_free);
   g_clear_object (&delivery->token);
   g_clear_object (&delivery->fallback);
@@ -763,16 +810,16 @@ deliver (GrantFetch       *fetch,
 
   if (result->home_func != NULL)
     {
-      Delivery *delivery;
+      Delivery *delivery = g_hash_table_lookup (deliveries, result->home_context);
 
-      delivery = g_hash_table_lookup (deliveries, result->home_context);
+      /* The callers there may all have cancelled since the owner looked. */
       if (delivery == NULL)
         {
-          delivery = delivery_new (fetch, fallback);
+          delivery = g_new0 (Delivery, 1);
           g_hash_table_insert (deliveries, result->home_context, delivery);
         }
       delivery->home_func = result->home_func;
-      delivery->home_data = result->home_data;
+      delivery->home_data = g_steal_pointer (&result->home_data);
       delivery->home_destroy = result->home_destroy;
     }
 
@@ -1129,11 +1176,22 @@ store_call_free (StoreCall *call)
 }
 
 /* A lock a late call got, or the fetch is done with, is let go in the
- * store's context, where it was taken. */
+ * store's context, where it was taken; a blocking caller that runs that
+ * context waits for it (store_busy). */
+typedef struct {
+  GrantFetch *fetch;
+  GObject *lock;
+} Release;
+
 static gboolean
 release_lock_cb (gpointer user_data)
 {
-  g_object_unref (user_data);
+  Release *release = user_data;
+
+  g_object_unref (release->lock);
+  g_atomic_int_add (&release->fetch->store_busy, -1);
+  grant_fetch_unref (release->fetch);
+  g_free (release);
 
   return G_SOURCE_REMOVE;
 }
@@ -1142,9 +1200,17 @@ static void
 release_lock (GrantFetch *fetch,
               GObject    *lock)
 {
-  if (lock != NULL)
-    g_main_context_invoke_full (fetch->config->store_context, G_PRIORITY_DEFAULT,
-                                release_lock_cb, lock, NULL);
+  Release *release;
+
+  if (lock == NULL)
+    return;
+
+  release = g_new (Release, 1);
+  release->fetch = grant_fetch_ref (fetch);
+  release->lock = lock;
+  g_atomic_int_inc (&fetch->store_busy);
+  g_main_context_invoke_full (fetch->config->store_context, G_PRIORITY_DEFAULT,
+                              release_lock_cb, release, NULL);
 }
 
 static gboolean store_call_returned_cb (gpointer user_data);
@@ -1690,9 +1756,9 @@ resolve_endpoint (GrantFetch *fetch)
 
   if (is_abandoned (fetch))
     fetch_fail_cancelled (fetch, "Every caller cancelled");
-  else if (config->monitor != NULL &&
-           !grant_network_reaches (g_network_monitor_get_network_available (config->monitor),
-                                   config->monitor_covers_loopback,
+  else if (config->network != NULL &&
+           !grant_network_reaches (g_atomic_int_get (&config->network->available),
+                                   g_atomic_int_get (&config->network->covers_loopback),
                                    is_set (config->token_url) ? config->token_url : config->issuer))
     fetch_fail (fetch, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
                                             "No network is available to reach the token endpoint"));
@@ -1819,6 +1885,8 @@ fetch_finish (GrantFetch *fetch)
 
   deliver (fetch, task_waiters, &blocking_waiters, fallback, &result);
   g_clear_pointer (&result.home_context, g_main_context_unref);
+  if (result.home_data != NULL && result.home_destroy != NULL)
+    result.home_destroy (result.home_data);
   fetch->state = FETCH_FINISHED;
 
   /* The reference grant_fetch_start() took. */
@@ -2044,6 +2112,22 @@ detached_cb (gpointer user_data)
   fetch_stop (user_data, "The provider went away");
 
   return G_SOURCE_REMOVE;
+}
+
+/* Whether asynchronous callers wait in @context; for the done callback. */
+gboolean
+grant_fetch_has_waiters_in (GrantFetch   *fetch,
+                            GMainContext *context)
+{
+  GQueue *queue;
+  gboolean has;
+
+  g_mutex_lock (&fetch->lock);
+  queue = fetch->task_waiters ? g_hash_table_lookup (fetch->task_waiters, context) : NULL;
+  has = queue != NULL && !g_queue_is_empty (queue);
+  g_mutex_unlock (&fetch->lock);
+
+  return has;
 }
 
 /* The owner is going away: it hears nothing more (once this returns, not

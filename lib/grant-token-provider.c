@@ -94,6 +94,7 @@ struct _GrantTokenProvider
   /* The cached token, and when it expires and goes stale, in wall-clock
    * microseconds. */
   GrantToken *token;            /* written atomically, under the lock */
+  GrantToken *rejected;         /* the token invalidated last: the store may still hold it */
   gint64 token_expires;
   gint64 token_stale;
   gint cache_generation;        /* atomic: bumped when any of the three change */
@@ -118,6 +119,7 @@ struct _GrantTokenProvider
    * context. */
   gboolean auto_refresh;
   gboolean refresh_due;          /* the alarm is to be armed in the home context */
+  gboolean disposed;
   GrantClock *clock;
   GSource *alarm;
   gint64 alarm_at;
@@ -127,8 +129,7 @@ struct _GrantTokenProvider
   GNetworkMonitor *monitor;
   gulong monitor_handler;
   gulong monitor_notify_handler;
-  gboolean monitor_covers_loopback;
-  gboolean network_available;  /* the monitor's, kept up to date */
+  GrantNetworkState *network;  /* the monitor's last word, shared with fetches */
 
   GrantTokenStore *store;
   GMainContext *store_context;   /* where the store was set: it is called there */
@@ -305,7 +306,8 @@ network_available_for (GrantTokenProvider *self,
                        const char         *url)
 {
   return self->monitor == NULL ||
-         grant_network_reaches (self->network_available, self->monitor_covers_loopback, url);
+         grant_network_reaches (g_atomic_int_get (&self->network->available),
+                                g_atomic_int_get (&self->network->covers_loopback), url);
 }
 
 static const char *
@@ -372,7 +374,8 @@ static void
 queue_event (GrantTokenProvider *self,
              Event              *event)
 {
-  push_event (self, event);
+  if (event != NULL)
+    push_event (self, event);
 
   if (self->events_source == NULL && self->context != NULL)
     {
@@ -557,6 +560,8 @@ set_token (GrantTokenProvider *self,
 
   g_atomic_pointer_set (&self->token, token ? g_object_ref (token) : NULL);
   g_clear_object (&old);
+  if (token != NULL)
+    g_clear_object (&self->rejected);
   update_token_times (self);
   /* With an event, a fetch's: the alarm is armed when the event is
    * emitted, in the home context, rather than from libgrant's thread
@@ -667,13 +672,15 @@ snapshot_request (GrantTokenProvider *self,
       config->key = dup_token_key (self);
     }
   config->load_stored = load_stored;
-  config->held = self->token ? g_object_ref (self->token) : NULL;
+  /* A stored token equal to the one held, or to the one just rejected
+   * (its removal from the store may not have run yet), is not taken. */
+  config->held = self->token ? g_object_ref (self->token)
+                 : self->rejected ? g_object_ref (self->rejected) : NULL;
   config->default_lifetime = self->default_lifetime;
   config->expiry_margin = self->expiry_margin;
 
   config->discovery = self->discovery ? grant_discovery_copy (self->discovery) : NULL;
-  config->monitor = self->monitor ? g_object_ref (self->monitor) : NULL;
-  config->monitor_covers_loopback = self->monitor_covers_loopback;
+  config->network = self->monitor ? grant_network_state_ref (self->network) : NULL;
   config->background = background;
   config->generation = self->generation;
 
@@ -704,6 +711,15 @@ fetch_done_cb (GrantFetch       *fetch,
   Event *event = NULL;
   gboolean current;
   GList *link;
+
+  g_mutex_lock (&self->lock);
+  /* Disposing: the fetch is about to be detached. */
+  if (self->disposed)
+    {
+      g_mutex_unlock (&self->lock);
+      return NULL;
+    }
+  g_mutex_unlock (&self->lock);
 
   if (result->store_error != NULL)
     store_failed (self, result->store_error);
@@ -753,9 +769,11 @@ fetch_done_cb (GrantFetch       *fetch,
       event->failed = g_error_copy (result->error);
     }
 
-  /* The fetch emits them in the home context, in the same dispatch as it
-   * completes the callers there, and before. */
-  if (event != NULL)
+  /* With callers in the home context, the fetch emits the events there, in
+   * the same dispatch as it completes them, and before; otherwise the
+   * events source does (one at most, however many fetches queue events,
+   * for a home context nobody runs). */
+  if (event != NULL && grant_fetch_has_waiters_in (fetch, self->context))
     {
       push_event (self, event);
       result->home_context = g_main_context_ref (self->context);
@@ -763,6 +781,8 @@ fetch_done_cb (GrantFetch       *fetch,
       result->home_data = weak_self_new (self);
       result->home_destroy = (GDestroyNotify) weak_self_free;
     }
+  else if (event != NULL)
+    queue_event (self, event);
   g_mutex_unlock (&self->lock);
 
   return fallback;
@@ -862,7 +882,7 @@ network_available_notify_cb (GNetworkMonitor *monitor,
 
   g_mutex_lock (&self->lock);
   if (self->monitor == monitor)
-    self->network_available = g_network_monitor_get_network_available (monitor);
+    g_atomic_int_set (&self->network->available, g_network_monitor_get_network_available (monitor));
   g_mutex_unlock (&self->lock);
 }
 
@@ -879,7 +899,7 @@ network_changed_cb (GNetworkMonitor *monitor,
   g_mutex_lock (&self->lock);
   if (self->monitor == monitor)
     {
-      self->network_available = available;
+      g_atomic_int_set (&self->network->available, available);
 
       /* Back online: refresh at once if the time has come. */
       if (available && self->alarm == NULL && joinable_fetch (self) == NULL)
@@ -922,6 +942,7 @@ grant_token_provider_dispose (GObject *object)
    * (background refreshes, or requests made obsolete by a change) can be
    * running: they stop and let go. */
   g_mutex_lock (&self->lock);
+  self->disposed = TRUE;
   fetches = g_steal_pointer (&self->fetches);
   self->fetch = NULL;
   clear_alarm (self);
@@ -932,6 +953,7 @@ grant_token_provider_dispose (GObject *object)
     }
   g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
   g_clear_object ((GrantToken **) &self->token);
+  g_clear_object (&self->rejected);
   g_atomic_int_inc (&self->cache_generation);
   g_mutex_unlock (&self->lock);
 
@@ -962,6 +984,11 @@ grant_token_provider_finalize (GObject *object)
   g_clear_pointer (&self->store_context, g_main_context_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->home_thread, g_thread_unref);
+  g_clear_pointer (&self->network, grant_network_state_unref);
+  /* Dispose cleared them; nothing may have come since, but never leak. */
+  g_clear_object (&self->token);
+  g_clear_object (&self->rejected);
+  g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
   g_ptr_array_unref (self->parameters);
   g_mutex_clear (&self->lock);
 
@@ -1015,8 +1042,8 @@ set_network_monitor (GrantTokenProvider *self,
   self->monitor = monitor ? g_object_ref (monitor) : NULL;
   self->monitor_handler = handler;
   self->monitor_notify_handler = notify_handler;
-  self->monitor_covers_loopback = covers_loopback;
-  self->network_available = available;
+  g_atomic_int_set (&self->network->covers_loopback, covers_loopback);
+  g_atomic_int_set (&self->network->available, available);
   g_mutex_unlock (&self->lock);
 
   if (old != NULL)
@@ -1509,6 +1536,7 @@ grant_token_provider_init (GrantTokenProvider *self)
    * none is pushed. */
   self->context = g_main_context_ref_thread_default ();
   self->home_thread = g_thread_ref (g_thread_self ());
+  self->network = grant_network_state_new ();
   g_queue_init (&self->events);
   self->auth_method = GRANT_AUTH_METHOD_CLIENT_SECRET_POST;
   self->request_format = GRANT_REQUEST_FORMAT_FORM;
@@ -2555,6 +2583,8 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
  *
  * Returns: (transfer none) (nullable): the fresh cached token, or `NULL`
  */
+static GPrivate peeked = G_PRIVATE_INIT (g_object_unref);
+
 GrantToken *
 grant_token_provider_peek_token (GrantTokenProvider *self)
 {
@@ -2563,24 +2593,30 @@ grant_token_provider_peek_token (GrantTokenProvider *self)
 
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
-  /* Another thread may replace the cached token at any time: the token
-   * this thread took last stays alive (see take_token()). */
   now = provider_now (self);
   token = taken_fresh_token (self, now);
-  if (token != NULL)
-    return token;
+  if (token == NULL)
+    {
+      g_mutex_lock (&self->lock);
+      token = fresh_token (self, now);
+      if (token != NULL)
+        take_token (self, token);
+      g_mutex_unlock (&self->lock);
+    }
 
-  g_mutex_lock (&self->lock);
-  token = fresh_token (self, now);
-  if (token != NULL)
-    take_token (self, token);
-  g_mutex_unlock (&self->lock);
+  /* Another thread may replace the cached token at any time: the one
+   * returned stays alive until this thread peeks again, whatever else
+   * this thread does meanwhile (the fast path's record is replaced by
+   * other calls too). */
+  if (token != NULL && g_private_get (&peeked) != token)
+    g_private_replace (&peeked, g_object_ref (token));
 
   return token;
 }
 
 typedef struct {
   GrantTokenStore *store;
+  GMainContext *context;
   GrantTokenKey *key;
   char *access_token;
 } ClearClosure;
@@ -2589,6 +2625,7 @@ static void
 clear_closure_free (ClearClosure *closure)
 {
   g_object_unref (closure->store);
+  g_main_context_unref (closure->context);
   grant_token_key_unref (closure->key);
   grant_secret_free (closure->access_token);
   g_free (closure);
@@ -2634,23 +2671,32 @@ clear_stored_token_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Removes @token from the store, if the store still holds it; in the
- * store's context. With the lock held. */
-static void
-clear_stored_token (GrantTokenProvider *self,
-                    GrantToken         *token)
+/* What removes @token from the store, if the store still holds it; with
+ * the lock held. clear_stored_token() runs it, without the lock (the store
+ * may be called at once, when this thread runs its context). */
+static ClearClosure *
+prepare_clear_stored_token (GrantTokenProvider *self,
+                            GrantToken         *token)
 {
   ClearClosure *closure;
   GrantTokenKey *key = dup_token_key (self);
 
   if (key == NULL)
-    return;
+    return NULL;
 
   closure = g_new0 (ClearClosure, 1);
   closure->store = g_object_ref (self->store);
+  closure->context = g_main_context_ref (self->store_context);
   closure->key = key;
   closure->access_token = g_strdup (grant_token_get_access_token (token));
-  g_main_context_invoke_full (self->store_context, G_PRIORITY_DEFAULT, clear_stored_token_cb, closure, NULL);
+
+  return closure;
+}
+
+static void
+clear_stored_token (ClearClosure *closure)
+{
+  g_main_context_invoke_full (closure->context, G_PRIORITY_DEFAULT, clear_stored_token_cb, closure, NULL);
 }
 
 /**
@@ -2669,6 +2715,7 @@ void
 grant_token_provider_invalidate (GrantTokenProvider *self,
                                  GrantToken         *rejected)
 {
+  ClearClosure *clear = NULL;
   gboolean dropped = FALSE;
 
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
@@ -2682,12 +2729,15 @@ grant_token_provider_invalidate (GrantTokenProvider *self,
     {
       g_debug ("Cached token invalidated");
       if (self->store != NULL)
-        clear_stored_token (self, self->token);
+        clear = prepare_clear_stored_token (self, self->token);
+      g_set_object (&self->rejected, self->token);
       set_token (self, NULL, NULL);
       dropped = TRUE;
     }
   g_mutex_unlock (&self->lock);
 
+  if (clear != NULL)
+    clear_stored_token (clear);
   if (dropped)
     emit_pending (self);
 }

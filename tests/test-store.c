@@ -111,27 +111,6 @@ make_temp_dir (void)
   return dir;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GFileEnumerator) children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                                                   G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
-                                                                   NULL, NULL);
-  GFileInfo *info;
-
-  while (children != NULL && (info = g_file_enumerator_next_file (children, NULL, NULL)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-
-      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-        remove_tree (child);
-      else
-        g_unlink (child);
-      g_object_unref (info);
-    }
-  g_rmdir (path);
-}
 
 /* Keys and serialization */
 
@@ -297,7 +276,7 @@ test_file_store_round_trip (void)
   /* Clearing nothing is fine. */
   g_assert_true (store_clear (GRANT_TOKEN_STORE (store), key, &error));
 
-  remove_tree (base);
+  test_remove_tree (base);
 }
 
 static void
@@ -315,7 +294,7 @@ test_file_store_tightens_directory (void)
   g_assert_cmpint (g_stat (dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -381,7 +360,7 @@ test_file_store_bad_files (void)
       g_assert_null (loaded);
     }
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -401,7 +380,7 @@ test_file_store_unwritable (void)
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, dir));
 
-  remove_tree (base);
+  test_remove_tree (base);
 }
 
 /* Providers with a store */
@@ -465,7 +444,7 @@ test_provider_restart (void)
   wait_for_file (path, FALSE);
 
   g_assert_finalize_object (second);
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -498,7 +477,7 @@ test_stale_stored_token_not_served (void)
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
 
   g_assert_finalize_object (second);
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -536,7 +515,7 @@ test_picks_up_token_refreshed_elsewhere (void)
 
   g_assert_finalize_object (mine);
   g_assert_finalize_object (theirs);
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -567,7 +546,7 @@ test_failing_store_degrades (void)
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
 
   g_assert_finalize_object (provider);
-  remove_tree (base);
+  test_remove_tree (base);
 }
 
 /* A store of the test's own, in memory, with a lock that records when it
@@ -886,7 +865,7 @@ test_store_without_lock (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 /* Other processes */
@@ -964,7 +943,7 @@ test_two_processes (void)
   stored = run_helper (endpoint, dir, "--load-only");
   g_assert_cmpstr (stored, ==, first);
 
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -1006,7 +985,7 @@ test_eight_processes_one_request (void)
       g_free (finished[i].output);
       g_object_unref (processes[i]);
     }
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 static void
@@ -1032,7 +1011,7 @@ test_crashed_holder_leaves_no_lock (void)
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
 
   local_endpoint_release (endpoint);
-  remove_tree (dir);
+  test_remove_tree (dir);
 }
 
 int

@@ -4,7 +4,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "test-utils.h"
 
@@ -561,6 +566,188 @@ test_queued_request_times_out (void)
   g_assert_finalize_object (provider);
 }
 
+/* What a script that only makes blocking calls may rely on */
+
+static void
+test_peeked_token_outlives_other_calls (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+  GrantTokenProvider *provider = provider_for (endpoint);
+  g_autoptr(GrantToken) first = NULL;
+  g_autoptr(GrantToken) second = NULL;
+  g_autoptr(GrantToken) third = NULL;
+  g_autoptr(GError) error = NULL;
+  GrantToken *peeked;
+
+  first = grant_token_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  peeked = grant_token_provider_peek_token (provider);
+  g_assert_true (peeked == first);
+  g_clear_object (&first);
+
+  /* The cache moves on, and this thread makes other calls: the token it
+   * peeked stays valid until it peeks again. */
+  g_object_add_weak_pointer (G_OBJECT (peeked), (gpointer *) &peeked);
+  grant_token_provider_invalidate (provider, NULL);
+  second = grant_token_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  grant_token_provider_invalidate (provider, NULL);
+  third = grant_token_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (peeked);
+  g_assert_nonnull (grant_token_get_access_token (peeked));
+
+  g_assert_true (grant_token_provider_peek_token (provider) == third);
+  g_assert_null (peeked);
+
+  g_assert_finalize_object (provider);
+}
+
+static gboolean
+file_is_locked (const char *path)
+{
+  int fd = g_open (path, O_RDWR | O_CLOEXEC, 0);
+  gboolean locked;
+
+  g_assert_cmpint (fd, >=, 0);
+  locked = flock (fd, LOCK_EX | LOCK_NB) < 0;
+  close (fd);
+
+  return locked;
+}
+
+static void
+test_script_lets_the_store_lock_go (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+  g_autofree char *dir = g_dir_make_tmp ("grant-threads-XXXXXX", NULL);
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  GrantTokenProvider *provider = provider_for (endpoint);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) listing = NULL;
+  const char *name;
+  guint locks = 0;
+
+  /* Nobody runs the default context, where the store was set: the
+   * blocking call runs it, and has let the lock go when it returns. */
+  grant_token_provider_set_store (provider, GRANT_TOKEN_STORE (store));
+  token = grant_token_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_suffix (name, ".lock"))
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+
+        g_assert_false (file_is_locked (path));
+        locks++;
+      }
+  g_assert_cmpuint (locks, ==, 1);
+
+  g_assert_finalize_object (provider);
+  g_clear_object (&store);
+  test_remove_tree (dir);
+}
+
+static void
+count_finalized_cb (gpointer  data,
+                    GObject  *where_the_object_was)
+{
+  (*(guint *) data)++;
+}
+
+static void
+test_script_keeps_no_tokens (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+  GrantTokenProvider *provider = provider_for (endpoint);
+  guint finalized = 0;
+
+  /* Fifty fetches in the home thread, which runs no main loop: nothing
+   * waits there holding the tokens (the thread's own record keeps one,
+   * the cache another). */
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+
+      token = grant_token_provider_get_token (provider, NULL, &error);
+      g_assert_no_error (error);
+      g_object_weak_ref (G_OBJECT (token), count_finalized_cb, &finalized);
+      grant_token_provider_invalidate (provider, token);
+    }
+  g_assert_cmpuint (finalized, >=, 48);
+
+  g_assert_finalize_object (provider);
+}
+
+typedef struct {
+  GrantTokenProvider *provider;
+  GrantToken *token;
+  GError *error;
+  gint64 took;
+} StoreCaller;
+
+static gpointer
+store_caller_thread (gpointer data)
+{
+  StoreCaller *caller = data;
+  gint64 started = g_get_monotonic_time ();
+
+  caller->token = grant_token_provider_get_token (caller->provider, NULL, &caller->error);
+  caller->took = g_get_monotonic_time () - started;
+
+  return NULL;
+}
+
+static void
+test_threads_share_a_store_context (void)
+{
+  /* Two providers whose stores were both set here, where nothing runs:
+   * their blocking callers, in two threads, take turns running this
+   * context for their stores, and neither waits out a timeout. */
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+
+  for (guint round = 0; round < 5; round++)
+    {
+      g_autofree char *dir = g_dir_make_tmp ("grant-threads-XXXXXX", NULL);
+      g_autofree char *dir_a = g_build_filename (dir, "a", NULL);
+      g_autofree char *dir_b = g_build_filename (dir, "b", NULL);
+      g_autoptr(GrantFileStore) store_a = grant_file_store_new (dir_a);
+      g_autoptr(GrantFileStore) store_b = grant_file_store_new (dir_b);
+      StoreCaller a = { provider_for (endpoint) }, b = { provider_for (endpoint) };
+      GThread *ta, *tb;
+
+      grant_token_provider_set_store (a.provider, GRANT_TOKEN_STORE (store_a));
+      grant_token_provider_set_store (b.provider, GRANT_TOKEN_STORE (store_b));
+      grant_token_provider_set_scope (b.provider, "other");
+      grant_token_provider_set_timeout (a.provider, 5);
+      grant_token_provider_set_timeout (b.provider, 5);
+
+      ta = g_thread_new ("test-store-a", store_caller_thread, &a);
+      tb = g_thread_new ("test-store-b", store_caller_thread, &b);
+      g_thread_join (ta);
+      g_thread_join (tb);
+
+      g_assert_no_error (a.error);
+      g_assert_no_error (b.error);
+      g_assert_nonnull (a.token);
+      g_assert_nonnull (b.token);
+      g_assert_cmpint (a.took, <, 4 * G_USEC_PER_SEC);
+      g_assert_cmpint (b.took, <, 4 * G_USEC_PER_SEC);
+
+      g_clear_object (&a.token);
+      g_clear_object (&b.token);
+      g_assert_finalize_object (a.provider);
+      g_assert_finalize_object (b.provider);
+      g_clear_object (&store_a);
+      g_clear_object (&store_b);
+      test_remove_tree (dir);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -574,6 +761,10 @@ main (int   argc,
   g_test_add_func ("/threads/signals-in-home-context", test_signals_in_home_context);
   g_test_add_func ("/threads/blocking-times-out", test_blocking_times_out);
   g_test_add_func ("/threads/queued-request-times-out", test_queued_request_times_out);
+  g_test_add_func ("/threads/peeked-token-outlives-other-calls", test_peeked_token_outlives_other_calls);
+  g_test_add_func ("/threads/script-lets-the-store-lock-go", test_script_lets_the_store_lock_go);
+  g_test_add_func ("/threads/script-keeps-no-tokens", test_script_keeps_no_tokens);
+  g_test_add_func ("/threads/threads-share-a-store-context", test_threads_share_a_store_context);
 
   return g_test_run ();
 }

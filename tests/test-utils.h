@@ -26,6 +26,9 @@ void           test_fast_retries      (GrantTokenProvider *provider,
 void           test_session_use_other_credentials (SoupSession *session,
                                                    const char  *url);
 
+/* Removes @path and everything below it. */
+void           test_remove_tree       (const char *path);
+
 /* Runs the default main context until *@done is TRUE. */
 void           test_wait_until        (gboolean *done);
 
