@@ -39,6 +39,7 @@
 #include "grant-request-private.h"
 #include "grant-response-private.h"
 #include "grant-token-private.h"
+#include "grant-tls-private.h"
 #include "grant-utils-private.h"
 
 typedef enum {
@@ -1007,7 +1008,7 @@ send_cb (GObject      *object,
   if (stream == NULL)
     {
       op_free (op);
-      exchange_done (fetch, error);
+      exchange_done (fetch, grant_tls_explain_error (fetch->message, error));
       return;
     }
 
@@ -1069,6 +1070,9 @@ fetch_send (GrantFetch  *fetch,
                                 "Accept", "application/json");
 
   op = op_begin (fetch);
+  /* Nothing is written to a server the session would not trust, though
+   * GnuTLS may resume a session another one verified. */
+  grant_tls_guard_message (message, fetch->config->session, fetch->cancellable, FALSE);
   if (timeout > 0)
     /* Milliseconds: a seconds source may fire up to a second early. */
     fetch->timeout_source = worker_timeout (fetch, timeout < G_MAXUINT / 1000 ? timeout * 1000 : G_MAXUINT,

@@ -9,11 +9,13 @@
 
 #include "config.h"
 
+#include "grant-tls-private.h"
 #include "grant-token-provider.h"
 #include "grant-utils-private.h"
 
 static void
 set_authorization (SoupMessage *message,
+                   SoupSession *session,
                    GrantToken  *token)
 {
   g_autoptr(GrantSecret) authorization = grant_token_dup_authorization (token);
@@ -25,6 +27,10 @@ set_authorization (SoupMessage *message,
    * away: a proxy may still ask for credentials through the message's
    * SoupMessage::authenticate signal. */
   soup_message_add_flags (message, SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE);
+  /* The token goes to no server that @session would not trust, though
+   * GnuTLS may resume a session another one verified: it is taken off
+   * the message first. */
+  grant_tls_guard_message (message, session, NULL, TRUE);
 }
 
 static void
@@ -43,7 +49,8 @@ authorize_got_token_cb (GObject      *object,
       return;
     }
 
-  set_authorization (g_task_get_task_data (task), token);
+  set_authorization (g_task_get_task_data (task),
+                     grant_token_provider_get_session (GRANT_TOKEN_PROVIDER (object)), token);
   g_task_return_pointer (task, token, g_object_unref);
 }
 
@@ -116,11 +123,34 @@ typedef struct {
   int io_priority;
   GrantToken *token;
   gboolean retried;
+  /* What the message is sent with: cancelled with the caller's, or when
+   * the server's certificate is refused. */
+  GCancellable *cancellable;
+  GCancellable *caller_cancellable;
+  gulong caller_handler;
 } SendData;
+
+static void
+send_cancel_cb (GCancellable *caller_cancellable,
+                gpointer      user_data)
+{
+  g_cancellable_cancel (user_data);
+}
+
+static void
+send_data_clear_cancellable (SendData *data)
+{
+  if (data->caller_handler != 0)
+    g_cancellable_disconnect (data->caller_cancellable, data->caller_handler);
+  data->caller_handler = 0;
+  g_clear_object (&data->cancellable);
+}
 
 static void
 send_data_free (SendData *data)
 {
+  send_data_clear_cancellable (data);
+  g_clear_object (&data->caller_cancellable);
   g_clear_object (&data->session);
   g_clear_object (&data->message);
   g_clear_object (&data->token);
@@ -155,9 +185,10 @@ send_sent_cb (GObject      *object,
   GError *error = NULL;
 
   stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
+  send_data_clear_cancellable (data);
   if (stream == NULL)
     {
-      g_task_return_error (task, error);
+      g_task_return_error (task, grant_tls_explain_error (data->message, error));
       return;
     }
 
@@ -197,8 +228,17 @@ send_authorized_cb (GObject      *object,
     }
 
   cancellable = g_task_get_cancellable (task);
+  send_data_clear_cancellable (data);
+  data->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      g_set_object (&data->caller_cancellable, cancellable);
+      data->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (send_cancel_cb),
+                                                    data->cancellable, NULL);
+    }
+  grant_tls_guard_message (data->message, data->session, data->cancellable, TRUE);
   soup_session_send_async (data->session, data->message, data->io_priority,
-                           cancellable, send_sent_cb, g_steal_pointer (&task));
+                           data->cancellable, send_sent_cb, g_steal_pointer (&task));
 }
 
 static void

@@ -1,0 +1,206 @@
+/* grant-tls.c: never write credentials to a server whose certificate the
+ * session would not accept
+ *
+ * glib-networking 2.74 keeps TLS session tickets for the whole process.
+ * A session with another trust policy (another `tls-database`, or the
+ * system's) may resume a TLS 1.3 session that a first one verified, and
+ * then no certificate is checked at all: libsoup reports the errors only
+ * once the request, credentials and all, has been written. So libgrant
+ * checks the certificate itself as soon as a message knows it, for a new
+ * connection (after its handshake, resumed or not) as for a kept-alive
+ * one, before anything is written, against the database of the session
+ * the request goes through. A certificate it refuses takes the
+ * credentials off the message's headers and cancels the send, and the
+ * error says why.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "grant-tls-private.h"
+
+#define GUARD_KEY "grant-tls-guard"
+
+typedef struct {
+  SoupSession *session;
+  GCancellable *cancellable;       /* cancelled on a refusal; may be NULL */
+  gboolean ask_message;            /* SoupMessage::accept-certificate decides */
+  gulong handler;
+  GTlsCertificateFlags refused;    /* why, once refused */
+  GTlsCertificateFlags checked;    /* what the last check found */
+} Guard;
+
+static void
+guard_free (gpointer data)
+{
+  Guard *guard = data;
+
+  g_clear_object (&guard->session);
+  g_clear_object (&guard->cancellable);
+  g_free (guard);
+}
+
+/* What @session's database says of @certificate for @message's server. */
+static GTlsCertificateFlags
+verify (SoupSession     *session,
+        SoupMessage     *message,
+        GTlsCertificate *certificate)
+{
+  GTlsDatabase *database = soup_session_get_tls_database (session);
+  GUri *uri = soup_message_get_uri (message);
+  g_autoptr(GSocketConnectable) identity = NULL;
+  g_autoptr(GError) error = NULL;
+  GTlsCertificateFlags flags;
+
+  /* No database: a session that trusts nothing. */
+  if (database == NULL)
+    return G_TLS_CERTIFICATE_UNKNOWN_CA;
+
+  /* Only the host name is checked against the certificate. */
+  identity = g_network_address_new (g_uri_get_host (uri),
+                                    g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 443);
+  flags = g_tls_database_verify_chain (database, certificate, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
+                                       identity, NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, &error);
+  if (error != NULL)
+    flags |= G_TLS_CERTIFICATE_GENERIC_ERROR;
+
+  return flags;
+}
+
+/* The message has its server's certificate: a new connection finished its
+ * handshake, or a kept-alive one was given to the message. Its request is
+ * not written yet. */
+static void
+peer_certificate_cb (SoupMessage *message,
+                     GParamSpec  *pspec,
+                     gpointer     user_data)
+{
+  Guard *guard = user_data;
+  GTlsCertificate *certificate = soup_message_get_tls_peer_certificate (message);
+  GTlsCertificateFlags flags;
+  gboolean accepted = FALSE;
+
+  if (certificate == NULL)
+    return;
+
+  flags = verify (guard->session, message, certificate);
+  guard->checked = flags;
+  if (flags == 0)
+    return;
+
+  /* An application may accept a certificate for its own requests, as it
+   * would have in a full handshake. */
+  if (guard->ask_message)
+    g_signal_emit_by_name (message, "accept-certificate", certificate, flags, &accepted);
+  if (accepted)
+    return;
+
+  guard->refused = flags;
+  soup_message_headers_remove (soup_message_get_request_headers (message), "Authorization");
+  if (guard->cancellable != NULL)
+    g_cancellable_cancel (guard->cancellable);
+}
+
+/*
+ * grant_tls_guard_message:
+ * @message: a request that carries credentials or a token
+ * @session: the session it is sent through
+ * @cancellable: (nullable): the cancellable it is sent with, cancelled if
+ *   the server's certificate is refused
+ * @ask_message: whether @message's #SoupMessage::accept-certificate may
+ *   accept a certificate @session would not (an application's request)
+ *
+ * Checks the server's certificate of every connection @message is sent
+ * on, before its request is written. Replaces any earlier guard.
+ */
+void
+grant_tls_guard_message (SoupMessage  *message,
+                         SoupSession  *session,
+                         GCancellable *cancellable,
+                         gboolean      ask_message)
+{
+  Guard *guard = g_new0 (Guard, 1);
+  Guard *old = g_object_get_data (G_OBJECT (message), GUARD_KEY);
+
+  if (old != NULL)
+    g_signal_handler_disconnect (message, old->handler);
+
+  guard->session = g_object_ref (session);
+  guard->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  guard->ask_message = ask_message;
+  guard->handler = g_signal_connect (message, "notify::tls-peer-certificate",
+                                     G_CALLBACK (peer_certificate_cb), guard);
+  g_object_set_data_full (G_OBJECT (message), GUARD_KEY, guard, guard_free);
+}
+
+/*
+ * grant_tls_describe_flags:
+ * @flags: what is wrong with a certificate
+ *
+ * Returns: the reasons, in words, such as "it has expired"
+ */
+char *
+grant_tls_describe_flags (GTlsCertificateFlags flags)
+{
+  static const struct {
+    GTlsCertificateFlags flag;
+    const char *words;
+  } reasons[] = {
+    { G_TLS_CERTIFICATE_UNKNOWN_CA, "it is not signed by an authority the session trusts" },
+    { G_TLS_CERTIFICATE_BAD_IDENTITY, "it is for another host name" },
+    { G_TLS_CERTIFICATE_NOT_ACTIVATED, "it is not valid yet" },
+    { G_TLS_CERTIFICATE_EXPIRED, "it has expired" },
+    { G_TLS_CERTIFICATE_REVOKED, "it has been revoked" },
+    { G_TLS_CERTIFICATE_INSECURE, "it uses an insecure algorithm" },
+    { G_TLS_CERTIFICATE_GENERIC_ERROR, "it could not be verified" },
+  };
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
+    if (flags & reasons[i].flag)
+      {
+        if (text->len > 0)
+          g_string_append (text, "; ");
+        g_string_append (text, reasons[i].words);
+      }
+  if (text->len == 0)
+    g_string_append (text, "it was not accepted");
+
+  return g_string_free (text, FALSE);
+}
+
+/*
+ * grant_tls_explain_error:
+ * @message: a guarded message whose send failed
+ * @error: (transfer full): the send's error
+ *
+ * Returns: (transfer full): @error, or in its place the certificate
+ *   error that caused it, saying why the certificate was refused
+ */
+GError *
+grant_tls_explain_error (SoupMessage *message,
+                         GError      *error)
+{
+  Guard *guard = g_object_get_data (G_OBJECT (message), GUARD_KEY);
+  GTlsCertificateFlags flags = 0;
+  g_autofree char *host = NULL;
+  g_autofree char *why = NULL;
+  GError *explained;
+
+  if (guard != NULL && guard->refused != 0)
+    flags = guard->refused;
+  else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    flags = guard != NULL && guard->checked != 0 ? guard->checked
+                                                 : soup_message_get_tls_peer_certificate_errors (message);
+  else
+    return error;
+
+  host = g_strdup (g_uri_get_host (soup_message_get_uri (message)));
+  why = grant_tls_describe_flags (flags);
+  explained = g_error_new (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                           "The certificate of %s is not acceptable: %s", host, why);
+  g_error_free (error);
+
+  return explained;
+}
