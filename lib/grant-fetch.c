@@ -1451,6 +1451,19 @@ auto_method_remember (const char      *token_url,
   G_UNLOCK (auto_methods);
 }
 
+/* @message as a clause inside a sentence: "The token endpoint refused"
+ * becomes "the token endpoint refused"; "HTTP 500" stays. */
+static char *
+as_clause (const char *message)
+{
+  char *clause = g_strdup (message);
+
+  if (g_ascii_isupper (clause[0]) && g_ascii_islower (clause[1]))
+    clause[0] = g_ascii_tolower (clause[0]);
+
+  return clause;
+}
+
 static gboolean
 is_authentication_refusal (const GError *error)
 {
@@ -1613,11 +1626,13 @@ token_attempt_done (GrantFetch *fetch,
           gboolean basic_last = fetch->attempt_method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
           GError *basic = basic_last ? error : fetch->first_error;
           GError *post = basic_last ? fetch->first_error : error;
+          g_autofree char *basic_text = as_clause (basic->message);
+          g_autofree char *post_text = as_clause (post->message);
           GError *both = g_error_new (error->domain, error->code,
                                       "Both client authentication methods failed: "
                                       "with HTTP Basic authentication, %s; with the "
                                       "credentials in the request body, %s",
-                                      basic->message, post->message);
+                                      basic_text, post_text);
 
           g_clear_error (&error);
           error = both;

@@ -1,4 +1,4 @@
-/* grant-token-provider-private.h: hooks for tests
+/* grant-token-provider-private.h: hooks for tests, and the provider's clock
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -20,5 +20,6 @@ void   grant_token_provider_set_retry_policy    (GrantTokenProvider *self,
                                                  guint               max_attempts,
                                                  gboolean            jitter);
 gint64 grant_token_provider_get_refresh_time    (GrantTokenProvider *self);
+gint64 grant_token_provider_now                 (GrantTokenProvider *self);
 
 G_END_DECLS

@@ -10,8 +10,36 @@
 #include "config.h"
 
 #include "grant-tls-private.h"
-#include "grant-token-provider.h"
+#include "grant-token-provider-private.h"
 #include "grant-utils-private.h"
+
+/* A token fetched because the API refused the one before, and refused in
+ * turn within this many seconds, is the API's problem, not the token's:
+ * the 401 goes to the caller without yet another token. */
+#define REFUSED_AGAIN_WINDOW 30
+
+/* On a token: when, on the provider's clock, it was fetched after a 401. */
+static G_DEFINE_QUARK (grant-fetched-after-401, fetched_after_401)
+
+static void
+mark_fetched_after_401 (GrantTokenProvider *self,
+                        GrantToken         *token)
+{
+  gint64 *when = g_new (gint64, 1);
+
+  *when = grant_token_provider_now (self);
+  g_object_set_qdata_full (G_OBJECT (token), fetched_after_401_quark (), when, g_free);
+}
+
+/* Whether a 401 to @token deserves another token. */
+static gboolean
+worth_another_token (GrantTokenProvider *self,
+                     GrantToken         *token)
+{
+  gint64 *when = g_object_get_qdata (G_OBJECT (token), fetched_after_401_quark ());
+
+  return when == NULL || grant_token_provider_now (self) - *when >= REFUSED_AGAIN_WINDOW * G_USEC_PER_SEC;
+}
 
 static void
 set_authorization (SoupMessage *message,
@@ -192,7 +220,8 @@ send_sent_cb (GObject      *object,
       return;
     }
 
-  if (soup_message_get_status (data->message) == SOUP_STATUS_UNAUTHORIZED && !data->retried)
+  if (soup_message_get_status (data->message) == SOUP_STATUS_UNAUTHORIZED && !data->retried &&
+      worth_another_token (self, data->token))
     {
       g_debug ("The API answered 401 to the token; getting another and trying once more");
       data->retried = TRUE;
@@ -226,6 +255,9 @@ send_authorized_cb (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
+
+  if (data->retried)
+    mark_fetched_after_401 (GRANT_TOKEN_PROVIDER (object), data->token);
 
   cancellable = g_task_get_cancellable (task);
   send_data_clear_cancellable (data);
@@ -271,7 +303,10 @@ send_authorize (GTask *task)
  * When the API answers 401 Unauthorized (with a `WWW-Authenticate: Bearer
  * error="invalid_token"` challenge or without one), the token is
  * invalidated, a new one is obtained and the request is sent once more;
- * the second answer is the result, whatever it is. When no token can be
+ * the second answer is the result, whatever it is. A 401 to a token that
+ * was itself fetched because of a 401, less than 30 seconds before, is
+ * the result at once: an API that refuses every token gets no stream of
+ * token requests from its callers. When no token can be
  * obtained, the request is not sent and the error is the result. The body
  * of @message must be one libsoup can send twice, such as one set with
  * soup_message_set_request_body_from_bytes().

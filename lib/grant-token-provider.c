@@ -2813,6 +2813,19 @@ grant_token_provider_set_clock (GrantTokenProvider *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* Now, on the provider's clock (a test's, or the wall clock). */
+gint64
+grant_token_provider_now (GrantTokenProvider *self)
+{
+  g_autoptr(GrantClock) clock = NULL;
+
+  g_mutex_lock (&self->lock);
+  clock = g_object_ref (self->clock);
+  g_mutex_unlock (&self->lock);
+
+  return grant_clock_now (clock);
+}
+
 /* Replaces the network monitor, for tests; it then decides for loopback
  * addresses too. */
 void

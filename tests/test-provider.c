@@ -475,6 +475,9 @@ test_auto_both_fail (void)
   g_assert_nonnull (strstr (error->message, "HTTP Basic"));
   g_assert_nonnull (strstr (error->message, "request body"));
   g_assert_nonnull (strstr (error->message, "Client authentication failed"));
+  /* One sentence: each answer reads as a clause of it. */
+  g_assert_nonnull (strstr (error->message, "with HTTP Basic authentication, the token endpoint refused"));
+  g_assert_nonnull (strstr (error->message, "in the request body, the token endpoint refused"));
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
   g_assert_cmpuint (signals.failed, ==, 1);
   g_assert_error (signals.last_error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
