@@ -88,6 +88,9 @@ typedef struct {
   const GError *error;              /* why there is none, or NULL */
   const GrantDiscovery *discovery;  /* a document this fetch read, or NULL */
   const GError *store_error;        /* the store's first failure, or NULL */
+  gboolean transient;               /* @error may go away if tried later */
+  gint64 retry_after_ms;            /* the last answer's Retry-After (at
+                                     * most a minute), or -1 */
 
   /* Set by the done callback, if it wants, when callers wait in
    * @home_context (a reference; see grant_fetch_has_waiters_in()):

@@ -1886,6 +1886,16 @@ fetch_finish (GrantFetch *fetch)
   result.error = fetch->error;
   result.discovery = fetch->discovery;
   result.store_error = fetch->store_error;
+  result.transient = fetch->error != NULL && is_transient (fetch->error);
+  result.retry_after_ms = -1;
+  if (fetch->error != NULL && fetch->message != NULL)
+    {
+      gint64 retry_after = grant_response_retry_after (soup_message_get_response_headers (fetch->message),
+                                                       grant_clock_now (config->clock));
+
+      if (retry_after >= 0)
+        result.retry_after_ms = MIN (retry_after / 1000, RETRY_AFTER_CAP_MS);
+    }
 
   /* The owner is alive while it has not detached the fetch, and cannot
    * detach it while it hears. */

@@ -20,6 +20,7 @@ void   grant_token_provider_set_retry_policy    (GrantTokenProvider *self,
                                                  guint               max_attempts,
                                                  gboolean            jitter);
 gint64 grant_token_provider_get_refresh_time    (GrantTokenProvider *self);
+gint64 grant_token_provider_get_quiet_until     (GrantTokenProvider *self);
 gint64 grant_token_provider_now                 (GrantTokenProvider *self);
 
 G_END_DECLS

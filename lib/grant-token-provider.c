@@ -126,6 +126,15 @@ struct _GrantTokenProvider
   guint refresh_failures;     /* in a row; backs off the next attempt */
   gint64 last_failure;
 
+  /* After fetches failed with a transient error, callers without a token
+   * get that error again until @quiet_until rather than a new request:
+   * the backoff goes on across calls. For the request of @quiet_generation
+   * only. */
+  guint quiet_failures;
+  gint64 quiet_until;
+  GError *quiet_error;
+  guint quiet_generation;
+
   GNetworkMonitor *monitor;
   gulong monitor_handler;
   gulong monitor_notify_handler;
@@ -622,10 +631,54 @@ usable_token (GrantTokenProvider *self,
   GrantToken *token = fresh_token (self, now);
 
   if (token == NULL && ((self->refresh_failures > 0 && self->alarm != NULL) ||
+                        (self->quiet_error != NULL && now < self->quiet_until) ||
                         !network_available_for (self, request_url (self))))
     token = valid_token (self, now);
 
   return token;
+}
+
+/* A fetch failed with a transient error: the next callers without a
+ * token hear it again, without a request, for a backoff that grows with
+ * each such failure in a row (from the retry delay, doubling, to a
+ * minute), or for as long as the server's Retry-After asked. With the lock
+ * held. */
+static void
+keep_quiet (GrantTokenProvider *self,
+            GrantFetchResult   *result)
+{
+  gint64 delay_ms = grant_backoff_ms (self->quiet_failures, self->retry_base_ms, self->retry_max_ms,
+                                      self->jitter);
+
+  if (self->quiet_generation != self->generation)
+    self->quiet_failures = 0;
+  self->quiet_failures++;
+  self->quiet_generation = self->generation;
+  if (result->retry_after_ms > delay_ms)
+    delay_ms = result->retry_after_ms;
+  self->quiet_until = grant_clock_now (self->clock) + delay_ms * 1000;
+  g_clear_error (&self->quiet_error);
+  self->quiet_error = g_error_copy (result->error);
+}
+
+/* The error a caller without a token gets instead of a new request while
+ * the provider keeps quiet, or NULL. With the lock held. */
+static GError *
+quiet_error (GrantTokenProvider *self)
+{
+  gint64 now;
+
+  if (self->quiet_error == NULL || self->quiet_generation != self->generation)
+    return NULL;
+
+  now = grant_clock_now (self->clock);
+  if (now >= self->quiet_until)
+    return NULL;
+
+  return g_error_new (self->quiet_error->domain, self->quiet_error->code,
+                      "%s (not tried again for %" G_GINT64_FORMAT " ms after %u failures in a row)",
+                      self->quiet_error->message,
+                      (self->quiet_until - now + 999) / 1000, self->quiet_failures);
 }
 
 /* Fetches: grant-fetch.c gets the token on libgrant's worker thread; the
@@ -751,10 +804,15 @@ fetch_done_cb (GrantFetch       *fetch,
       event = g_new0 (Event, 1);
       event->refreshed = g_object_ref (result->token);
       self->refresh_failures = 0;
+      self->quiet_failures = 0;
+      g_clear_error (&self->quiet_error);
       set_token (self, result->token, event);
     }
   else if (!g_error_matches (result->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
+      if (result->transient)
+        keep_quiet (self, result);
+
       /* While the cached token is still valid, callers keep it and the
        * refresh is tried again later, backing off. */
       fallback = valid_token (self, grant_clock_now (self->clock));
@@ -803,37 +861,53 @@ new_fetch (GrantTokenProvider *self,
   return fetch;
 }
 
-/* Adds @task to the fetch in flight, or starts one. With the lock held. */
-static void
+/* Adds @task to the fetch in flight, or starts one; or returns the error
+ * @task is to get while the provider keeps quiet. With the lock held. */
+static GError *
 join_or_start_fetch (GrantTokenProvider *self,
                      GTask              *task,
                      gboolean            accepts_valid_token)
 {
   GrantFetch *joinable = joinable_fetch (self);
   GrantFetch *fetch;
+  GError *error;
 
   if (joinable != NULL && grant_fetch_add_task (joinable, task, accepts_valid_token))
-    return;
+    return NULL;
+
+  if ((error = quiet_error (self)) != NULL)
+    return error;
 
   /* refresh_async() wants a new token, not the stored one. */
   fetch = new_fetch (self, FALSE, accepts_valid_token);
   grant_fetch_add_task (fetch, task, accepts_valid_token);
   grant_fetch_start (fetch);
+
+  return NULL;
 }
 
-/* The same for a blocking caller. With the lock held. */
+/* The same for a blocking caller; NULL with @error set while the provider
+ * keeps quiet. With the lock held. */
 static GrantFetchWaiter *
-join_or_start_fetch_blocking (GrantTokenProvider *self,
-                              gint64             *budget)
+join_or_start_fetch_blocking (GrantTokenProvider  *self,
+                              gint64              *budget,
+                              GError             **error)
 {
   GrantFetch *joinable = joinable_fetch (self);
   GrantFetchWaiter *waiter = NULL;
   GrantFetch *fetch;
+  GError *quiet;
 
   if (joinable != NULL && (waiter = grant_fetch_add_waiter (joinable, TRUE)) != NULL)
     {
       *budget = grant_fetch_config_get_budget (grant_fetch_get_config (joinable));
       return waiter;
+    }
+
+  if ((quiet = quiet_error (self)) != NULL)
+    {
+      g_propagate_error (error, quiet);
+      return NULL;
     }
 
   fetch = new_fetch (self, FALSE, TRUE);
@@ -900,6 +974,13 @@ network_changed_cb (GNetworkMonitor *monitor,
   if (self->monitor == monitor)
     {
       g_atomic_int_set (&self->network->available, available);
+
+      /* Back online: what failed before may work now. */
+      if (available)
+        {
+          self->quiet_failures = 0;
+          g_clear_error (&self->quiet_error);
+        }
 
       /* Back online: refresh at once if the time has come. */
       if (available && self->alarm == NULL && joinable_fetch (self) == NULL)
@@ -988,6 +1069,7 @@ grant_token_provider_finalize (GObject *object)
   /* Dispose cleared them; nothing may have come since, but never leak. */
   g_clear_object (&self->token);
   g_clear_object (&self->rejected);
+  g_clear_error (&self->quiet_error);
   g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
   g_ptr_array_unref (self->parameters);
   g_mutex_clear (&self->lock);
@@ -2441,6 +2523,7 @@ grant_token_provider_get_token_async (GrantTokenProvider  *self,
 {
   g_autoptr(GTask) task = NULL;
   GrantToken *token;
+  GError *quiet = NULL;
   gint64 now;
 
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
@@ -2469,11 +2552,13 @@ grant_token_provider_get_token_async (GrantTokenProvider  *self,
       g_object_ref (token);
     }
   else
-    join_or_start_fetch (self, task, TRUE);
+    quiet = join_or_start_fetch (self, task, TRUE);
   g_mutex_unlock (&self->lock);
 
   if (token != NULL)
     g_task_return_pointer (task, token, g_object_unref);
+  else if (quiet != NULL)
+    g_task_return_error (task, quiet);
 }
 
 /**
@@ -2553,10 +2638,10 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
       g_object_ref (token);
     }
   else
-    waiter = join_or_start_fetch_blocking (self, &budget);
+    waiter = join_or_start_fetch_blocking (self, &budget, error);
   g_mutex_unlock (&self->lock);
 
-  if (token != NULL)
+  if (token != NULL || waiter == NULL)
     return token;
 
   /* Every wait in the fetch is bounded already; this is the last guard. */
@@ -2761,6 +2846,7 @@ grant_token_provider_refresh_async (GrantTokenProvider  *self,
                                     gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  GError *quiet;
 
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -2772,8 +2858,11 @@ grant_token_provider_refresh_async (GrantTokenProvider  *self,
     return;
 
   g_mutex_lock (&self->lock);
-  join_or_start_fetch (self, task, FALSE);
+  quiet = join_or_start_fetch (self, task, FALSE);
   g_mutex_unlock (&self->lock);
+
+  if (quiet != NULL)
+    g_task_return_error (task, quiet);
 }
 
 /**
@@ -2811,6 +2900,20 @@ grant_token_provider_set_clock (GrantTokenProvider *self,
   g_object_unref (g_atomic_pointer_exchange (&self->clock, clock));
   schedule_refresh (self);
   g_mutex_unlock (&self->lock);
+}
+
+/* Until when callers without a token get the last transient error again
+ * instead of a new request, on the provider's clock; -1 if they do not. */
+gint64
+grant_token_provider_get_quiet_until (GrantTokenProvider *self)
+{
+  gint64 until;
+
+  g_mutex_lock (&self->lock);
+  until = self->quiet_error != NULL && self->quiet_generation == self->generation ? self->quiet_until : -1;
+  g_mutex_unlock (&self->lock);
+
+  return until;
 }
 
 /* Now, on the provider's clock (a test's, or the wall clock). */

@@ -33,6 +33,7 @@ assert_recovers (GrantTokenProvider *provider)
   g_autoptr(GError) error = NULL;
 
   grant_token_provider_invalidate (provider, NULL);
+  test_provider_wait_quiet (provider, NULL);
   token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (grant_token_get_access_token (token), "fault-token-"));

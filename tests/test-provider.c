@@ -1124,6 +1124,7 @@ test_timeout (void)
 
   /* The provider works again once the server answers. */
   local_endpoint_release (endpoint);
+  test_provider_wait_quiet (provider, NULL);
   token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (signals.refreshed, ==, 1);

@@ -311,8 +311,9 @@ test_failure_without_auto_refresh (Fixture       *fixture,
   g_assert_true (kept == first);
   g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
 
-  /* ...and, with no background retry to wait for, the next caller tries
-   * again. */
+  /* ...and, with no background retry to wait for, the next caller after
+   * the backoff tries again. */
+  test_provider_wait_quiet (fixture->provider, fixture->clock);
   renewed = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (renewed != first);
@@ -343,12 +344,22 @@ test_retries_stop_at_expiry (Fixture       *fixture,
   g_assert_cmpint (test_clock_get_armed (fixture->clock), ==, 0);
   g_assert_cmpint (grant_token_provider_get_refresh_time (fixture->provider), ==, -1);
 
-  /* Once expired, the token is never handed out: callers get a fetch and
-   * its error. */
+  /* Once expired, the token is never handed out: callers get the last
+   * failure while the backoff runs (no request), then a fetch and its
+   * error. */
   test_clock_set (fixture->clock, fixture->start + 10 * S);
   none = test_provider_get_token (fixture->provider, NULL, &error);
   g_assert_null (none);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+  g_assert_nonnull (strstr (error->message, "not tried again for"));
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 3);
+  g_clear_error (&error);
+
+  test_provider_wait_quiet (fixture->provider, fixture->clock);
+  none = test_provider_get_token (fixture->provider, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+  g_assert_null (strstr (error->message, "not tried again for"));
   g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 4);
 }
 
@@ -618,11 +629,112 @@ test_max_attempts (Fixture       *fixture,
   g_object_get (provider, "max-attempts", &attempts, NULL);
   g_assert_cmpuint (attempts, ==, 2);
   g_assert_cmpuint (notified, ==, 2);
+  test_provider_wait_quiet (provider, fixture->clock);
   token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (token);
   g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 3);
   g_assert_cmpuint (fixture->signals.failed, ==, 1);
+}
+
+static void
+test_clock_advance_ms (TestClock *clock,
+                       gint64     ms)
+{
+  test_clock_set (clock, grant_clock_now (GRANT_CLOCK (clock)) + ms * 1000);
+}
+
+/* A caller that polls while the server keeps failing: the backoff goes on
+ * across calls, and so does the server's Retry-After. */
+static void
+test_backoff_across_calls (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  GrantTokenProvider *provider = fixture->provider;
+  guint polls = 0;
+
+  grant_token_provider_set_retry_policy (provider, 1000, 60000, 1, FALSE);
+  for (guint i = 0; i < 200; i++)
+    local_endpoint_push_failure (fixture->endpoint, 500, NULL, NULL, "");
+
+  /* Every half second for a minute: requests at 0, 1, 3, 7, 15 and 31 s. */
+  for (; polls < 120; polls++)
+    {
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_null (token);
+      g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+      test_clock_advance_ms (fixture->clock, 500);
+    }
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 6);
+  g_assert_cmpuint (fixture->signals.failed, ==, 6);
+}
+
+/* A 503: the server is down for now. */
+static void
+assert_unavailable (const GError *error)
+{
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == GRANT_ERROR);
+  g_assert_true (error->code == GRANT_ERROR_SERVER_ERROR ||
+                 error->code == GRANT_ERROR_TEMPORARILY_UNAVAILABLE);
+}
+
+static void
+test_retry_after_across_calls (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  GrantTokenProvider *provider = fixture->provider;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_retry_policy (provider, 1000, 60000, 1, FALSE);
+  local_endpoint_push_failure (fixture->endpoint, 503, "Retry-After", "20", "");
+  token = test_provider_get_token (provider, NULL, &error);
+  assert_unavailable (error);
+  g_clear_error (&error);
+
+  /* Nothing goes out for the 20 seconds the server asked for... */
+  for (guint i = 0; i < 39; i++)
+    {
+      test_clock_advance_ms (fixture->clock, 500);
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_null (token);
+      assert_unavailable (error);
+      g_assert_nonnull (strstr (error->message, "not tried again for"));
+      g_clear_error (&error);
+    }
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
+
+  /* ...then the next caller gets its token. */
+  test_clock_advance_ms (fixture->clock, 500);
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
+}
+
+/* A change of the request starts afresh. */
+static void
+test_backoff_ends_with_new_request (Fixture       *fixture,
+                                    gconstpointer  data)
+{
+  GrantTokenProvider *provider = fixture->provider;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_retry_policy (provider, 1000, 60000, 1, FALSE);
+  local_endpoint_push_failure (fixture->endpoint, 500, NULL, NULL, "");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+  g_clear_error (&error);
+
+  grant_token_provider_set_scope (provider, "other");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
 }
 
 static void
@@ -984,6 +1096,12 @@ main (int   argc,
               fixture_set_up_real_clock, test_cancel_during_retry_wait, fixture_tear_down);
   g_test_add ("/network/down-and-up", Fixture, NULL,
               fixture_set_up, test_network_down_and_up, fixture_tear_down);
+  g_test_add ("/retry/backoff-across-calls", Fixture, NULL,
+              fixture_set_up, test_backoff_across_calls, fixture_tear_down);
+  g_test_add ("/retry/retry-after-across-calls", Fixture, NULL,
+              fixture_set_up, test_retry_after_across_calls, fixture_tear_down);
+  g_test_add ("/retry/backoff-ends-with-new-request", Fixture, NULL,
+              fixture_set_up, test_backoff_ends_with_new_request, fixture_tear_down);
   g_test_add ("/send/authorize-message", Fixture, NULL,
               fixture_set_up_real_clock, test_authorize_message, fixture_tear_down);
   g_test_add ("/send/retries-once-after-401", Fixture, NULL,

@@ -557,6 +557,7 @@ test_queued_request_times_out (void)
   g_assert_no_error (held.error);
   g_clear_object (&token);
   g_clear_error (&error);
+  test_provider_wait_quiet (provider, NULL);
   token = grant_token_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (token);

@@ -26,6 +26,24 @@ test_fast_retries (GrantTokenProvider *provider,
 }
 
 void
+test_provider_wait_quiet (GrantTokenProvider *provider,
+                          TestClock          *clock)
+{
+  gint64 until = grant_token_provider_get_quiet_until (provider);
+
+  if (until < 0)
+    return;
+  if (clock != NULL)
+    {
+      if (grant_clock_now (GRANT_CLOCK (clock)) < until)
+        test_clock_set (clock, until);
+      return;
+    }
+  while (g_get_real_time () < until)
+    g_usleep (until - g_get_real_time ());
+}
+
+void
 test_wait_until (gboolean *done)
 {
   while (!*done)

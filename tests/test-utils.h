@@ -78,6 +78,12 @@ gint64         test_clock_get_alarm   (TestClock *self);
 guint          test_clock_get_armed   (TestClock *self);
 guint          test_clock_get_fired   (TestClock *self);
 
+/* Lets the time pass during which @provider answers callers with its last
+ * transient failure instead of a new request: moves @clock past it, or
+ * sleeps (a few milliseconds with test_fast_retries()) without one. */
+void           test_provider_wait_quiet (GrantTokenProvider *provider,
+                                         TestClock          *clock);
+
 /* A GNetworkMonitor whose network comes and goes when the test says. */
 #define TEST_TYPE_NETWORK_MONITOR (test_network_monitor_get_type ())
 G_DECLARE_FINAL_TYPE (TestNetworkMonitor, test_network_monitor, TEST, NETWORK_MONITOR, GObject)
