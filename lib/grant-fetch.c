@@ -117,6 +117,8 @@ struct _GrantFetch {
   /* The endpoint and the token request. */
   char *token_url;             /* the configured one, or the document's */
   GrantDiscoveryKind discovery_kind;
+  char *discovery_redirect;    /* where the last discovery GET was sent on */
+  guint discovery_hops;
   guint auto_candidates;       /* AUTO: the methods it may try */
   guint auto_tried;
   GrantAuthMethod attempt_method;
@@ -1540,6 +1542,49 @@ use_discovery (GrantFetch            *fetch,
   return TRUE;
 }
 
+/* The discovery GET carries no credentials: a redirect on the same
+ * origin (a server that adds a trailing slash, say) is followed, a few
+ * hops at most. Anything else is reported as the answer it is. */
+#define MAX_DISCOVERY_HOPS 3
+
+static gboolean
+same_origin (GUri *a,
+             GUri *b)
+{
+  return g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0 &&
+         g_ascii_strcasecmp (g_uri_get_host (a), g_uri_get_host (b)) == 0 &&
+         g_uri_get_port (a) == g_uri_get_port (b);
+}
+
+static gboolean
+follow_discovery_redirect (GrantFetch *fetch)
+{
+  GUri *from = soup_message_get_uri (fetch->message);
+  const char *location = soup_message_headers_get_one (soup_message_get_response_headers (fetch->message),
+                                                       "Location");
+  g_autoptr(GUri) to = NULL;
+
+  if (location == NULL || fetch->discovery_hops >= MAX_DISCOVERY_HOPS)
+    return FALSE;
+
+  to = g_uri_parse_relative (from, location, SOUP_HTTP_URI_FLAGS, NULL);
+  if (to == NULL || !same_origin (from, to))
+    return FALSE;
+
+  g_clear_pointer (&fetch->discovery_redirect, g_free);
+  fetch->discovery_redirect = g_uri_to_string_partial (to, G_URI_HIDE_FRAGMENT);
+  fetch->discovery_hops++;
+  if (grant_debug_enabled ())
+    {
+      g_autofree char *where = grant_describe_uri (to);
+
+      g_debug ("The discovery document moved to %s", where);
+    }
+  fetch->state = FETCH_DISCOVER;
+
+  return TRUE;
+}
+
 /* Takes @error. */
 static void
 discovery_response (GrantFetch *fetch,
@@ -1558,6 +1603,9 @@ discovery_response (GrantFetch *fetch,
     }
 
   status = soup_message_get_status (fetch->message);
+  if (SOUP_STATUS_IS_REDIRECTION (status) && follow_discovery_redirect (fetch))
+    return;
+
   if (status == SOUP_STATUS_NOT_FOUND && fetch->discovery_kind + 1 < GRANT_DISCOVERY_N_KINDS)
     {
       if (grant_debug_enabled ())
@@ -1568,6 +1616,7 @@ discovery_response (GrantFetch *fetch,
                    where);
         }
       fetch->discovery_kind++;
+      g_clear_pointer (&fetch->discovery_redirect, g_free);
       fetch->state = FETCH_DISCOVER;
       return;
     }
@@ -1820,7 +1869,8 @@ static gboolean
 send_discovery_request (GrantFetch *fetch)
 {
   const GrantFetchConfig *config = fetch->config;
-  g_autofree char *url = grant_discovery_url (config->issuer, fetch->discovery_kind);
+  g_autofree char *url = fetch->discovery_redirect ? g_strdup (fetch->discovery_redirect)
+                                                   : grant_discovery_url (config->issuer, fetch->discovery_kind);
   SoupMessage *message = url ? soup_message_new ("GET", url) : NULL;
 
   if (message == NULL)
@@ -1832,7 +1882,9 @@ send_discovery_request (GrantFetch *fetch)
     }
 
   g_debug ("Reading the discovery document %s", url);
-  fetch->attempts++;
+  /* A redirect followed is not another attempt. */
+  if (fetch->discovery_redirect == NULL)
+    fetch->attempts++;
   fetch->state = FETCH_DISCOVERING;
   fetch_send (fetch, "discovery request", message);
 
@@ -2096,6 +2148,7 @@ grant_fetch_unref (GrantFetch *fetch)
   g_clear_error (&fetch->first_error);
   g_clear_pointer (&fetch->discovery, grant_discovery_free);
   g_free (fetch->token_url);
+  g_free (fetch->discovery_redirect);
   g_mutex_clear (&fetch->done_lock);
   g_mutex_clear (&fetch->lock);
   grant_fetch_config_free (fetch->config);

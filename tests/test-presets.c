@@ -371,6 +371,85 @@ test_discovery_issuer_mismatch (void)
   g_assert_finalize_object (provider);
 }
 
+/* A server that moves its document: to the same path with a slash (same
+ * origin, followed), in a loop (followed a few hops, then reported), or to
+ * another origin (reported, not followed). */
+typedef struct {
+  Document document;
+  const char *mode;        /* "slash", "loop" or "elsewhere" */
+  guint redirects;
+} MovedDocument;
+
+static void
+moved_document_handler (SoupServer        *server,
+                        SoupServerMessage *msg,
+                        const char        *path,
+                        GHashTable        *query,
+                        gpointer           user_data)
+{
+  MovedDocument *moved = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  if (g_str_equal (moved->mode, "slash") && g_str_has_suffix (path, "/"))
+    {
+      document_handler (server, msg, path, query, &moved->document);
+      return;
+    }
+
+  moved->redirects++;
+  soup_server_message_set_status (msg, SOUP_STATUS_MOVED_PERMANENTLY, NULL);
+  if (g_str_equal (moved->mode, "slash"))
+    soup_message_headers_replace (headers, "Location", "/.well-known/openid-configuration/");
+  else if (g_str_equal (moved->mode, "loop"))
+    soup_message_headers_replace (headers, "Location", path);
+  else
+    {
+      g_autofree char *elsewhere = g_strdup_printf ("http://localhost:%u%s",
+                                                    g_uri_get_port (soup_server_message_get_uri (msg)), path);
+
+      soup_message_headers_replace (headers, "Location", elsewhere);
+    }
+}
+
+static void
+test_discovery_redirects (void)
+{
+  const char *modes[] = { "slash", "loop", "elsewhere" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+      MovedDocument moved = { { endpoint, endpoint->base_url, NULL, 0 }, modes[i], 0 };
+      GrantTokenProvider *provider = grant_token_provider_new (NULL, endpoint->client_id,
+                                                               endpoint->client_secret);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", modes[i]);
+      soup_server_add_handler (endpoint->server, "/.well-known/openid-configuration",
+                               moved_document_handler, &moved, NULL);
+      grant_token_provider_set_issuer (provider, endpoint->base_url);
+      token = test_provider_get_token (provider, NULL, &error);
+      if (i == 0)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (moved.redirects, ==, 1);
+          g_assert_cmpuint (moved.document.served, ==, 1);
+          g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+        }
+      else
+        {
+          g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+          g_assert_nonnull (strstr (error->message, "301"));
+          /* A loop is followed three hops; another origin not at all. */
+          g_assert_cmpuint (moved.redirects, ==, i == 1 ? 4 : 1);
+          g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+        }
+
+      g_assert_finalize_object (provider);
+    }
+}
+
 static void
 test_discovery_missing (void)
 {
@@ -550,6 +629,7 @@ main (int   argc,
   g_test_add_func ("/discovery/issuer-mismatch", test_discovery_issuer_mismatch);
   g_test_add_func ("/discovery/kept-across-changes", test_discovery_kept_across_changes);
   g_test_add_func ("/discovery/missing", test_discovery_missing);
+  g_test_add_func ("/discovery/redirects", test_discovery_redirects);
   g_test_add_func ("/discovery/auth-methods", test_discovery_auth_methods);
   g_test_add_func ("/discovery/urls", test_discovery_urls);
   g_test_add_func ("/discovery/wrong-types", test_discovery_wrong_types);
