@@ -626,6 +626,15 @@ grant_fetch_waiter_wait (GrantFetchWaiter  *waiter,
        * runs an interaction. */
       if (store_busy && g_main_context_acquire (store_context))
         {
+          /* Another thread may have run the work between the look and the
+           * acquire: with nothing left, a blocking iteration would sleep
+           * until the deadline. Nobody else runs it while this thread
+           * holds it. */
+          if (g_atomic_int_get (&fetch->store_busy) == 0)
+            {
+              g_main_context_release (store_context);
+              continue;
+            }
           g_mutex_unlock (&waiter->mutex);
           if (deadline >= 0 && deadline_source == NULL)
             {
