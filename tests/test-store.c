@@ -306,8 +306,6 @@ test_file_store_bad_files (void)
   g_autoptr(GrantToken) token = grant_token_new ("good-token", NULL, NULL, NULL, NULL);
   g_autofree char *file_name = g_strconcat (grant_token_key_get_id (key), ".token", NULL);
   g_autofree char *path = g_build_filename (dir, file_name, NULL);
-  g_autofree char *target = g_build_filename (dir, "elsewhere", NULL);
-  g_autofree char *serialized = grant_token_serialize (token);
   const char *contents[] = {
     "garbage",
     "",
@@ -331,33 +329,6 @@ test_file_store_bad_files (void)
       g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
       again = store_load (GRANT_TOKEN_STORE (store), key, &error);
       g_assert_cmpstr (grant_token_get_access_token (again), ==, "good-token");
-    }
-
-  /* A symbolic link is not followed. */
-  {
-    g_autoptr(GrantToken) loaded = NULL;
-    g_autoptr(GError) error = NULL;
-
-    g_unlink (path);
-    g_assert_true (g_file_set_contents (target, serialized, -1, NULL));
-    g_assert_cmpint (symlink (target, path), ==, 0);
-    loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
-    g_assert_no_error (error);
-    g_assert_null (loaded);
-    g_assert_true (g_file_test (target, G_FILE_TEST_EXISTS));
-  }
-
-  /* A file of another user's (only root can make one). */
-  if (getuid () == 0)
-    {
-      g_autoptr(GrantToken) loaded = NULL;
-      g_autoptr(GError) error = NULL;
-
-      g_assert_true (g_file_set_contents (path, serialized, -1, NULL));
-      g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
-      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
-      g_assert_no_error (error);
-      g_assert_null (loaded);
     }
 
   test_remove_tree (dir);
@@ -868,6 +839,556 @@ test_store_without_lock (void)
   test_remove_tree (dir);
 }
 
+/* What the file store must not trust: things planted at a token file's
+ * path, and directories that are not the user's alone. */
+
+static gboolean
+timed_out_cb (gpointer user_data)
+{
+  gboolean *timed_out = user_data;
+
+  *timed_out = TRUE;
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the default main context until *@done, or for @ms milliseconds at
+ * most; returns *@done. A test of something that must not hang fails on
+ * its own instead of waiting for the suite's timeout. */
+static gboolean
+wait_at_most (gboolean *done,
+              guint     ms)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (ms, timed_out_cb, &timed_out);
+
+  while (!*done && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+
+  return *done;
+}
+
+static GrantToken *
+store_load_within (GrantTokenStore  *store,
+                   GrantTokenKey    *key,
+                   guint             ms,
+                   GError          **error)
+{
+  StoreResult result = { 0 };
+
+  grant_token_store_load_async (store, key, NULL, load_cb, &result);
+  g_assert_true (wait_at_most (&result.done, ms));
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+typedef struct {
+  gboolean done;
+  GObject *lock;
+  GError *error;
+  gint64 when;
+} LockResult;
+
+static void
+lock_cb (GObject      *object,
+         GAsyncResult *res,
+         gpointer      user_data)
+{
+  LockResult *result = user_data;
+
+  result->lock = grant_token_store_lock_finish (GRANT_TOKEN_STORE (object), res, &result->error);
+  result->when = g_get_monotonic_time ();
+  result->done = TRUE;
+}
+
+static GObject *
+store_lock (GrantTokenStore  *store,
+            GrantTokenKey    *key,
+            GError          **error)
+{
+  LockResult result = { 0 };
+
+  grant_token_store_lock_async (store, key, NULL, lock_cb, &result);
+  g_assert_true (wait_at_most (&result.done, 3000));
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.lock;
+}
+
+/* Gets a token within @ms milliseconds, or fails the test. */
+static GrantToken *
+provider_get_token_within (GrantTokenProvider *provider,
+                           guint               ms)
+{
+  TestResult result = { 0 };
+
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
+  g_assert_true (wait_at_most (&result.done, ms));
+  g_assert_no_error (result.error);
+
+  return result.token;
+}
+
+static char *
+path_in (const char    *dir,
+         GrantTokenKey *key,
+         const char    *suffix)
+{
+  g_autofree char *name = g_strconcat (grant_token_key_get_id (key), suffix, NULL);
+
+  return g_build_filename (dir, name, NULL);
+}
+
+/* A token file an attacker wrote, at @path. */
+static void
+plant_token (const char *path,
+             const char *access_token)
+{
+  g_autoptr(GrantToken) token = grant_token_new (access_token, NULL, NULL, NULL, NULL);
+  g_autofree char *serialized = grant_token_serialize (token);
+
+  g_assert_true (g_file_set_contents_full (path, serialized, -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL));
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+/* The names in @dir, sorted and joined with spaces. */
+static char *
+list_directory (const char *dir)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  g_assert_nonnull (listing);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+
+  return g_strjoinv (" ", (char **) names->pdata);
+}
+
+static void
+assert_token_file_ours (const char *path)
+{
+  struct stat st;
+
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpint (st.st_uid, ==, geteuid ());
+  g_assert_cmpint (st.st_mode & 07777, ==, 0600);
+}
+
+static void
+test_file_store_planted_fifo (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for (endpoint->token_url);
+  g_autofree char *path = path_in (dir, key, ".token");
+  g_autofree char *lock_path = path_in (dir, key, ".lock");
+  GrantTokenProvider *provider = NULL;
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) reloaded = NULL;
+  g_autoptr(GObject) lock = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Opening a FIFO for reading would wait for a writer for ever. */
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  loaded = store_load_within (GRANT_TOKEN_STORE (store), key, 3000, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message, "is a FIFO"));
+  g_clear_error (&error);
+
+  /* A provider goes to the network at once, well within its timeout, and
+   * its save puts a token file in the FIFO's place. */
+  provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  grant_token_provider_set_timeout (provider, 10);
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*is a FIFO*");
+  token = provider_get_token_within (provider, 3000);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  assert_token_file_ours (path);
+  reloaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (reloaded), ==, grant_token_get_access_token (token));
+
+  /* A FIFO as the lock file is refused too. */
+  g_assert_cmpint (g_unlink (lock_path), ==, 0);
+  g_assert_cmpint (mkfifo (lock_path, 0600), ==, 0);
+  lock = store_lock (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_null (lock);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
+  g_assert_nonnull (strstr (error->message, lock_path));
+  g_assert_nonnull (strstr (error->message, "is a FIFO"));
+
+  g_assert_finalize_object (provider);
+  test_remove_tree (dir);
+}
+
+static void
+test_file_store_planted_symlink (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *base = make_temp_dir ();
+  g_autofree char *dir = g_build_filename (base, "store", NULL);
+  g_autofree char *planted = g_build_filename (base, "planted", NULL);
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for (endpoint->token_url);
+  g_autofree char *path = path_in (dir, key, ".token");
+  g_autofree char *lock_path = path_in (dir, key, ".lock");
+  GrantTokenProvider *provider = NULL;
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GObject) lock = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+
+  /* A link to a token someone else chose is not followed, and says so. */
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  plant_token (planted, "planted-token");
+  g_assert_cmpint (symlink (planted, path), ==, 0);
+  loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_nonnull (strstr (error->message, "is a symbolic link"));
+  g_clear_error (&error);
+
+  /* A provider fetches its own, and the save replaces the link, not what
+   * it points to. */
+  provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*is a symbolic link*");
+  token = provider_get_token_within (provider, 3000);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (grant_token_get_access_token (token), !=, "planted-token");
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  assert_token_file_ours (path);
+  g_assert_true (g_file_get_contents (planted, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "planted-token"));
+
+  /* Nor is a link as the lock file. */
+  g_assert_cmpint (g_unlink (lock_path), ==, 0);
+  g_assert_cmpint (symlink (planted, lock_path), ==, 0);
+  lock = store_lock (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_null (lock);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
+  g_assert_nonnull (strstr (error->message, lock_path));
+  g_assert_nonnull (strstr (error->message, "is a symbolic link"));
+
+  g_assert_finalize_object (provider);
+  test_remove_tree (base);
+}
+
+static void
+test_file_store_exposed_token_file (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for (endpoint->token_url);
+  g_autofree char *path = path_in (dir, key, ".token");
+  struct {
+    guint mode;
+    const char *why;
+  } cases[] = {
+    { 0644, "can be read by other users (mode 0644)" },
+    { 0640, "can be read by other users (mode 0640)" },
+    { 0620, "can be written by other users (mode 0620)" },
+    { 0606, "can be written by other users (mode 0606)" },
+  };
+  GrantTokenProvider *provider = NULL;
+  g_autoptr(GrantToken) token = NULL;
+
+  /* A token others could read may have been read: it is not used. */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GrantToken) loaded = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("mode %04o", cases[i].mode);
+      plant_token (path, "exposed-token");
+      g_assert_cmpint (g_chmod (path, cases[i].mode), ==, 0);
+      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_null (loaded);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+      g_assert_nonnull (strstr (error->message, path));
+      g_assert_nonnull (strstr (error->message, cases[i].why));
+    }
+
+  /* Nor is one of another user's (only root can make one). */
+  if (geteuid () == 0)
+    {
+      g_autoptr(GrantToken) loaded = NULL;
+      g_autoptr(GError) error = NULL;
+
+      plant_token (path, "foreign-token");
+      g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
+      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_null (loaded);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+      g_assert_nonnull (strstr (error->message, path));
+      g_assert_nonnull (strstr (error->message, "belongs to uid 65534"));
+    }
+
+  /* A provider fetches, and saves a private file in its place. */
+  provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*token file*");
+  token = provider_get_token_within (provider, 3000);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (grant_token_get_access_token (token), !=, "exposed-token");
+  g_assert_cmpstr (grant_token_get_access_token (token), !=, "foreign-token");
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  assert_token_file_ours (path);
+
+  g_assert_finalize_object (provider);
+  test_remove_tree (dir);
+}
+
+/* Makes base/store with a token planted in it, then gives it @mode and
+ * @uid: the store must refuse it. No call uses it or writes to it, one
+ * warning per store says why, and a provider gets its token from the
+ * network. */
+static void
+check_refused_directory (const char *base,
+                         guint       mode,
+                         uid_t       uid,
+                         const char *why)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = g_build_filename (base, "store", NULL);
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantFileStore) other = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for (endpoint->token_url);
+  g_autofree char *path = path_in (dir, key, ".token");
+  g_autofree char *pattern = g_strdup_printf ("*token directory %s*%s*", dir, why);
+  g_autofree char *provider_pattern = g_strdup_printf ("*token store failed*%s*", why);
+  g_autoptr(GrantToken) token = grant_token_new ("mine", NULL, NULL, NULL, NULL);
+  g_autoptr(GrantToken) fetched = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *contents_before = NULL;
+  g_autofree char *contents_after = NULL;
+  GrantTokenProvider *provider = NULL;
+  struct stat st_before, st_after;
+
+  g_test_message ("mode %04o, uid %d", mode, (int) uid);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  plant_token (path, "planted-token");
+  g_assert_cmpint (chmod (dir, mode), ==, 0);
+  if (uid != geteuid ())
+    g_assert_cmpint (chown (dir, uid, uid), ==, 0);
+
+  g_assert_cmpint (lstat (dir, &st_before), ==, 0);
+  before = list_directory (dir);
+  g_assert_true (g_file_get_contents (path, &contents_before, NULL, NULL));
+
+  /* Every call fails with the reason; the first warns, once. */
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, pattern);
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GrantToken) loaded = NULL;
+      g_autoptr(GObject) lock = NULL;
+      g_autoptr(GError) error = NULL;
+
+      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_null (loaded);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+      g_assert_nonnull (strstr (error->message, dir));
+      g_assert_nonnull (strstr (error->message, why));
+      g_clear_error (&error);
+
+      g_assert_false (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+      g_clear_error (&error);
+
+      lock = store_lock (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_null (lock);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+      g_clear_error (&error);
+
+      g_assert_false (store_clear (GRANT_TOKEN_STORE (store), key, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+    }
+  g_test_assert_expected_messages ();
+
+  /* Another store of the same directory warns too; its provider fetches
+   * from the network, and warns that it does. */
+  provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (other));
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, pattern);
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, provider_pattern);
+  fetched = provider_get_token_within (provider, 3000);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (grant_token_get_access_token (fetched), !=, "planted-token");
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_finalize_object (provider);
+
+  /* Nothing was written, removed or tightened. */
+  after = list_directory (dir);
+  g_assert_cmpstr (after, ==, before);
+  g_assert_true (g_file_get_contents (path, &contents_after, NULL, NULL));
+  g_assert_cmpstr (contents_after, ==, contents_before);
+  g_assert_cmpint (lstat (dir, &st_after), ==, 0);
+  g_assert_cmpint (st_after.st_mode, ==, st_before.st_mode);
+  g_assert_cmpint (st_after.st_uid, ==, st_before.st_uid);
+
+  test_remove_tree (dir);
+}
+
+static void
+test_file_store_foreign_directory (void)
+{
+  g_autofree char *base = make_temp_dir ();
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("Only root can make a directory of another user's");
+      test_remove_tree (base);
+      return;
+    }
+
+  /* Another user's, private to them, holding a token file this user can
+   * read (as root can any). */
+  check_refused_directory (base, 0700, 65534, "belongs to uid 65534");
+
+  test_remove_tree (base);
+}
+
+static void
+test_file_store_open_directory (void)
+{
+  g_autofree char *base = make_temp_dir ();
+  struct {
+    guint mode;
+    const char *why;
+  } cases[] = {
+    { 0777, "can be written by other users (mode 0777)" },
+    { 01777, "can be written by other users (mode 1777)" },
+    { 0770, "can be written by other users (mode 0770)" },
+    { 0722, "can be written by other users (mode 0722)" },
+    { 0702, "can be written by other users (mode 0702)" },
+  };
+
+  /* The user's, but others could have planted or replaced its files. */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    check_refused_directory (base, cases[i].mode, geteuid (), cases[i].why);
+
+  test_remove_tree (base);
+}
+
+static void
+test_file_store_symlinked_directory (void)
+{
+  g_autofree char *base = make_temp_dir ();
+  g_autofree char *real = g_build_filename (base, "real", NULL);
+  g_autofree char *dir = g_build_filename (base, "link", NULL);
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for ("https://a.example/token");
+  g_autoptr(GrantToken) token = grant_token_new ("t", NULL, NULL, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pattern = g_strdup_printf ("*token directory %s*is a symbolic link*", dir);
+  g_autoptr(GDir) listing = NULL;
+
+  /* Wherever it points, the store uses no directory through a link. */
+  g_assert_cmpint (g_mkdir (real, 0700), ==, 0);
+  g_assert_cmpint (symlink (real, dir), ==, 0);
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, pattern);
+  g_assert_false (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_test_assert_expected_messages ();
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
+  g_assert_nonnull (strstr (error->message, "is a symbolic link"));
+  listing = g_dir_open (real, 0, NULL);
+  g_assert_null (g_dir_read_name (listing));
+
+  test_remove_tree (base);
+}
+
+static void
+test_file_store_lock_cancelled (void)
+{
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for ("https://a.example/token");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GObject) held = NULL;
+  g_autoptr(GObject) again = NULL;
+  g_autoptr(GError) error = NULL;
+  LockResult waiting = { 0 };
+  gint64 cancelled_at;
+
+  /* Held, as by another process: an open file of its own. */
+  held = store_lock (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (held);
+
+  /* The wait goes on while the holder holds it... */
+  grant_token_store_lock_async (GRANT_TOKEN_STORE (store), key, cancellable, lock_cb, &waiting);
+  g_assert_false (wait_at_most (&waiting.done, 100));
+
+  /* ...and ends at once when the caller gives up, as a provider does
+   * when its timeout passes. */
+  cancelled_at = g_get_monotonic_time ();
+  g_cancellable_cancel (cancellable);
+  g_assert_true (wait_at_most (&waiting.done, 1000));
+  g_assert_null (waiting.lock);
+  g_assert_error (waiting.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (waiting.when - cancelled_at, <, 500 * G_TIME_SPAN_MILLISECOND);
+  g_clear_error (&waiting.error);
+
+  /* Released, it is anyone's. */
+  g_clear_object (&held);
+  again = store_lock (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (again);
+
+  test_remove_tree (dir);
+}
+
+static void
+test_provider_lock_wait_bounded (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *dir = make_temp_dir ();
+  g_autoptr(GrantFileStore) store = grant_file_store_new (dir);
+  g_autoptr(GrantFileStore) theirs = grant_file_store_new (dir);
+  g_autoptr(GrantTokenKey) key = test_key_for (endpoint->token_url);
+  GrantTokenProvider *provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  g_autoptr(GObject) held = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  /* Another process holds the lock and does not let go: a provider waits
+   * for it no longer than its timeout, then fetches. */
+  held = store_lock (GRANT_TOKEN_STORE (theirs), key, &error);
+  g_assert_no_error (error);
+  grant_token_provider_set_timeout (provider, 1);
+  start = g_get_monotonic_time ();
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*");
+  token = provider_get_token_within (provider, 5000);
+  g_test_assert_expected_messages ();
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * S);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  g_assert_finalize_object (provider);
+  test_remove_tree (dir);
+}
+
 /* Other processes */
 
 static GSubprocess *
@@ -1027,6 +1548,13 @@ main (int   argc,
   g_test_add_func ("/store/file/tightens-directory", test_file_store_tightens_directory);
   g_test_add_func ("/store/file/bad-files", test_file_store_bad_files);
   g_test_add_func ("/store/file/unwritable", test_file_store_unwritable);
+  g_test_add_func ("/store/file/planted-fifo", test_file_store_planted_fifo);
+  g_test_add_func ("/store/file/planted-symlink", test_file_store_planted_symlink);
+  g_test_add_func ("/store/file/exposed-token-file", test_file_store_exposed_token_file);
+  g_test_add_func ("/store/file/foreign-directory", test_file_store_foreign_directory);
+  g_test_add_func ("/store/file/open-directory", test_file_store_open_directory);
+  g_test_add_func ("/store/file/symlinked-directory", test_file_store_symlinked_directory);
+  g_test_add_func ("/store/file/lock-cancelled", test_file_store_lock_cancelled);
   g_test_add_func ("/store/provider/restart", test_provider_restart);
   g_test_add_func ("/store/provider/stale-stored-token", test_stale_stored_token_not_served);
   g_test_add_func ("/store/provider/picks-up-refreshed-token", test_picks_up_token_refreshed_elsewhere);
@@ -1036,6 +1564,7 @@ main (int   argc,
   g_test_add_func ("/store/lock/not-offered", test_store_without_lock);
   g_test_add_func ("/store/lock/gives-nothing", test_store_lock_gives_nothing);
   g_test_add_func ("/store/lock/then-network", test_store_lock_then_network);
+  g_test_add_func ("/store/lock/wait-bounded", test_provider_lock_wait_bounded);
   g_test_add_func ("/store/processes/two", test_two_processes);
   g_test_add_func ("/store/processes/eight-one-request", test_eight_processes_one_request);
   g_test_add_func ("/store/processes/crashed-holder", test_crashed_holder_leaves_no_lock);
