@@ -29,7 +29,9 @@ G_BEGIN_DECLS
 /**
  * GrantError:
  * @GRANT_ERROR_FAILED: the server refused the request with an error code
- *   libgrant does not know; the message names the code
+ *   libgrant does not know, and an HTTP status that says no more (a 401,
+ *   408, 429 or 5xx gives the code of that status); the message names the
+ *   code
  * @GRANT_ERROR_INVALID_REQUEST: the server answered `invalid_request`: a
  *   parameter is missing, repeated or malformed
  * @GRANT_ERROR_INVALID_CLIENT: client authentication failed
@@ -44,7 +46,7 @@ G_BEGIN_DECLS
  *   more than the client is allowed (`invalid_scope`)
  * @GRANT_ERROR_SERVER_ERROR: the server failed (HTTP 5xx or `server_error`)
  * @GRANT_ERROR_TEMPORARILY_UNAVAILABLE: the server is overloaded or down for
- *   maintenance (`temporarily_unavailable`)
+ *   maintenance (`temporarily_unavailable`, or HTTP 408)
  * @GRANT_ERROR_RATE_LIMITED: the server asked the client to slow down
  *   (HTTP 429 or `slow_down`)
  * @GRANT_ERROR_INVALID_RESPONSE: the answer could not be understood: not

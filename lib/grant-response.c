@@ -50,8 +50,12 @@ get_string (JsonNode   *root,
   return json_node_get_string (node);
 }
 
-static GrantError
-error_code_from_string (const char *code)
+/* The code of an RFC 6749 section 5.2 error, or of an extension libgrant
+ * knows; FALSE for anything else, such as the phrase a web framework puts
+ * in its own error bodies ("Unauthorized", "Internal Server Error"). */
+static gboolean
+error_code_from_string (const char *code,
+                        GrantError *grant_code)
 {
   static const struct {
     const char *name;
@@ -70,9 +74,31 @@ error_code_from_string (const char *code)
 
   for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
     if (g_strcmp0 (code, codes[i].name) == 0)
-      return codes[i].code;
+      {
+        *grant_code = codes[i].code;
+        return TRUE;
+      }
 
-  return GRANT_ERROR_FAILED;
+  return FALSE;
+}
+
+/* What an error status says by itself; @otherwise when it says nothing
+ * libgrant acts on. A 503 is a server error like any 5xx: both are
+ * retried. */
+static GrantError
+error_code_from_status (guint      status,
+                        GrantError otherwise)
+{
+  if (status == STATUS_TOO_MANY_REQUESTS)
+    return GRANT_ERROR_RATE_LIMITED;
+  if (status == SOUP_STATUS_REQUEST_TIMEOUT)
+    return GRANT_ERROR_TEMPORARILY_UNAVAILABLE;
+  if (SOUP_STATUS_IS_SERVER_ERROR (status))
+    return GRANT_ERROR_SERVER_ERROR;
+  if (status == SOUP_STATUS_UNAUTHORIZED)
+    return GRANT_ERROR_INVALID_CLIENT;
+
+  return otherwise;
 }
 
 static char *
@@ -84,69 +110,78 @@ describe_status (guint status)
   return g_strdup_printf ("HTTP %u %s", status, phrase);
 }
 
-/* An error response with an RFC 6749 section 5.2 body. */
+/* Text from the server, fit for a message: without the client secret,
+ * and without what could disguise it. */
+static char *
+quote_server_text (const GrantParseContext *context,
+                   const char              *text,
+                   gsize                    max_chars)
+{
+  g_autofree char *redacted = grant_redact (text, context->client_secret);
+
+  return grant_sanitize_text (redacted, max_chars);
+}
+
+/* An error response with an "error" member (RFC 6749 section 5.2). A code
+ * libgrant does not know, such as the phrase of a web framework's own
+ * error body, says no more than the status does, which then decides. */
 static void
-set_oauth_error (GError     **error,
-                 guint        status,
-                 const char  *code,
-                 const char  *description,
-                 const char  *secret)
+set_oauth_error (GError                  **error,
+                 const GrantParseContext  *context,
+                 guint                     status,
+                 const char               *code,
+                 const char               *description)
 {
   /* A server can echo anything back: keep the secret out. */
-  g_autofree char *redacted_code = grant_redact (code, secret);
-  g_autofree char *redacted_description = grant_redact (description, secret);
-  g_autofree char *safe_code = grant_sanitize_text (redacted_code, 64);
-  g_autofree char *safe_description = grant_sanitize_text (redacted_description, MAX_DESCRIPTION_CHARS);
+  g_autofree char *safe_code = quote_server_text (context, code, 64);
+  g_autofree char *safe_description = quote_server_text (context, description, MAX_DESCRIPTION_CHARS);
   g_autofree char *status_text = describe_status (status);
-  GrantError grant_code = error_code_from_string (code);
+  g_autofree char *what = NULL;
+  GrantError grant_code;
+
+  if (error_code_from_string (code, &grant_code))
+    what = g_strdup_printf ("The token endpoint refused the request: %s (%s)",
+                            safe_code, status_text);
+  else
+    {
+      grant_code = error_code_from_status (status, GRANT_ERROR_FAILED);
+      what = g_strdup_printf ("The token endpoint answered %s with an error libgrant "
+                              "does not know, “%s”", status_text, safe_code);
+    }
 
   if (status == STATUS_TOO_MANY_REQUESTS)
     grant_code = GRANT_ERROR_RATE_LIMITED;
 
   if (safe_description != NULL && *safe_description != '\0')
-    g_set_error (error, GRANT_ERROR, grant_code,
-                 "The token endpoint refused the request: %s (%s): %s",
-                 safe_code, status_text, safe_description);
+    g_set_error (error, GRANT_ERROR, grant_code, "%s: %s", what, safe_description);
   else
-    g_set_error (error, GRANT_ERROR, grant_code,
-                 "The token endpoint refused the request: %s (%s)",
-                 safe_code, status_text);
+    g_set_error_literal (error, GRANT_ERROR, grant_code, what);
 }
 
 /* An error status without an OAuth error body. */
 static void
-set_status_error (GError             **error,
-                  guint                status,
-                  SoupMessageHeaders  *headers,
-                  const GError        *body_error,
-                  const char          *description)
+set_status_error (GError                  **error,
+                  const GrantParseContext  *context,
+                  guint                     status,
+                  SoupMessageHeaders       *headers,
+                  const GError             *body_error,
+                  const char               *description)
 {
   g_autofree char *status_text = describe_status (status);
   const char *content_type = headers ? soup_message_headers_get_content_type (headers, NULL) : NULL;
+  g_autofree char *safe_type = quote_server_text (context, content_type, 100);
   g_autofree char *what = NULL;
-  GrantError code;
 
   if (description != NULL && *description != '\0')
     what = g_strdup (description);
   else if (body_error != NULL)
     what = g_strdup_printf ("%s%s%s", body_error->message,
-                            content_type ? ", content type " : "",
-                            content_type ? content_type : "");
+                            safe_type ? ", content type " : "",
+                            safe_type ? safe_type : "");
   else
     what = g_strdup ("no OAuth error in the body");
 
-  if (status == STATUS_TOO_MANY_REQUESTS)
-    code = GRANT_ERROR_RATE_LIMITED;
-  else if (status == SOUP_STATUS_REQUEST_TIMEOUT)
-    code = GRANT_ERROR_TEMPORARILY_UNAVAILABLE;
-  else if (SOUP_STATUS_IS_SERVER_ERROR (status))
-    code = GRANT_ERROR_SERVER_ERROR;
-  else if (status == SOUP_STATUS_UNAUTHORIZED)
-    code = GRANT_ERROR_INVALID_CLIENT;
-  else
-    code = GRANT_ERROR_INVALID_RESPONSE;
-
-  g_set_error (error, GRANT_ERROR, code,
+  g_set_error (error, GRANT_ERROR, error_code_from_status (status, GRANT_ERROR_INVALID_RESPONSE),
                "The token endpoint answered %s (%s)", status_text, what);
 }
 
@@ -398,6 +433,7 @@ grant_response_parse (const GrantParseContext  *context,
   const char *access_token;
   const char *token_type;
   const char *scope = context->requested_scope;
+  const char *granted_scope;
   const char *code;
   gint64 expires_in, expires_absolute, expires = 0;
 
@@ -405,7 +441,7 @@ grant_response_parse (const GrantParseContext  *context,
     {
       const char *location = headers ? soup_message_headers_get_one (headers, "Location") : NULL;
       g_autofree char *described = location ? grant_describe_url (location) : NULL;
-      g_autofree char *target = grant_redact (described, context->client_secret);
+      g_autofree char *target = quote_server_text (context, described, 200);
       g_autofree char *status_text = describe_status (status);
 
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
@@ -422,16 +458,14 @@ grant_response_parse (const GrantParseContext  *context,
   code = get_string (root, grant_dialect_get_error_pointer (dialect));
   if (code != NULL && *code != '\0')
     {
-      set_oauth_error (error, status, code, get_error_description (root, dialect),
-                       context->client_secret);
+      set_oauth_error (error, context, status, code, get_error_description (root, dialect));
       return NULL;
     }
 
   if (success_is_false (root, grant_dialect_get_success_pointer (dialect)))
     {
       const char *description = get_error_description (root, dialect);
-      g_autofree char *redacted = grant_redact (description, context->client_secret);
-      g_autofree char *safe = grant_sanitize_text (redacted, MAX_DESCRIPTION_CHARS);
+      g_autofree char *safe = quote_server_text (context, description, MAX_DESCRIPTION_CHARS);
       g_autofree char *status_text = describe_status (status);
 
       if (SOUP_STATUS_IS_SUCCESSFUL (status))
@@ -440,14 +474,13 @@ grant_response_parse (const GrantParseContext  *context,
                      status_text, grant_dialect_get_success_pointer (dialect),
                      safe ? ": " : "", safe ? safe : "");
       else
-        set_status_error (error, status, headers, NULL, safe);
+        set_status_error (error, context, status, headers, NULL, safe);
       return NULL;
     }
 
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
-      set_status_error (error, status, headers, body_error,
-                        NULL);
+      set_status_error (error, context, status, headers, body_error, NULL);
       return NULL;
     }
 
@@ -514,10 +547,12 @@ grant_response_parse (const GrantParseContext  *context,
   if (expires_absolute > 0 && (expires == 0 || expires_absolute < expires))
     expires = expires_absolute;
 
-  /* Any JSON type is accepted (ExpertFile sends a boolean); the property
-   * holds it only when it is a string, and the response keeps it anyway. */
-  if (get_node (root, scope_pointer) != NULL)
-    scope = get_string (root, scope_pointer);
+  /* Any JSON type is accepted (ExpertFile sends a boolean), and the
+   * response keeps it; only a string names a scope, so with null or any
+   * other type the token has the one requested. */
+  granted_scope = get_string (root, scope_pointer);
+  if (granted_scope != NULL)
+    scope = granted_scope;
 
   issued_at = grant_date_time_new_from_usec (context->now);
   if (expires > 0)

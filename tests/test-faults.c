@@ -59,6 +59,7 @@ typedef struct {
   GQuark domain;               /* 0: a token is expected */
   int code;                    /* -1: any code of the domain */
   guint requests;              /* token requests the call makes */
+  const char *words;           /* in the error message, or NULL */
 } Fault;
 
 static void
@@ -95,6 +96,8 @@ run_fault (const Fault *fault)
       g_assert_true (error->domain == fault->domain);
       if (fault->code >= 0)
         g_assert_cmpint (error->code, ==, fault->code);
+      if (fault->words != NULL)
+        g_assert_nonnull (strstr (error->message, fault->words));
     }
   g_assert_cmpuint (fault_server_get_requests (server), ==, fault->requests);
 
@@ -257,6 +260,93 @@ test_redirects (void)
     }
 }
 
+/* Web frameworks answer errors with JSON of their own, whose "error" is the
+ * status phrase, not an OAuth code: the status decides, and the phrase stays
+ * in the message. */
+#define SPRING_401 "{\"timestamp\":\"2024-06-24T16:00:00.000+00:00\",\"status\":401," \
+                   "\"error\":\"Unauthorized\",\"path\":\"/token\"}"
+#define HAPI_500 "{\"statusCode\":500,\"error\":\"Internal Server Error\"," \
+                 "\"message\":\"An internal server error occurred\"}"
+#define HAPI_429 "{\"statusCode\":429,\"error\":\"Too Many Requests\"," \
+                 "\"message\":\"Rate limit exceeded\"}"
+#define HAPI_400 "{\"statusCode\":400,\"error\":\"Bad Request\"," \
+                 "\"message\":\"Invalid request payload input\"}"
+
+static void
+test_framework_errors (void)
+{
+  const Fault faults[] = {
+    { "Spring Boot 401", FAULT_ANSWER, 401, JSON, SPRING_401, -1, 1,
+      GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT, 1, "Unauthorized" },
+    { "hapi 500 always", FAULT_ANSWER, 500, JSON, HAPI_500, -1, 3,
+      GRANT_ERROR, GRANT_ERROR_SERVER_ERROR, 3, "An internal server error occurred" },
+    { "hapi 500 twice, then a token", FAULT_ANSWER, 500, JSON, HAPI_500, -1, 2, 0, 0, 3 },
+    { "hapi 429 always", FAULT_ANSWER, 429, "Retry-After: 0\r\n" JSON, HAPI_429, -1, 3,
+      GRANT_ERROR, GRANT_ERROR_RATE_LIMITED, 3, "Rate limit exceeded" },
+    { "hapi 400", FAULT_ANSWER, 400, JSON, HAPI_400, -1, 1,
+      GRANT_ERROR, GRANT_ERROR_FAILED, 1, "“Bad Request”: Invalid request payload input" },
+    { "503 with a phrase, twice", FAULT_ANSWER, 503, JSON, "{\"error\":\"Service Unavailable\"}", -1, 2, 0, 0, 3 },
+    { "408 with a phrase, twice", FAULT_ANSWER, 408, JSON, "{\"error\":\"Request Timeout\"}", -1, 2, 0, 0, 3 },
+    { "403 with a phrase", FAULT_ANSWER, 403, JSON, "{\"error\":\"Forbidden\"}", -1, 1,
+      GRANT_ERROR, GRANT_ERROR_FAILED, 1, "Forbidden" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (faults); i++)
+    run_fault (&faults[i]);
+}
+
+/* AUTO takes a framework's 401 to Basic as a refusal of the method and
+ * sends the credentials in the body instead. */
+static void
+test_framework_401_auto (void)
+{
+  g_autoptr(FaultServer) server = fault_server_new (NULL);
+  GrantTokenProvider *provider = provider_for (server);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *last;
+
+  grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
+  fault_server_push_simple (server, FAULT_ANSWER, 401, JSON, SPRING_401);
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (fault_server_get_requests (server), ==, 2);
+
+  last = fault_server_get_last_request (server);
+  g_assert_nonnull (strstr (last, "client_secret="));
+  g_assert_null (strstr (last, "Authorization:"));
+
+  g_assert_finalize_object (provider);
+}
+
+/* "scope": null, or a scope that is not a string, names no scope: the
+ * token has the one requested. */
+static void
+test_scope_not_a_string (void)
+{
+  const char *bodies[] = {
+    TOKEN_BODY (",\"expires_in\":60,\"scope\":null"),
+    TOKEN_BODY (",\"expires_in\":60,\"scope\":42"),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(FaultServer) server = fault_server_new (NULL);
+      GrantTokenProvider *provider = provider_for (server);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", bodies[i]);
+      grant_token_provider_set_scope (provider, "read write");
+      fault_server_push_simple (server, FAULT_ANSWER, 200, JSON, bodies[i]);
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (grant_token_get_scope (token), ==, "read write");
+      g_assert_finalize_object (provider);
+    }
+}
+
 static gboolean
 make_certificate (char **cert_path,
                   char **key_path)
@@ -355,6 +445,9 @@ main (int   argc,
   g_test_add_func ("/faults/bodies", test_bodies);
   g_test_add_func ("/faults/huge-body", test_huge_body);
   g_test_add_func ("/faults/redirects", test_redirects);
+  g_test_add_func ("/faults/framework-errors", test_framework_errors);
+  g_test_add_func ("/faults/framework-errors/auto", test_framework_401_auto);
+  g_test_add_func ("/faults/scope-not-a-string", test_scope_not_a_string);
   g_test_add_func ("/faults/self-signed-tls", test_self_signed_tls);
 
   return g_test_run ();

@@ -203,11 +203,12 @@ test_scope_types (void)
   g_autoptr(GrantToken) array = NULL;
   JsonNode *scope;
 
-  /* ExpertFile sends a boolean: accepted, kept in the response. */
+  /* ExpertFile sends a boolean: accepted, kept in the response; it names
+   * no scope, so the token has the one requested. */
   boolean = parse_full (200, "application/json", "{\"access_token\":\"t\",\"scope\":true}", -1,
                         "requested", &error);
   g_assert_no_error (error);
-  g_assert_null (grant_token_get_scope (boolean));
+  g_assert_cmpstr (grant_token_get_scope (boolean), ==, "requested");
   scope = json_object_get_member (json_node_get_object (grant_token_get_response (boolean)), "scope");
   g_assert_true (json_node_get_boolean (scope));
 
@@ -220,6 +221,32 @@ test_scope_types (void)
                       NULL, &error);
   g_assert_no_error (error);
   g_assert_null (grant_token_get_scope (array));
+}
+
+/* A scope that is null or not a string names none: the token has the one
+ * requested, as GrantToken:scope promises. */
+static void
+test_scope_not_a_string (void)
+{
+  const char *bodies[] = {
+    "{\"access_token\":\"t\",\"scope\":null}",
+    "{\"access_token\":\"t\",\"scope\":42}",
+    "{\"access_token\":\"t\",\"scope\":false}",
+    "{\"access_token\":\"t\",\"scope\":[\"a\",\"b\"]}",
+    "{\"access_token\":\"t\",\"scope\":{\"a\":1}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = parse_full (200, "application/json", bodies[i], -1, "read write", &error);
+
+      g_test_message ("%s", bodies[i]);
+      g_assert_no_error (error);
+      g_assert_cmpstr (grant_token_get_scope (token), ==, "read write");
+      g_assert_nonnull (json_object_get_member (json_node_get_object (grant_token_get_response (token)),
+                                                "scope"));
+    }
 }
 
 static void
@@ -309,11 +336,110 @@ test_secret_echo_redacted (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GrantToken) token = NULL;
 
+  /* Not a known code: the 401 decides. */
   token = parse (401, "{\"error\":\"invalid_client s3cret\",\"error_description\":"
                       "\"you sent s3cret\"}", &error);
-  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_FAILED);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
   g_assert_null (strstr (error->message, "s3cret"));
   g_assert_nonnull (strstr (error->message, "you sent [REDACTED]"));
+}
+
+/* Web frameworks' own error bodies have an "error" that is the status
+ * phrase: not a code libgrant knows, so the status decides, whatever the
+ * dialect, and the phrase stays in the message. */
+static void
+test_unknown_codes (void)
+{
+  const struct {
+    guint status;
+    const char *body;
+    GrantError expected;
+    const char *words;
+  } cases[] = {
+    /* Spring Boot */
+    { 401, "{\"timestamp\":\"2024-06-24T16:00:00.000+00:00\",\"status\":401,\"error\":\"Unauthorized\","
+           "\"path\":\"/oauth/token\"}", GRANT_ERROR_INVALID_CLIENT, "“Unauthorized”" },
+    { 500, "{\"timestamp\":\"2024-06-24T16:00:00.000+00:00\",\"status\":500,"
+           "\"error\":\"Internal Server Error\",\"message\":\"\",\"path\":\"/oauth/token\"}",
+      GRANT_ERROR_SERVER_ERROR, "“Internal Server Error”" },
+    /* hapi (Boom) */
+    { 500, "{\"statusCode\":500,\"error\":\"Internal Server Error\","
+           "\"message\":\"An internal server error occurred\"}",
+      GRANT_ERROR_SERVER_ERROR, "“Internal Server Error”: An internal server error occurred" },
+    { 502, "{\"statusCode\":502,\"error\":\"Bad Gateway\"}", GRANT_ERROR_SERVER_ERROR, "Bad Gateway" },
+    { 503, "{\"statusCode\":503,\"error\":\"Service Unavailable\"}", GRANT_ERROR_SERVER_ERROR, "Service Unavailable" },
+    { 408, "{\"statusCode\":408,\"error\":\"Request Time-out\"}", GRANT_ERROR_TEMPORARILY_UNAVAILABLE, "Request Time-out" },
+    { 429, "{\"statusCode\":429,\"error\":\"Too Many Requests\"}", GRANT_ERROR_RATE_LIMITED, "Too Many Requests" },
+    { 400, "{\"statusCode\":400,\"error\":\"Bad Request\",\"message\":\"Invalid request payload input\"}",
+      GRANT_ERROR_FAILED, "“Bad Request”: Invalid request payload input" },
+    { 403, "{\"error\":\"Forbidden\"}", GRANT_ERROR_FAILED, "Forbidden" },
+    { 404, "{\"error\":\"Not Found\"}", GRANT_ERROR_FAILED, "Not Found" },
+    /* An OAuth-looking code that is not one of the token endpoint's. */
+    { 401, "{\"error\":\"access_denied\"}", GRANT_ERROR_INVALID_CLIENT, "access_denied" },
+    { 403, "{\"error\":\"access_denied\"}", GRANT_ERROR_FAILED, "access_denied" },
+    { 200, "{\"error\":\"Something went wrong\"}", GRANT_ERROR_FAILED, "Something went wrong" },
+  };
+  const char *presets[] = { NULL, "rfc6749", "officernd", "smartdocumentor", "json-body" };
+
+  for (guint d = 0; d < G_N_ELEMENTS (presets) + 1; d++)
+    {
+      g_autoptr(GrantDialect) dialect = NULL;
+
+      /* Every preset, and a dialect that keeps the code elsewhere. */
+      if (d == G_N_ELEMENTS (presets))
+        dialect = g_object_new (GRANT_TYPE_DIALECT, "error-pointer", "/fault/code",
+                                "error-description-pointer", "/fault/text", NULL);
+      else if (presets[d] != NULL)
+        dialect = grant_dialect_new_for_preset (presets[d], NULL);
+
+      for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+        {
+          g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+          g_autoptr(GBytes) bytes = NULL;
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GrantToken) token = NULL;
+          g_autofree char *status = g_strdup_printf ("HTTP %u", cases[i].status);
+          g_autofree char *body = NULL;
+          GrantParseContext context = { .now = NOW, .dialect = dialect, .client_secret = "s3cret" };
+
+          if (d == G_N_ELEMENTS (presets))
+            {
+              /* {"fault":{"code":"<phrase>","text":"<message>"}} */
+              g_autoptr(JsonNode) root = json_from_string (cases[i].body, NULL);
+              JsonObject *object = json_node_get_object (root);
+              g_autoptr(JsonBuilder) builder = json_builder_new ();
+              g_autoptr(JsonNode) built = NULL;
+
+              json_builder_begin_object (builder);
+              json_builder_set_member_name (builder, "fault");
+              json_builder_begin_object (builder);
+              json_builder_set_member_name (builder, "code");
+              json_builder_add_string_value (builder, json_object_get_string_member (object, "error"));
+              if (json_object_has_member (object, "message"))
+                {
+                  json_builder_set_member_name (builder, "text");
+                  json_builder_add_string_value (builder, json_object_get_string_member (object, "message"));
+                }
+              json_builder_end_object (builder);
+              json_builder_end_object (builder);
+              built = json_builder_get_root (builder);
+              body = json_to_string (built, FALSE);
+            }
+          else
+            body = g_strdup (cases[i].body);
+
+          bytes = g_bytes_new (body, strlen (body));
+          soup_message_headers_set_content_type (headers, "application/json", NULL);
+          token = grant_response_parse (&context, cases[i].status, headers, bytes, &error);
+          g_test_message ("%s: %s -> %s",
+                          d == G_N_ELEMENTS (presets) ? "moved" : presets[d] ? presets[d] : "default",
+                          body, error ? error->message : "(a token)");
+          g_assert_null (token);
+          g_assert_error (error, GRANT_ERROR, cases[i].expected);
+          g_assert_nonnull (strstr (error->message, status));
+          g_assert_nonnull (strstr (error->message, cases[i].words));
+        }
+    }
 }
 
 static void
@@ -746,6 +872,7 @@ main (int   argc,
   g_test_add_func ("/response/expires-in/bad", test_expires_in_bad);
   g_test_add_func ("/response/token-type", test_token_type);
   g_test_add_func ("/response/scope-types", test_scope_types);
+  g_test_add_func ("/response/scope-not-a-string", test_scope_not_a_string);
   g_test_add_func ("/response/form", test_form_response);
   g_test_add_func ("/response/errors/oauth", test_oauth_errors);
   g_test_add_func ("/response/errors/description-sanitized", test_error_description_sanitized);
@@ -755,6 +882,7 @@ main (int   argc,
   g_test_add_func ("/response/errors/embedded-nul", test_embedded_nul);
   g_test_add_func ("/response/errors/deep-nesting", test_deep_nesting);
   g_test_add_func ("/response/errors/redirect", test_redirect);
+  g_test_add_func ("/response/errors/unknown-codes", test_unknown_codes);
   g_test_add_func ("/response/errors/utf8-from-escapes", test_utf8_from_escapes);
   g_test_add_func ("/response/json-pointer", test_json_pointer);
   g_test_add_func ("/response/dialect/expertfile", test_expertfile);
