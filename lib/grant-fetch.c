@@ -1718,6 +1718,7 @@ token_response (GrantFetch *fetch,
     .requested_scope = config->scope,
     .client_secret = config->client_secret,
     .dialect = config->dialect,
+    .client_id = config->client_id,
   };
   GrantToken *token;
 

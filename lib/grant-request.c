@@ -7,8 +7,6 @@
 
 #include <string.h>
 
-#include <json-glib/json-glib.h>
-
 #include "grant-request-private.h"
 #include "grant-utils-private.h"
 
@@ -87,11 +85,19 @@ bytes_from_secret_string (char *str)
   return g_bytes_new_with_free_func (str, strlen (str), wipe_and_free, str);
 }
 
+/* The body holds the secret: its buffer is sized once for the longest it
+ * can be, as a GString that grew would leave copies of what it held in the
+ * memory it gave back. */
 static GBytes *
 encode_form (const Field *fields,
              guint        n_fields)
 {
-  GString *out = g_string_new (NULL);
+  gsize size = 1;
+  GString *out;
+
+  for (guint i = 0; i < n_fields; i++)
+    size += 3 * (strlen (fields[i].name) + strlen (fields[i].value)) + 2;
+  out = g_string_sized_new (size);
 
   for (guint i = 0; i < n_fields; i++)
     {
@@ -108,26 +114,59 @@ encode_form (const Field *fields,
   return bytes_from_secret_string (g_string_free (out, FALSE));
 }
 
+/* @value as a JSON string (RFC 8259 section 7): at most six bytes for
+ * each of its own. */
+static void
+append_json_string (GString    *out,
+                    const char *value)
+{
+  static const char hex[] = "0123456789abcdef";
+
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *) value; *p; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, *p);
+        }
+      else if (*p < 0x20)
+        {
+          g_string_append (out, "\\u00");
+          g_string_append_c (out, hex[*p >> 4]);
+          g_string_append_c (out, hex[*p & 0xf]);
+        }
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* Written by hand rather than with json-glib, whose nodes and generator
+ * would keep copies of the secret that are freed without being wiped. */
 static GBytes *
 encode_json (const Field *fields,
              guint        n_fields)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
+  gsize size = 3;
+  GString *out;
 
-  json_builder_begin_object (builder);
+  for (guint i = 0; i < n_fields; i++)
+    size += 6 * (strlen (fields[i].name) + strlen (fields[i].value)) + 6;
+  out = g_string_sized_new (size);
+
+  g_string_append_c (out, '{');
   for (guint i = 0; i < n_fields; i++)
     {
-      json_builder_set_member_name (builder, fields[i].name);
-      json_builder_add_string_value (builder, fields[i].value);
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_json_string (out, fields[i].name);
+      g_string_append_c (out, ':');
+      append_json_string (out, fields[i].value);
     }
-  json_builder_end_object (builder);
+  g_string_append_c (out, '}');
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-
-  return bytes_from_secret_string (json_generator_to_data (generator, NULL));
+  return bytes_from_secret_string (g_string_free (out, FALSE));
 }
 
 /* RFC 6749 section 2.3.1: the client id and secret are each encoded with

@@ -18,6 +18,7 @@ typedef struct {
   const char *requested_scope;  /* the scope sent, or NULL */
   const char *client_secret;    /* kept out of anything quoted from the server */
   GrantDialect *dialect;        /* where the answer keeps what; NULL: RFC 6749 */
+  const char *client_id;        /* with the secret, its Basic credentials are kept out too */
 } GrantParseContext;
 
 GrantToken *grant_response_parse       (const GrantParseContext  *context,

@@ -110,14 +110,15 @@ describe_status (guint status)
   return g_strdup_printf ("HTTP %u %s", status, phrase);
 }
 
-/* Text from the server, fit for a message: without the client secret,
- * and without what could disguise it. */
+/* Text from the server, fit for a message: without the client's
+ * credentials, however encoded, and without what could disguise it. */
 static char *
 quote_server_text (const GrantParseContext *context,
                    const char              *text,
                    gsize                    max_chars)
 {
-  g_autofree char *redacted = grant_redact (text, context->client_secret);
+  g_autofree char *redacted = grant_redact_credentials (text, context->client_id,
+                                                        context->client_secret);
 
   return grant_sanitize_text (redacted, max_chars);
 }
@@ -132,7 +133,7 @@ set_oauth_error (GError                  **error,
                  const char               *code,
                  const char               *description)
 {
-  /* A server can echo anything back: keep the secret out. */
+  /* A server can echo anything back: keep the credentials out. */
   g_autofree char *safe_code = quote_server_text (context, code, 64);
   g_autofree char *safe_description = quote_server_text (context, description, MAX_DESCRIPTION_CHARS);
   g_autofree char *status_text = describe_status (status);

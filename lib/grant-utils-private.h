@@ -23,6 +23,9 @@ gboolean  grant_set_secret         (char      **str_pointer,
 char     *grant_form_encode_value  (const char *value);
 char     *grant_redact             (const char *text,
                                     const char *secret);
+char     *grant_redact_credentials (const char *text,
+                                    const char *client_id,
+                                    const char *secret);
 char     *grant_sanitize_text      (const char *text,
                                     gsize       max_chars);
 char     *grant_describe_uri       (GUri       *uri);

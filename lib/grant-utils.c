@@ -97,22 +97,207 @@ grant_form_encode_value (const char *value)
       else if (*p == ' ')
         g_string_append_c (out, '+');
       else
-        g_string_append_printf (out, "%%%02X", *p);
+        {
+          /* Not g_string_append_printf (), whose buffer is freed unwiped. */
+          g_string_append_c (out, '%');
+          g_string_append_c (out, "0123456789ABCDEF"[*p >> 4]);
+          g_string_append_c (out, "0123456789ABCDEF"[*p & 0xf]);
+        }
     }
 
   return g_string_free (out, FALSE);
 }
 
-/* Removes every occurrence of @secret, plain, form-encoded or
- * percent-encoded (in either case of hexadecimal digits), from @text: a
- * server can echo anything back in an error description. One pass. */
-char *
-grant_redact (const char *text,
-              const char *secret)
+/* The byte that a backslash and @c stand for in a JSON string; 0 for
+ * none. */
+static guchar
+json_unescape (char c)
 {
-  g_autofree char *encoded = NULL;
-  g_autofree char *escaped = NULL;
-  const char *needles[3];
+  switch (c)
+    {
+    case '"':
+    case '\\':
+    case '/':
+      return c;
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return 0;
+    }
+}
+
+/* The value of the @n hexadecimal digits at @text, either case; -1 when
+ * they are not. */
+static int
+read_hex (const char *text,
+          guint       n)
+{
+  int value = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      if (!g_ascii_isxdigit (text[i]))
+        return -1;
+      value = value * 16 + g_ascii_xdigit_value (text[i]);
+    }
+
+  return value;
+}
+
+/* The lengths of the ways @text starts by spelling the byte @c: as itself;
+ * percent-encoded once or twice, in either case; '+' for a space, as forms
+ * have it (or "%2B", that percent-encoded); or escaped as in a JSON
+ * string. At most three apply at once (a '%' as itself, "%25" and
+ * "%2525"). */
+static guint
+spellings_of (const char *text,
+              guchar      c,
+              gsize       lengths[3])
+{
+  guint n = 0;
+
+  if ((guchar) text[0] == c)
+    lengths[n++] = 1;
+
+  switch (text[0])
+    {
+    case '%':
+      /* "%2B" is also a form's '+' for a space, percent-encoded again. */
+      if (read_hex (text + 1, 2) == c || (c == ' ' && read_hex (text + 1, 2) == '+'))
+        lengths[n++] = 3;
+      if (text[1] == '2' && text[2] == '5' && read_hex (text + 3, 2) == c)
+        lengths[n++] = 5;
+      break;
+
+    case '+':
+      if (c == ' ')
+        lengths[n++] = 1;
+      break;
+
+    case '\\':
+      if (text[1] == 'u')
+        {
+          if (c < 0x80 && read_hex (text + 2, 4) == c)
+            lengths[n++] = 6;
+        }
+      else if (text[1] != '\0' && json_unescape (text[1]) == c)
+        lengths[n++] = 2;
+      break;
+
+    default:
+      break;
+    }
+
+  return n;
+}
+
+static void
+add_offset (GArray *offsets,
+            gsize   offset)
+{
+  for (guint i = 0; i < offsets->len; i++)
+    if (g_array_index (offsets, gsize, i) == offset)
+      return;
+
+  g_array_append_val (offsets, offset);
+}
+
+/* The length of the longest way the start of @text spells @needle, each of
+ * its bytes in any of the ways spellings_of() knows; 0 when it does not.
+ * The offsets each prefix of @needle can end at are followed together, so
+ * that a '%' that is itself or the start of "%25" costs no backtracking.
+ * @reach and @next are scratch arrays of gsize. */
+static gsize
+match_spelled (const char *text,
+               const char *needle,
+               GArray     *reach,
+               GArray     *next)
+{
+  gsize longest = 0;
+
+  g_array_set_size (reach, 0);
+  add_offset (reach, 0);
+
+  for (const guchar *c = (const guchar *) needle; *c; c++)
+    {
+      GArray *swap;
+
+      g_array_set_size (next, 0);
+      for (guint i = 0; i < reach->len; i++)
+        {
+          gsize offset = g_array_index (reach, gsize, i);
+          gsize lengths[3];
+          guint n = spellings_of (text + offset, *c, lengths);
+
+          for (guint k = 0; k < n; k++)
+            add_offset (next, offset + lengths[k]);
+        }
+
+      if (next->len == 0)
+        return 0;
+
+      swap = reach;
+      reach = next;
+      next = swap;
+    }
+
+  for (guint i = 0; i < reach->len; i++)
+    longest = MAX (longest, g_array_index (reach, gsize, i));
+
+  return longest;
+}
+
+/* Base64 of @data in the standard alphabet and the URL-safe one (RFC 4648
+ * sections 4 and 5), each with and without padding. */
+static void
+add_base64_needles (GPtrArray  *needles,
+                    const char *data)
+{
+  g_autoptr(GrantSecret) standard = g_base64_encode ((const guchar *) data, strlen (data));
+  g_autoptr(GrantSecret) url_safe = g_strdup (standard);
+  char *padding;
+
+  g_strdelimit (url_safe, "+", '-');
+  g_strdelimit (url_safe, "/", '_');
+
+  g_ptr_array_add (needles, g_strdup (standard));
+  g_ptr_array_add (needles, g_strdup (url_safe));
+
+  padding = strchr (standard, '=');
+  if (padding != NULL)
+    {
+      gsize unpadded = padding - standard;
+
+      g_ptr_array_add (needles, g_strndup (standard, unpadded));
+      g_ptr_array_add (needles, g_strndup (url_safe, unpadded));
+    }
+}
+
+/* Removes from @text every spelling of @secret, and of the HTTP Basic
+ * credentials made of @client_id and @secret, that a server could echo
+ * back in an error: the secret as it is, form-encoded or percent-encoded
+ * with any set of characters left as they are and digits of either case,
+ * JSON-escaped (a '/' as "\/"); and base64 of "id:secret", with both as
+ * they are and both form-encoded (RFC 6749 section 2.3.1, which is what
+ * libgrant sends), in either alphabet, padded or not, itself spelled in
+ * any of those ways. Without @client_id, only the secret. One pass; the
+ * copies it makes are wiped. */
+char *
+grant_redact_credentials (const char *text,
+                          const char *client_id,
+                          const char *secret)
+{
+  g_autoptr(GPtrArray) needles = NULL;
+  g_autoptr(GArray) reach = NULL;
+  g_autoptr(GArray) next = NULL;
   GString *out;
   const char *p;
 
@@ -122,26 +307,29 @@ grant_redact (const char *text,
   if (secret == NULL || *secret == '\0')
     return g_strdup (text);
 
-  encoded = grant_form_encode_value (secret);
-  escaped = g_uri_escape_string (secret, NULL, FALSE);
-  needles[0] = secret;
-  needles[1] = encoded;
-  needles[2] = escaped;
+  needles = g_ptr_array_new_with_free_func ((GDestroyNotify) grant_secret_free);
+  g_ptr_array_add (needles, g_strdup (secret));
+  if (client_id != NULL)
+    {
+      g_autoptr(GrantSecret) raw = g_strconcat (client_id, ":", secret, NULL);
+      g_autoptr(GrantSecret) form_id = grant_form_encode_value (client_id);
+      g_autoptr(GrantSecret) form_secret = grant_form_encode_value (secret);
+      g_autoptr(GrantSecret) form = g_strconcat (form_id, ":", form_secret, NULL);
 
+      add_base64_needles (needles, raw);
+      if (strcmp (raw, form) != 0)
+        add_base64_needles (needles, form);
+    }
+
+  reach = g_array_new (FALSE, FALSE, sizeof (gsize));
+  next = g_array_new (FALSE, FALSE, sizeof (gsize));
   out = g_string_sized_new (strlen (text));
   for (p = text; *p; )
     {
       gsize matched = 0;
 
-      for (guint i = 0; i < G_N_ELEMENTS (needles) && matched == 0; i++)
-        {
-          gsize n = strlen (needles[i]);
-
-          /* The secret itself exactly; its encodings whatever the case of
-           * their %XX digits. */
-          if (i == 0 ? strncmp (p, needles[i], n) == 0 : g_ascii_strncasecmp (p, needles[i], n) == 0)
-            matched = n;
-        }
+      for (guint i = 0; i < needles->len; i++)
+        matched = MAX (matched, match_spelled (p, g_ptr_array_index (needles, i), reach, next));
 
       if (matched > 0)
         {
@@ -153,6 +341,14 @@ grant_redact (const char *text,
     }
 
   return g_string_free (out, FALSE);
+}
+
+/* The same, for the secret alone. */
+char *
+grant_redact (const char *text,
+              const char *secret)
+{
+  return grant_redact_credentials (text, NULL, secret);
 }
 
 static gboolean

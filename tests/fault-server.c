@@ -72,12 +72,78 @@ reset (Connection *connection)
   g_socket_close (socket, NULL);
 }
 
+/* @text, escaped to go between the quotes of a JSON string. */
+static void
+append_json_escaped (GString    *out,
+                     const char *text,
+                     gsize       length)
+{
+  for (gsize i = 0; i < length; i++)
+    {
+      guchar c = text[i];
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", c);
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, c);
+    }
+}
+
+/* The body of a FAULT_ECHO answer: what the request sent, in @template. */
+static GBytes *
+build_echo (GByteArray *request,
+            GBytes     *template)
+{
+  const char *data = (const char *) request->data;
+  const char *end = g_strstr_len (data, request->len, "\r\n\r\n");
+  g_autofree char *headers = g_strndup (data, end - data);
+  g_autofree char *lower = g_ascii_strdown (headers, -1);
+  const char *authorization = strstr (lower, "\r\nauthorization:");
+  g_autofree char *value = NULL;
+  g_autofree char *text = g_strndup (g_bytes_get_data (template, NULL), g_bytes_get_size (template));
+  g_auto(GStrv) parts = NULL;
+  GString *out = g_string_new (NULL);
+
+  if (authorization != NULL)
+    {
+      const char *start = headers + (authorization - lower) + strlen ("\r\nauthorization:");
+      const char *stop = strstr (start, "\r\n");
+
+      value = g_strstrip (stop ? g_strndup (start, stop - start) : g_strdup (start));
+    }
+
+  /* "{authorization}" and "{body}", wherever they are. */
+  parts = g_regex_split_simple ("(\\{authorization\\}|\\{body\\})", text, 0, 0);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      if (g_str_equal (parts[i], "{authorization}"))
+        append_json_escaped (out, value ? value : "", value ? strlen (value) : 0);
+      else if (g_str_equal (parts[i], "{body}"))
+        append_json_escaped (out, end + 4, request->len - (end + 4 - data));
+      else
+        g_string_append (out, parts[i]);
+    }
+
+  return g_string_free_to_bytes (out);
+}
+
 static GBytes *
 build_answer (Connection *connection)
 {
   Action *action = connection->action;
   GString *answer = g_string_new (NULL);
-  gsize body_length = action->body ? g_bytes_get_size (action->body) : 0;
+  gsize body_length;
+
+  if (action->kind == FAULT_ECHO && action->body != NULL)
+    {
+      GBytes *echo = build_echo (connection->request, action->body);
+
+      g_bytes_unref (action->body);
+      action->body = echo;
+    }
+  body_length = action->body ? g_bytes_get_size (action->body) : 0;
   gsize announced = action->kind == FAULT_SHORT_BODY ? body_length + 100 : body_length;
 
   g_string_append_printf (answer, "HTTP/1.1 %u %s\r\n", action->status,
@@ -239,6 +305,7 @@ read_cb (GObject      *object,
     case FAULT_RESET_DURING:
     case FAULT_DRIP:
     case FAULT_SHORT_BODY:
+    case FAULT_ECHO:
     default:
       connection->answer = build_answer (connection);
       send_more (connection);

@@ -17,6 +17,9 @@ typedef enum {
   FAULT_HANG,              /* never answer */
   FAULT_DRIP,              /* send the answer one byte at a time */
   FAULT_SHORT_BODY,        /* announce more body than is sent, then close */
+  FAULT_ECHO,              /* FAULT_ANSWER, with "{authorization}" and "{body}"
+                            * in @body replaced by the request's Authorization
+                            * header value and body, escaped for a JSON string */
 } FaultKind;
 
 typedef struct _FaultServer FaultServer;

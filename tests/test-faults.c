@@ -347,6 +347,171 @@ test_scope_not_a_string (void)
     }
 }
 
+/* The echo test's credentials: form encoding, percent-encoding and base64
+ * each write them differently. */
+#define ECHO_ID "echo client"
+#define ECHO_SECRET "echo-canary/+%:~ !*>?>"
+
+/* application/x-www-form-urlencoded, with the case of the hexadecimal
+ * digits and the spelling of a space to choose. */
+static char *
+form_encode (const char *value,
+             gboolean    lower,
+             gboolean    space_as_plus)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const guchar *p = (const guchar *) value; *p; p++)
+    {
+      if (g_ascii_isalnum (*p) || strchr ("-._*", *p) != NULL)
+        g_string_append_c (out, *p);
+      else if (*p == ' ' && space_as_plus)
+        g_string_append_c (out, '+');
+      else
+        g_string_append_printf (out, lower ? "%%%02x" : "%%%02X", *p);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/* Every byte other than a letter or a digit as a JSON \u escape. */
+static char *
+json_u_escape (const char *value)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const guchar *p = (const guchar *) value; *p; p++)
+    {
+      if (g_ascii_isalnum (*p))
+        g_string_append_c (out, *p);
+      else
+        g_string_append_printf (out, "\\u%04X", *p);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+add_base64_variants (GPtrArray  *variants,
+                     const char *data)
+{
+  char *standard = g_base64_encode ((const guchar *) data, strlen (data));
+  char *url_safe = g_strdup (standard);
+  char *unpadded = g_strdup (standard);
+
+  g_strdelimit (url_safe, "+", '-');
+  g_strdelimit (url_safe, "/", '_');
+  *strchr (unpadded, '=') = '\0';
+
+  g_ptr_array_add (variants, g_strconcat ("Basic ", standard, NULL));
+  g_ptr_array_add (variants, standard);
+  g_ptr_array_add (variants, url_safe);
+  g_ptr_array_add (variants, unpadded);
+}
+
+/* The ways a server could echo the credentials. */
+static GPtrArray *
+echo_variants (void)
+{
+  GPtrArray *variants = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *form = form_encode (ECHO_SECRET, FALSE, TRUE);
+  g_autofree char *form_id = form_encode (ECHO_ID, FALSE, TRUE);
+  g_autofree char *raw_pair = g_strconcat (ECHO_ID, ":", ECHO_SECRET, NULL);
+  g_autofree char *form_pair = g_strconcat (form_id, ":", form, NULL);
+  const char *reserved[] = {
+    NULL,
+    G_URI_RESERVED_CHARS_SUBCOMPONENT_DELIMITERS,
+    G_URI_RESERVED_CHARS_ALLOWED_IN_PATH_ELEMENT,
+    G_URI_RESERVED_CHARS_ALLOWED_IN_PATH,
+    G_URI_RESERVED_CHARS_ALLOWED_IN_USERINFO,
+    G_URI_RESERVED_CHARS_GENERIC_DELIMITERS G_URI_RESERVED_CHARS_SUBCOMPONENT_DELIMITERS,
+  };
+
+  g_ptr_array_add (variants, g_strdup (ECHO_SECRET));
+  g_ptr_array_add (variants, g_strdup (form));
+  g_ptr_array_add (variants, form_encode (ECHO_SECRET, TRUE, TRUE));
+  g_ptr_array_add (variants, form_encode (ECHO_SECRET, FALSE, FALSE));
+  for (guint i = 0; i < G_N_ELEMENTS (reserved); i++)
+    {
+      g_autofree char *escaped = g_uri_escape_string (ECHO_SECRET, reserved[i], FALSE);
+
+      g_ptr_array_add (variants, g_strdup (escaped));
+      g_ptr_array_add (variants, g_ascii_strdown (escaped, -1));
+    }
+  /* Percent-encoded twice, as a value in a URL that is itself a value. */
+  g_ptr_array_add (variants, g_uri_escape_string (form, NULL, FALSE));
+  /* As a JSON encoder that escapes '/' writes it, or one that escapes
+   * everything. */
+  {
+    g_autoptr(GString) slashes = g_string_new (ECHO_SECRET);
+
+    g_string_replace (slashes, "/", "\\/", 0);
+    g_ptr_array_add (variants, g_strdup (slashes->str));
+  }
+  g_ptr_array_add (variants, json_u_escape (ECHO_SECRET));
+  add_base64_variants (variants, raw_pair);
+  add_base64_variants (variants, form_pair);
+
+  return variants;
+}
+
+/* A server that echoes what it got into its error (the Authorization
+ * header, the body, and the credentials spelled in every way) never gets
+ * any of it into the message, which still says what happened. */
+static void
+test_echoed_credentials (void)
+{
+  g_autoptr(GPtrArray) variants = echo_variants ();
+  const char *templates[] = {
+    "{\"error\":\"invalid_client\",\"error_description\":\"you sent {authorization} and {body} and {variant}\"}",
+    "{\"status\":401,\"error\":\"Unauthorized: {authorization}\",\"message\":\"{body} {variant}\",\"path\":\"/token\"}",
+  };
+  const GrantAuthMethod methods[] = {
+    GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
+    GRANT_AUTH_METHOD_CLIENT_SECRET_POST,
+  };
+
+  for (guint m = 0; m < G_N_ELEMENTS (methods); m++)
+    for (guint t = 0; t < G_N_ELEMENTS (templates); t++)
+      for (guint v = 0; v < variants->len; v++)
+        {
+          g_autoptr(FaultServer) server = fault_server_new (NULL);
+          GrantTokenProvider *provider = grant_token_provider_new (fault_server_get_url (server),
+                                                                   ECHO_ID, ECHO_SECRET);
+          const char *variant = g_ptr_array_index (variants, v);
+          g_autoptr(GString) quoted = g_string_new (NULL);
+          g_autoptr(GString) body = g_string_new (templates[t]);
+          g_autoptr(GrantToken) token = NULL;
+          g_autoptr(GError) error = NULL;
+
+          /* Into the template as a JSON string holds it, so that the
+           * decoded text is the variant itself. */
+          for (const char *p = variant; *p; p++)
+            {
+              if (*p == '"' || *p == '\\')
+                g_string_append_c (quoted, '\\');
+              g_string_append_c (quoted, *p);
+            }
+          g_string_replace (body, "{variant}", quoted->str, 0);
+
+          grant_token_provider_set_auto_refresh (provider, FALSE);
+          grant_token_provider_set_auth_method (provider, methods[m]);
+          test_fast_retries (provider, 1);
+          fault_server_push_simple (server, FAULT_ECHO, 401, JSON, body->str);
+
+          token = test_provider_get_token (provider, NULL, &error);
+          g_assert_null (token);
+          g_test_message ("%s -> %s", variant, error->message);
+          g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+          g_assert_nonnull (strstr (error->message, "HTTP 401"));
+          g_assert_nonnull (strstr (error->message, "[REDACTED]"));
+          for (guint k = 0; k < variants->len; k++)
+            g_assert_null (strstr (error->message, g_ptr_array_index (variants, k)));
+          g_assert_null (strstr (error->message, "echo-canary"));
+          g_assert_finalize_object (provider);
+        }
+}
+
 static gboolean
 make_certificate (char **cert_path,
                   char **key_path)
@@ -448,6 +613,7 @@ main (int   argc,
   g_test_add_func ("/faults/framework-errors", test_framework_errors);
   g_test_add_func ("/faults/framework-errors/auto", test_framework_401_auto);
   g_test_add_func ("/faults/scope-not-a-string", test_scope_not_a_string);
+  g_test_add_func ("/faults/echoed-credentials", test_echoed_credentials);
   g_test_add_func ("/faults/self-signed-tls", test_self_signed_tls);
 
   return g_test_run ();

@@ -42,15 +42,33 @@ token_refreshed_cb (GrantTokenProvider *provider,
   (*count)++;
 }
 
+/* Base64 of "id:secret", as a Basic Authorization header has it, both
+ * as they are and both form-encoded (for SECRET and the endpoint's id,
+ * the same as percent-encoded). */
+static char *
+basic_credentials (const char *client_id,
+                   gboolean    encoded)
+{
+  g_autofree char *id = encoded ? g_uri_escape_string (client_id, NULL, FALSE) : g_strdup (client_id);
+  g_autofree char *secret = encoded ? g_uri_escape_string (SECRET, NULL, FALSE) : g_strdup (SECRET);
+  g_autofree char *joined = g_strconcat (id, ":", secret, NULL);
+
+  return g_base64_encode ((const guchar *) joined, strlen (joined));
+}
+
 static void
 assert_nothing_secret (LocalEndpoint *endpoint,
                        const char    *text)
 {
   g_autofree char *encoded = g_uri_escape_string (SECRET, NULL, FALSE);
+  g_autofree char *basic = basic_credentials (endpoint->client_id, FALSE);
+  g_autofree char *basic_encoded = basic_credentials (endpoint->client_id, TRUE);
 
   g_assert_null (strstr (text, SECRET));
   g_assert_null (strstr (text, encoded));
   g_assert_null (strstr (text, "hygiene-canary"));
+  g_assert_null (strstr (text, basic));
+  g_assert_null (strstr (text, basic_encoded));
   for (guint i = 1; i <= endpoint->n_tokens; i++)
     {
       g_autofree char *token = local_endpoint_token (endpoint, i);

@@ -442,6 +442,86 @@ test_unknown_codes (void)
     }
 }
 
+/* Every spelling of the secret and of the Basic credentials a server could
+ * echo is redacted; text around them is kept. */
+static void
+test_redact_credentials (void)
+{
+  const char *id = "my client";
+  const char *secret = "a/b+c%d:e~f g!h*>?";
+  g_autofree char *raw_pair = g_strconcat (id, ":", secret, NULL);
+  g_autofree char *form_pair = g_strdup ("my+client:a%2Fb%2Bc%25d%3Ae%7Ef+g%21h*%3E%3F");
+  g_autofree char *raw_base64 = g_base64_encode ((const guchar *) raw_pair, strlen (raw_pair));
+  g_autofree char *form_base64 = g_base64_encode ((const guchar *) form_pair, strlen (form_pair));
+  g_autofree char *url_base64 = g_strdup (raw_base64);
+  g_autofree char *unpadded = g_strdup (form_base64);
+  const char *spellings[] = {
+    "a/b+c%d:e~f g!h*>?",                                     /* itself */
+    "a%2Fb%2Bc%25d%3Ae%7Ef+g%21h*%3E%3F",                     /* a form */
+    "a%2fb%2bc%25d%3ae%7ef+g%21h*%3e%3f",                     /* lower case */
+    "a%2Fb%2Bc%25d%3Ae~f%20g%21h%2A%3E%3F",                   /* g_uri_escape_string () */
+    "a/b+c%25d:e~f%20g!h*%3E%3F",                             /* leaving sub-delims, '/' and ':' */
+    "a%2Fb+c%25d:e~f+g!h*>%3F",                               /* a mix */
+    "a\\/b+c%d:e~f g!h*>?",                                   /* JSON escapes '/' */
+    "a\\u002fb\\u002Bc\\u0025d:e~f\\u0020g!h*\\u003e?",       /* JSON, in hexadecimal */
+    "a%252Fb%252Bc%2525d%253Ae%257Ef%2Bg%2521h*%253E%253F",   /* a form, percent-encoded again */
+    raw_base64, form_base64, url_base64, unpadded,
+  };
+
+  g_strdelimit (url_base64, "+", '-');
+  g_strdelimit (url_base64, "/", '_');
+  *strchr (unpadded, '=') = '\0';
+  g_assert_nonnull (strchr (raw_base64, '+'));
+
+  for (guint i = 0; i < G_N_ELEMENTS (spellings); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("[%s] Basic %s.", spellings[i], spellings[i]);
+      g_autofree char *redacted = grant_redact_credentials (text, id, secret);
+
+      g_test_message ("%s -> %s", text, redacted);
+      g_assert_cmpstr (redacted, ==, "[[REDACTED]] Basic [REDACTED].");
+    }
+
+  /* Without the id, the secret alone; without a secret, nothing. */
+  {
+    g_autofree char *text = g_strdup_printf ("%s %s", secret, raw_base64);
+    g_autofree char *secret_only = grant_redact_credentials (text, NULL, secret);
+    g_autofree char *expected = g_strdup_printf ("[REDACTED] %s", raw_base64);
+    g_autofree char *no_secret = grant_redact_credentials (text, id, NULL);
+
+    g_assert_cmpstr (secret_only, ==, expected);
+    g_assert_cmpstr (no_secret, ==, text);
+  }
+
+  /* A secret that is its own encoding's prefix: "%25" as itself, or as
+   * an encoded '%'. */
+  {
+    g_autofree char *redacted = grant_redact_credentials ("x %25%25 y %252525 z %2525", NULL, "%25");
+
+    g_assert_cmpstr (redacted, ==, "x [REDACTED][REDACTED] y [REDACTED] z [REDACTED]");
+  }
+}
+
+/* Text that nearly spells the secret everywhere costs time linear in its
+ * length, not exponential in the secret's '%'s. */
+static void
+test_redact_pathological (void)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  const char *secret = "%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25x";
+  g_autofree char *redacted = NULL;
+  gint64 started;
+
+  for (guint i = 0; i < 2000; i++)
+    g_string_append (text, "%2525");
+  started = g_get_monotonic_time ();
+  redacted = grant_redact_credentials (text->str, "id", secret);
+  g_assert_cmpstr (redacted, ==, text->str);
+  /* Milliseconds; backtracking would take longer than the test's timeout,
+   * valgrind or not. */
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
+}
+
 static void
 test_non_json (void)
 {
@@ -883,6 +963,8 @@ main (int   argc,
   g_test_add_func ("/response/errors/deep-nesting", test_deep_nesting);
   g_test_add_func ("/response/errors/redirect", test_redirect);
   g_test_add_func ("/response/errors/unknown-codes", test_unknown_codes);
+  g_test_add_func ("/response/redact/credentials", test_redact_credentials);
+  g_test_add_func ("/response/redact/pathological", test_redact_pathological);
   g_test_add_func ("/response/errors/utf8-from-escapes", test_utf8_from_escapes);
   g_test_add_func ("/response/json-pointer", test_json_pointer);
   g_test_add_func ("/response/dialect/expertfile", test_expertfile);

@@ -33,6 +33,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
     .now = G_GINT64_CONSTANT (1719244800000000),
     .requested_scope = "read",
     .client_secret = "fuzz-secret",
+    .client_id = "fuzz-client",
   };
   const char *content_type;
 
