@@ -1719,6 +1719,7 @@ token_response (GrantFetch *fetch,
     .client_secret = config->client_secret,
     .dialect = config->dialect,
     .client_id = config->client_id,
+    .request_url = fetch->token_url,
   };
   GrantToken *token;
 

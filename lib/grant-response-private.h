@@ -19,6 +19,7 @@ typedef struct {
   const char *client_secret;    /* kept out of anything quoted from the server */
   GrantDialect *dialect;        /* where the answer keeps what; NULL: RFC 6749 */
   const char *client_id;        /* with the secret, its Basic credentials are kept out too */
+  const char *request_url;      /* what a relative Location is resolved against, or NULL */
 } GrantParseContext;
 
 GrantToken *grant_response_parse       (const GrantParseContext  *context,

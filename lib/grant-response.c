@@ -441,7 +441,9 @@ grant_response_parse (const GrantParseContext  *context,
   if (SOUP_STATUS_IS_REDIRECTION (status))
     {
       const char *location = headers ? soup_message_headers_get_one (headers, "Location") : NULL;
-      g_autofree char *described = location ? grant_describe_url (location) : NULL;
+      /* Often relative: "/other" is on the token URL's origin. */
+      g_autofree char *described = location ? grant_describe_url_relative (location, context->request_url)
+                                            : NULL;
       g_autofree char *target = quote_server_text (context, described, 200);
       g_autofree char *status_text = describe_status (status);
 

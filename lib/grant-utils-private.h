@@ -30,6 +30,8 @@ char     *grant_sanitize_text      (const char *text,
                                     gsize       max_chars);
 char     *grant_describe_uri       (GUri       *uri);
 char     *grant_describe_url       (const char *url);
+char     *grant_describe_url_relative (const char *url,
+                                       const char *base);
 gboolean  grant_debug_enabled      (void);
 gboolean  grant_host_is_loopback   (const char *host);
 gboolean  grant_network_reaches    (gboolean    available,

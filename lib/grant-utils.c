@@ -423,14 +423,32 @@ grant_describe_uri (GUri *uri)
 char *
 grant_describe_url (const char *url)
 {
+  return grant_describe_url_relative (url, NULL);
+}
+
+/* The same, for @url resolved against @base when @url is a relative
+ * reference (RFC 3986 section 5.2), as a Location header may be (RFC 9110
+ * section 10.2.2). */
+char *
+grant_describe_url_relative (const char *url,
+                             const char *base)
+{
+  /* Parsed as libsoup parses a request's URL, so that both describe a URL
+   * alike. */
+  GUriFlags flags = G_URI_FLAGS_ENCODED_PATH | G_URI_FLAGS_SCHEME_NORMALIZE;
+  g_autoptr(GUri) base_uri = NULL;
   g_autoptr(GUri) uri = NULL;
 
   if (url == NULL)
     return g_strdup ("(none)");
 
-  /* Parsed as libsoup parses a request's URL, so that both describe a URL
-   * alike. */
-  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED_PATH | G_URI_FLAGS_SCHEME_NORMALIZE, NULL);
+  if (base != NULL)
+    base_uri = g_uri_parse (base, flags, NULL);
+
+  if (base_uri != NULL)
+    uri = g_uri_parse_relative (base_uri, url, flags, NULL);
+  else
+    uri = g_uri_parse (url, flags, NULL);
   if (uri == NULL)
     return g_strdup ("(an invalid URL)");
 

@@ -347,6 +347,32 @@ test_scope_not_a_string (void)
     }
 }
 
+/* A relative Location is on the token URL's origin: the message names
+ * where, without the query. */
+static void
+test_relative_redirect (void)
+{
+  g_autoptr(FaultServer) server = fault_server_new (NULL);
+  GrantTokenProvider *provider = provider_for (server);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *origin = g_strndup (fault_server_get_url (server),
+                                       strlen (fault_server_get_url (server)) - strlen ("/token"));
+  g_autofree char *expected = g_strconcat (origin, "/oauth/v2/token", NULL);
+
+  fault_server_push_simple (server, FAULT_ANSWER, 308, "Location: /oauth/v2/token?key=abc\r\n", "");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_test_message ("%s", error->message);
+  assert_clean_error (error);
+  g_assert_nonnull (strstr (error->message, expected));
+  g_assert_null (strstr (error->message, "invalid URL"));
+  g_assert_null (strstr (error->message, "key=abc"));
+  g_assert_cmpuint (fault_server_get_requests (server), ==, 1);
+
+  g_assert_finalize_object (provider);
+}
+
 /* The echo test's credentials: form encoding, percent-encoding and base64
  * each write them differently. */
 #define ECHO_ID "echo client"
@@ -610,6 +636,7 @@ main (int   argc,
   g_test_add_func ("/faults/bodies", test_bodies);
   g_test_add_func ("/faults/huge-body", test_huge_body);
   g_test_add_func ("/faults/redirects", test_redirects);
+  g_test_add_func ("/faults/redirects/relative", test_relative_redirect);
   g_test_add_func ("/faults/framework-errors", test_framework_errors);
   g_test_add_func ("/faults/framework-errors/auto", test_framework_401_auto);
   g_test_add_func ("/faults/scope-not-a-string", test_scope_not_a_string);

@@ -702,6 +702,42 @@ test_redirect (void)
   g_assert_null (strstr (error->message, "key=abc"));
 }
 
+/* A relative Location is resolved against the URL of the request. */
+static void
+test_redirect_relative (void)
+{
+  const struct {
+    const char *location;
+    const char *described;
+  } cases[] = {
+    { "/other?key=abc", "https://auth.example:8443/other" },
+    { "other/token#f", "https://auth.example:8443/oauth/other/token" },
+    { "../v2/token?key=abc", "https://auth.example:8443/v2/token" },
+    { "//elsewhere.example/token?key=abc", "https://elsewhere.example/token" },
+    { "https://user:pw@elsewhere.example/t?key=abc", "https://elsewhere.example/t" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(SoupMessageHeaders) headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+      g_autoptr(GBytes) body = g_bytes_new_static ("", 0);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantToken) token = NULL;
+      GrantParseContext context = {
+        .now = NOW,
+        .request_url = "https://auth.example:8443/oauth/token?tenant=1",
+      };
+
+      soup_message_headers_replace (headers, "Location", cases[i].location);
+      token = grant_response_parse (&context, 307, headers, body, &error);
+      g_test_message ("%s -> %s", cases[i].location, error->message);
+      g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+      g_assert_nonnull (strstr (error->message, cases[i].described));
+      g_assert_null (strstr (error->message, "key=abc"));
+      g_assert_null (strstr (error->message, "invalid URL"));
+    }
+}
+
 static void
 test_json_pointer (void)
 {
@@ -962,6 +998,7 @@ main (int   argc,
   g_test_add_func ("/response/errors/embedded-nul", test_embedded_nul);
   g_test_add_func ("/response/errors/deep-nesting", test_deep_nesting);
   g_test_add_func ("/response/errors/redirect", test_redirect);
+  g_test_add_func ("/response/errors/redirect-relative", test_redirect_relative);
   g_test_add_func ("/response/errors/unknown-codes", test_unknown_codes);
   g_test_add_func ("/response/redact/credentials", test_redact_credentials);
   g_test_add_func ("/response/redact/pathological", test_redact_pathological);

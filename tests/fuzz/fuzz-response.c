@@ -34,6 +34,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
     .requested_scope = "read",
     .client_secret = "fuzz-secret",
     .client_id = "fuzz-client",
+    .request_url = "https://auth.example/oauth/token",
   };
   const char *content_type;
 
@@ -55,7 +56,8 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   if (data[2] & 0x80)
     soup_message_headers_replace (headers, "Date", "Mon, 24 Jun 2024 17:00:00 GMT");
   if (data[2] & 0x40)
-    soup_message_headers_replace (headers, "Location", "https://elsewhere.example/token?fuzz-secret");
+    soup_message_headers_replace (headers, "Location", data[2] & 0x20 ? "../other?fuzz-secret"
+                                                                        : "https://elsewhere.example/token?fuzz-secret");
   body = g_bytes_new (data + 3, size - 3);
 
   token = grant_response_parse (&context, statuses[data[1] % G_N_ELEMENTS (statuses)], headers, body, &error);
