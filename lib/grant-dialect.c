@@ -673,18 +673,7 @@ static gboolean
 parse_auth_method (const char      *text,
                    GrantAuthMethod *method)
 {
-  if (g_strcmp0 (text, "client_secret_post") == 0 || g_strcmp0 (text, "post") == 0)
-    *method = GRANT_AUTH_METHOD_CLIENT_SECRET_POST;
-  else if (g_strcmp0 (text, "client_secret_basic") == 0 || g_strcmp0 (text, "basic") == 0)
-    *method = GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
-  else if (g_strcmp0 (text, "none") == 0)
-    *method = GRANT_AUTH_METHOD_NONE;
-  else if (g_strcmp0 (text, "auto") == 0)
-    *method = GRANT_AUTH_METHOD_AUTO;
-  else
-    return FALSE;
-
-  return TRUE;
+  return grant_auth_method_from_string (text, method);
 }
 
 /* The parts of a dialect, while a provider file is read. */

@@ -23,6 +23,7 @@ typedef enum {
 typedef struct {
   char *issuer;
   char *token_endpoint;
+  char *mtls_token_endpoint; /* RFC 8705 section 5's alias, or NULL */
   guint auth_methods;      /* 0 when the document lists none */
 } GrantDiscovery;
 

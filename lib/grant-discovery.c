@@ -11,6 +11,7 @@
 #include "grant-discovery-private.h"
 #include "grant-enums.h"
 #include "grant-error.h"
+#include "grant-request-private.h"
 #include "grant-utils-private.h"
 
 static const char * const well_known[GRANT_DISCOVERY_N_KINDS] = {
@@ -79,6 +80,7 @@ read_auth_methods (JsonObject *object)
   JsonNode *node = json_object_get_member (object, "token_endpoint_auth_methods_supported");
   JsonArray *array;
   guint methods = 0;
+  GrantAuthMethod method;
 
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     return 0;
@@ -93,12 +95,9 @@ read_auth_methods (JsonObject *object)
         continue;
 
       name = json_node_get_string (element);
-      if (g_str_equal (name, "client_secret_basic"))
-        methods |= GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
-      else if (g_str_equal (name, "client_secret_post"))
-        methods |= GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
-      else if (g_str_equal (name, "none"))
-        methods |= GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_NONE);
+      if (grant_auth_method_from_string (name, &method) && method != GRANT_AUTH_METHOD_AUTO &&
+          !g_str_equal (name, "basic") && !g_str_equal (name, "post"))
+        methods |= GRANT_DISCOVERY_METHOD (method);
     }
 
   /* Listed, but nothing libgrant can do: remember that it was listed. */
@@ -125,6 +124,7 @@ grant_discovery_parse (const char          *issuer,
   JsonObject *object;
   const char *document_issuer;
   const char *token_endpoint;
+  JsonNode *aliases;
 
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
@@ -178,6 +178,18 @@ grant_discovery_parse (const char          *issuer,
   discovery->token_endpoint = g_strdup (token_endpoint);
   discovery->auth_methods = read_auth_methods (object);
 
+  /* Where clients that present a certificate go (RFC 8705 section 5). An
+   * alias that is not a URL credentials may go to is ignored: the token
+   * endpoint stays. */
+  aliases = json_object_get_member (object, "mtls_endpoint_aliases");
+  if (aliases != NULL && JSON_NODE_HOLDS_OBJECT (aliases))
+    {
+      const char *alias = get_string_member (json_node_get_object (aliases), "token_endpoint");
+
+      if (alias != NULL && grant_check_url (alias, allow_insecure_http, NULL))
+        discovery->mtls_token_endpoint = g_strdup (alias);
+    }
+
   return g_steal_pointer (&discovery);
 }
 
@@ -188,6 +200,7 @@ grant_discovery_copy (const GrantDiscovery *discovery)
 
   copy->issuer = g_strdup (discovery->issuer);
   copy->token_endpoint = g_strdup (discovery->token_endpoint);
+  copy->mtls_token_endpoint = g_strdup (discovery->mtls_token_endpoint);
   copy->auth_methods = discovery->auth_methods;
 
   return copy;
@@ -201,5 +214,6 @@ grant_discovery_free (GrantDiscovery *discovery)
 
   g_free (discovery->issuer);
   g_free (discovery->token_endpoint);
+  g_free (discovery->mtls_token_endpoint);
   g_free (discovery);
 }

@@ -26,6 +26,13 @@ G_BEGIN_DECLS
  *   the request body
  * @GRANT_AUTH_METHOD_NONE: `client_id` in the request body and no secret (a
  *   public client)
+ * @GRANT_AUTH_METHOD_TLS_CLIENT_AUTH: mutual TLS with a certificate from a
+ *   CA the server trusts (RFC 8705, section 2.1): the provider's
+ *   [property@Grant.TokenProvider:tls-certificate] is presented, and
+ *   `client_id` goes in the body with no secret
+ * @GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH: mutual TLS with a
+ *   self-signed certificate registered with the server (RFC 8705, section
+ *   2.2); otherwise as `TLS_CLIENT_AUTH`
  *
  * How the client authenticates itself to the token endpoint.
  */
@@ -34,6 +41,8 @@ typedef enum {
   GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
   GRANT_AUTH_METHOD_CLIENT_SECRET_POST,
   GRANT_AUTH_METHOD_NONE,
+  GRANT_AUTH_METHOD_TLS_CLIENT_AUTH,
+  GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH,
 } GrantAuthMethod;
 
 /**

@@ -48,6 +48,7 @@ typedef struct {
    * transient failures are tried @max_attempts times in all, backing off
    * from @retry_base_ms doubling to @retry_max_ms. */
   SoupSession *session;
+  GTlsCertificate *tls_certificate; /* presented for mutual TLS, or NULL */
   GrantClock *clock;
   guint timeout;
   guint max_attempts;

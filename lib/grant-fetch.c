@@ -226,6 +226,7 @@ grant_fetch_config_free (GrantFetchConfig *config)
   g_clear_object (&config->dialect);
   g_clear_object (&config->session);
   g_clear_object (&config->clock);
+  g_clear_object (&config->tls_certificate);
   g_clear_object (&config->store);
   g_clear_pointer (&config->store_context, g_main_context_unref);
   g_clear_pointer (&config->key, grant_token_key_unref);
@@ -1529,7 +1530,9 @@ use_discovery (GrantFetch            *fetch,
   guint usable = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) |
                  GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
 
-  grant_set_str (&fetch->token_url, discovery->token_endpoint);
+  /* A client that presents a certificate uses the mutual TLS alias. */
+  grant_set_str (&fetch->token_url, fetch->config->tls_certificate != NULL && discovery->mtls_token_endpoint
+                                    ? discovery->mtls_token_endpoint : discovery->token_endpoint);
 
   if (fetch->config->auth_method != GRANT_AUTH_METHOD_AUTO)
     return TRUE;
@@ -1774,6 +1777,19 @@ send_token_request (GrantFetch *fetch)
    * keep-alive connection. Without this flag it opens a new connection,
    * with its handshakes, for every POST. */
   soup_message_add_flags (message, SOUP_MESSAGE_IDEMPOTENT);
+
+  if (grant_auth_method_is_mutual_tls (method) && config->tls_certificate == NULL)
+    {
+      g_object_unref (message);
+      token_attempt_done (fetch, NULL,
+                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                       "Client authentication %s needs a client certificate: "
+                                       "set the tls-certificate property",
+                                       grant_auth_method_to_string (method)));
+      return FALSE;
+    }
+  if (config->tls_certificate != NULL)
+    grant_tls_present_certificate (message, config->tls_certificate);
 
   request = grant_request_build (&spec);
   if (request->authorization != NULL)

@@ -50,6 +50,9 @@ void          grant_request_free  (GrantRequest           *request);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrantRequest, grant_request_free)
 
-const char   *grant_auth_method_to_string (GrantAuthMethod method);
+const char   *grant_auth_method_to_string   (GrantAuthMethod  method);
+gboolean      grant_auth_method_from_string (const char      *text,
+                                             GrantAuthMethod *method);
+gboolean      grant_auth_method_is_mutual_tls (GrantAuthMethod method);
 
 G_END_DECLS

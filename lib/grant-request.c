@@ -61,9 +61,52 @@ grant_auth_method_to_string (GrantAuthMethod method)
       return "client_secret_post";
     case GRANT_AUTH_METHOD_NONE:
       return "none";
+    case GRANT_AUTH_METHOD_TLS_CLIENT_AUTH:
+      return "tls_client_auth";
+    case GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH:
+      return "self_signed_tls_client_auth";
     default:
       return "unknown";
     }
+}
+
+/* The method an RFC 7591/8414 name (or "basic", "post") stands for. */
+gboolean
+grant_auth_method_from_string (const char      *text,
+                               GrantAuthMethod *method)
+{
+  static const struct {
+    const char *name;
+    GrantAuthMethod method;
+  } names[] = {
+    { "basic", GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC },
+    { "post", GRANT_AUTH_METHOD_CLIENT_SECRET_POST },
+  };
+
+  if (text == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_str_equal (text, names[i].name))
+      {
+        *method = names[i].method;
+        return TRUE;
+      }
+  for (GrantAuthMethod m = GRANT_AUTH_METHOD_AUTO; m <= GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH; m++)
+    if (g_str_equal (text, grant_auth_method_to_string (m)))
+      {
+        *method = m;
+        return TRUE;
+      }
+
+  return FALSE;
+}
+
+/* Whether @method proves the client with a TLS certificate. */
+gboolean
+grant_auth_method_is_mutual_tls (GrantAuthMethod method)
+{
+  return method == GRANT_AUTH_METHOD_TLS_CLIENT_AUTH ||
+         method == GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH;
 }
 
 /* Body fields in the order they are sent. */
@@ -230,6 +273,9 @@ grant_request_build (const GrantRequestSpec *spec)
       break;
 
     case GRANT_AUTH_METHOD_NONE:
+    case GRANT_AUTH_METHOD_TLS_CLIENT_AUTH:
+    case GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH:
+      /* With mutual TLS, the certificate proves the client. */
       field = (Field) { "client_id", spec->client_id };
       g_array_append_val (fields, field);
       break;

@@ -17,5 +17,7 @@ void    grant_tls_guard_message       (SoupMessage  *message,
 GError *grant_tls_explain_error       (SoupMessage  *message,
                                        GError       *error);
 char   *grant_tls_describe_flags      (GTlsCertificateFlags flags);
+void    grant_tls_present_certificate (SoupMessage  *message,
+                                       GTlsCertificate *certificate);
 
 G_END_DECLS

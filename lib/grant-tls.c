@@ -204,3 +204,37 @@ grant_tls_explain_error (SoupMessage *message,
 
   return explained;
 }
+
+/* At the start of each handshake of @message's connections. */
+static void
+present_certificate_cb (SoupMessage        *message,
+                        GSocketClientEvent  event,
+                        GIOStream          *connection,
+                        gpointer            user_data)
+{
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING && G_IS_TLS_CONNECTION (connection))
+    g_tls_connection_set_certificate (G_TLS_CONNECTION (connection), user_data);
+}
+
+/*
+ * grant_tls_present_certificate:
+ * @message: a request
+ * @certificate: the client certificate, with its key
+ *
+ * Presents @certificate on @message's connection, for mutual TLS.
+ *
+ * libsoup 3.2 hands the certificate over only when the server asks, which
+ * on a TLS 1.3 session resumed from glib-networking's process-wide ticket
+ * cache it never does: the certificate is set on the connection as its
+ * handshake starts. An idle connection made without it is never reused:
+ * the message gets a new one.
+ */
+void
+grant_tls_present_certificate (SoupMessage     *message,
+                               GTlsCertificate *certificate)
+{
+  soup_message_set_tls_client_certificate (message, certificate);
+  soup_message_add_flags (message, SOUP_MESSAGE_NEW_CONNECTION);
+  g_signal_connect_data (message, "network-event", G_CALLBACK (present_certificate_cb),
+                         g_object_ref (certificate), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+}

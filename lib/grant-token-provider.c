@@ -86,6 +86,7 @@ struct _GrantTokenProvider
   char *issuer;
   GrantDialect *dialect;
   SoupSession *session;
+  GTlsCertificate *tls_certificate;   /* for mutual TLS, under @lock */
   GPtrArray *parameters;
 
   /* The issuer's discovery document, read once. */
@@ -171,6 +172,7 @@ enum {
   PROP_STORE,
   PROP_DIALECT,
   PROP_SESSION,
+  PROP_TLS_CERTIFICATE,
   PROP_TOKEN,
   N_PROPS,
 };
@@ -300,6 +302,20 @@ dup_token_key (GrantTokenProvider *self)
       GrantParameter *parameter = g_ptr_array_index (self->parameters, i);
 
       g_ptr_array_add (parameters, g_strconcat (parameter->name, "=", parameter->value, NULL));
+    }
+  /* A token may be bound to the certificate it was fetched with: each
+   * certificate has tokens of its own (by its SHA-256, never the key). */
+  if (self->tls_certificate != NULL)
+    {
+      g_autoptr(GByteArray) der = NULL;
+
+      g_object_get (self->tls_certificate, "certificate", &der, NULL);
+      if (der != NULL)
+        {
+          g_autofree char *sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, der->data, der->len);
+
+          g_ptr_array_add (parameters, g_strconcat ("x5t#S256=", sha, NULL));
+        }
     }
   g_ptr_array_add (parameters, NULL);
 
@@ -711,6 +727,7 @@ snapshot_request (GrantTokenProvider *self,
   config->allow_insecure_http = self->allow_insecure_http;
 
   config->session = g_object_ref (self->session);
+  config->tls_certificate = self->tls_certificate ? g_object_ref (self->tls_certificate) : NULL;
   config->clock = g_object_ref (self->clock);
   config->timeout = self->timeout;
   config->max_attempts = self->max_attempts;
@@ -1060,6 +1077,7 @@ grant_token_provider_finalize (GObject *object)
   g_clear_object (&self->dialect);
   g_clear_pointer (&self->discovery, grant_discovery_free);
   g_clear_object (&self->session);
+  g_clear_object (&self->tls_certificate);
   g_clear_object (&self->clock);
   g_clear_object (&self->store);
   g_clear_pointer (&self->store_context, g_main_context_unref);
@@ -1226,6 +1244,12 @@ grant_token_provider_get_property (GObject    *object,
       g_value_set_object (value, self->session);
       break;
 
+    case PROP_TLS_CERTIFICATE:
+      g_mutex_lock (&self->lock);
+      g_value_set_object (value, self->tls_certificate);
+      g_mutex_unlock (&self->lock);
+      break;
+
     case PROP_TOKEN:
       g_value_set_object (value, self->token);
       break;
@@ -1309,6 +1333,10 @@ grant_token_provider_set_property (GObject      *object,
 
     case PROP_SESSION:
       self->session = g_value_dup_object (value);
+      break;
+
+    case PROP_TLS_CERTIFICATE:
+      grant_token_provider_set_tls_certificate (self, g_value_get_object (value));
       break;
 
     default:
@@ -1551,6 +1579,27 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * GrantTokenProvider:tls-certificate:
+   *
+   * The client certificate, with its private key, presented to the token
+   * endpoint for mutual TLS (RFC 8705): with
+   * %GRANT_AUTH_METHOD_TLS_CLIENT_AUTH or
+   * %GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH it is how the client
+   * proves itself; with another method, the server may bind its tokens to
+   * it. Make one with g_tls_certificate_new_from_files() or
+   * g_tls_certificate_new_from_pkcs11_uris().
+   *
+   * Token requests made with a certificate always go on a connection of
+   * their own, so that one made without it is never reused. The token
+   * cache and stores keep tokens per certificate. Changing it drops the
+   * cached token.
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_object ("tls-certificate", NULL, NULL,
+                         G_TYPE_TLS_CERTIFICATE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * GrantTokenProvider:token:
    *
    * The cached token, or `NULL`.
@@ -1763,6 +1812,55 @@ grant_token_provider_set_issuer (GrantTokenProvider *self,
 
   if (changed)
     notify_change (self, PROP_ISSUER);
+}
+
+/**
+ * grant_token_provider_get_tls_certificate:
+ * @self: a provider
+ *
+ * Gets the client certificate presented for mutual TLS.
+ *
+ * Returns: (transfer none) (nullable): the certificate
+ */
+GTlsCertificate *
+grant_token_provider_get_tls_certificate (GrantTokenProvider *self)
+{
+  GTlsCertificate *value;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  value = self->tls_certificate;
+  g_mutex_unlock (&self->lock);
+
+  return value;
+}
+
+/**
+ * grant_token_provider_set_tls_certificate:
+ * @self: a provider
+ * @certificate: (nullable): a certificate with its private key
+ *
+ * Sets the client certificate presented to the token endpoint for mutual
+ * TLS, and drops the cached token if it changed.
+ */
+void
+grant_token_provider_set_tls_certificate (GrantTokenProvider *self,
+                                          GTlsCertificate    *certificate)
+{
+  gboolean changed;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+
+  g_mutex_lock (&self->lock);
+  changed = g_set_object (&self->tls_certificate, certificate);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, PROP_TLS_CERTIFICATE);
 }
 
 /**
@@ -2078,7 +2176,7 @@ grant_token_provider_set_auth_method (GrantTokenProvider *self,
   gboolean changed;
 
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
-  g_return_if_fail (auth_method <= GRANT_AUTH_METHOD_NONE);
+  g_return_if_fail (auth_method <= GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH);
 
   g_mutex_lock (&self->lock);
   changed = self->auth_method != auth_method;

@@ -46,6 +46,12 @@ void                grant_token_provider_set_issuer          (GrantTokenProvider
                                                               const char          *issuer);
 
 GRANT_AVAILABLE_IN_ALL
+GTlsCertificate    *grant_token_provider_get_tls_certificate (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_tls_certificate (GrantTokenProvider  *self,
+                                                              GTlsCertificate     *certificate);
+
+GRANT_AVAILABLE_IN_ALL
 gboolean            grant_token_provider_get_auto_refresh    (GrantTokenProvider  *self);
 GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_auto_refresh    (GrantTokenProvider  *self,

@@ -122,6 +122,37 @@ test_none (void)
   g_assert_null (strstr (body, "ignored"));
 }
 
+/* Mutual TLS: the certificate proves the client; no secret goes out. */
+static void
+test_mutual_tls (void)
+{
+  const GrantAuthMethod methods[] = {
+    GRANT_AUTH_METHOD_TLS_CLIENT_AUTH,
+    GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH,
+  };
+  const char *names[] = { "tls_client_auth", "self_signed_tls_client_auth" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (methods); i++)
+    {
+      GrantRequestSpec spec = {
+        .client_id = "mtls app",
+        .client_secret = "not sent",
+        .auth_method = methods[i],
+      };
+      g_autoptr(GrantRequest) request = grant_request_build (&spec);
+      g_autofree char *body = body_string (request);
+      GrantAuthMethod parsed = GRANT_AUTH_METHOD_AUTO;
+
+      g_assert_null (request->authorization);
+      g_assert_cmpstr (body, ==, "grant_type=client_credentials&client_id=mtls+app");
+      g_assert_true (grant_auth_method_is_mutual_tls (methods[i]));
+      g_assert_cmpstr (grant_auth_method_to_string (methods[i]), ==, names[i]);
+      g_assert_true (grant_auth_method_from_string (names[i], &parsed));
+      g_assert_cmpint (parsed, ==, methods[i]);
+    }
+  g_assert_false (grant_auth_method_is_mutual_tls (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC));
+}
+
 static void
 test_json (void)
 {
@@ -314,6 +345,7 @@ main (int   argc,
   g_test_add_func ("/request/form/encode-value", test_form_encode_value);
   g_test_add_func ("/request/basic/encoding", test_basic_encoding);
   g_test_add_func ("/request/none", test_none);
+  g_test_add_func ("/request/mutual-tls", test_mutual_tls);
   g_test_add_func ("/request/json/post", test_json);
   g_test_add_func ("/request/json/basic", test_json_basic);
   g_test_add_func ("/request/reserved-names", test_reserved_names);

@@ -43,6 +43,8 @@ static gboolean opt_watch;
 static gboolean opt_verbose;
 static gboolean opt_list_presets;
 static gboolean opt_allow_insecure_http;
+static char *opt_tls_certificate;
+static char *opt_ca_file;
 
 static const GOptionEntry entries[] = {
   { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
@@ -60,7 +62,8 @@ static const GOptionEntry entries[] = {
   { "scope", 's', 0, G_OPTION_ARG_STRING, &opt_scope,
     "The space-separated scope to request", "SCOPE" },
   { "auth-method", 'a', 0, G_OPTION_ARG_STRING, &opt_auth_method,
-    "Client authentication: basic, post, none or auto (default: the preset's, or post)", "METHOD" },
+    "Client authentication: basic, post, none, auto, tls_client_auth or "
+    "self_signed_tls_client_auth (default: the preset's, or post)", "METHOD" },
   { "request-format", 'f', 0, G_OPTION_ARG_STRING, &opt_request_format,
     "The request body: form or json (default: the preset's, or form)", "FORMAT" },
   { "param", 'P', 0, G_OPTION_ARG_STRING_ARRAY, &opt_params,
@@ -80,6 +83,10 @@ static const GOptionEntry entries[] = {
     "List the presets and exit", NULL },
   { "allow-insecure-http", 0, 0, G_OPTION_ARG_NONE, &opt_allow_insecure_http,
     "Allow plain http:// to hosts that are not loopback addresses", NULL },
+  { "tls-certificate", 0, 0, G_OPTION_ARG_FILENAME, &opt_tls_certificate,
+    "Present the certificate and private key in FILE (PEM) for mutual TLS", "FILE" },
+  { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_ca_file,
+    "Trust the CA certificates in FILE (PEM) instead of the system's", "FILE" },
   { NULL },
 };
 
@@ -204,20 +211,22 @@ read_secret (GError **error)
   return g_steal_pointer (&data);
 }
 
+/* "basic", "post", or a method's RFC 8414 name (its enum nick, with
+ * underscores). */
 static gboolean
 parse_auth_method (const char      *text,
                    GrantAuthMethod *method)
 {
-  if (g_str_equal (text, "basic") || g_str_equal (text, "client_secret_basic"))
-    *method = GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
-  else if (g_str_equal (text, "post") || g_str_equal (text, "client_secret_post"))
-    *method = GRANT_AUTH_METHOD_CLIENT_SECRET_POST;
-  else if (g_str_equal (text, "none"))
-    *method = GRANT_AUTH_METHOD_NONE;
-  else if (g_str_equal (text, "auto"))
-    *method = GRANT_AUTH_METHOD_AUTO;
-  else
+  g_autoptr(GEnumClass) methods = g_type_class_ref (GRANT_TYPE_AUTH_METHOD);
+  g_autofree char *nick = g_str_equal (text, "basic") ? g_strdup ("client-secret-basic")
+                          : g_str_equal (text, "post") ? g_strdup ("client-secret-post")
+                          : g_strdelimit (g_strdup (text), "_", '-');
+  GEnumValue *value;
+
+  value = g_enum_get_value_by_nick (methods, nick);
+  if (value == NULL)
     return FALSE;
+  *method = value->value;
 
   return TRUE;
 }
@@ -456,8 +465,8 @@ main (int   argc,
   if (opt_auth_method != NULL)
     {
       if (!parse_auth_method (opt_auth_method, &method))
-        return fail (EXIT_USAGE, "--auth-method must be basic, post, none or auto, not “%s”",
-                     opt_auth_method);
+        return fail (EXIT_USAGE, "--auth-method must be basic, post, none, auto, tls_client_auth "
+                     "or self_signed_tls_client_auth, not “%s”", opt_auth_method);
       grant_token_provider_set_auth_method (provider, method);
     }
 
@@ -471,7 +480,27 @@ main (int   argc,
         return fail (EXIT_USAGE, "--request-format must be form or json, not “%s”", opt_request_format);
     }
 
-  if (!have_secret && grant_token_provider_get_auth_method (provider) != GRANT_AUTH_METHOD_NONE)
+  if (opt_ca_file != NULL)
+    {
+      g_autoptr(GTlsDatabase) database = g_tls_file_database_new (opt_ca_file, &error);
+
+      if (database == NULL)
+        return fail (EXIT_USAGE, "cannot use --ca-file %s: %s", opt_ca_file, error->message);
+      soup_session_set_tls_database (grant_token_provider_get_session (provider), database);
+    }
+
+  if (opt_tls_certificate != NULL)
+    {
+      g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_file (opt_tls_certificate, &error);
+
+      if (certificate == NULL)
+        return fail (EXIT_USAGE, "cannot use --tls-certificate %s: %s", opt_tls_certificate, error->message);
+      grant_token_provider_set_tls_certificate (provider, certificate);
+    }
+
+  method = grant_token_provider_get_auth_method (provider);
+  if (!have_secret && method != GRANT_AUTH_METHOD_NONE && method != GRANT_AUTH_METHOD_TLS_CLIENT_AUTH &&
+      method != GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH)
     return fail (EXIT_USAGE, "no client secret: put it in a file for --client-secret-file, "
                  "or in the GRANT_CLIENT_SECRET environment variable");
 

@@ -71,9 +71,9 @@ def expired(directory):
 
 
 class TlsServer:
-    def __init__(self, cert, key):
+    def __init__(self, cert, key, client_ca=None):
         self.process = subprocess.Popen(['/usr/bin/python3', os.path.join(HERE, '..', 'tls-server.py'),
-                                         cert, key],
+                                         cert, key] + ([client_ca] if client_ca else []),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         port, control = self.process.stdout.readline().split()
         self.token_url = 'https://127.0.0.1:%s/token' % port
@@ -270,6 +270,149 @@ class TlsTest(unittest.TestCase):
         self.assert_refused(self.refused_by(wrong, wrong_key, wrong), 'it is for another host name')
         chain, key, ca = expired(self.dir)
         self.assert_refused(self.refused_by(chain, key, ca), 'it has expired')
+
+
+class MutualTlsTest(unittest.TestCase):
+    """Mutual TLS (RFC 8705): the provider's certificate is presented on the
+    token request, also in a process and on a session that already talked
+    TLS to the server without one."""
+
+    @classmethod
+    def setUpClass(cls):
+        if shutil.which('openssl') is None:
+            raise unittest.SkipTest('openssl makes the test certificates')
+        cls.dir = tempfile.mkdtemp(prefix='grant-mtls-')
+        cls.cert, cls.key = self_signed(cls.dir, 'server', '/CN=127.0.0.1', 'IP:127.0.0.1')
+        cls.client, cls.client_key = self_signed(cls.dir, 'client', '/CN=tls-client', 'DNS:tls-client')
+        cls.other, cls.other_key = self_signed(cls.dir, 'other-client', '/CN=tls-client', 'DNS:tls-client')
+        # The server trusts both client certificates.
+        cls.client_ca = os.path.join(cls.dir, 'clients.pem')
+        with open(cls.client_ca, 'w') as out:
+            for path in (cls.client, cls.other):
+                with open(path) as f:
+                    out.write(f.read())
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def setUp(self):
+        self.server = TlsServer(self.cert, self.key, self.client_ca)
+
+    def tearDown(self):
+        self.server.stop()
+
+    @staticmethod
+    def sha256(path):
+        der = subprocess.run(['openssl', 'x509', '-in', path, '-outform', 'der'],
+                             check=True, capture_output=True).stdout
+        import hashlib
+        return hashlib.sha256(der).hexdigest()
+
+    def provider(self, session, certificate, method=Grant.AuthMethod.TLS_CLIENT_AUTH):
+        provider = provider_for(self.server.token_url, session)
+        provider.set_auth_method(method)
+        if certificate is not None:
+            provider.set_tls_certificate(certificate)
+        return provider
+
+    def test_certificate_presented(self):
+        session = session_trusting(self.cert)
+        # The application talked to the server first, without a certificate:
+        # its ticket is in the process's cache and its connection is idle.
+        message = Soup.Message.new('GET', self.server.api_url)
+        session.send_and_read(message, None)
+        self.assertEqual(message.get_status(), 200)
+
+        certificate = Gio.TlsCertificate.new_from_files(self.client, self.client_key)
+        provider = self.provider(session, certificate)
+        self.assertEqual(provider.get_token(None).get_access_token(), 'tls-token')
+        last = self.server.counts()['last_token']
+        self.assertEqual(last['client_cert'], self.sha256(self.client))
+        self.assertEqual(last['fields'].get('client_id'), 'tls-client')
+        self.assertNotIn('client_secret', last['fields'])
+        self.assertFalse(last['authorization'])
+
+        # Again, asynchronously, on a new provider: the certificate is
+        # presented again (a resumed session never asks for it).
+        provider = self.provider(session, certificate, Grant.AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH)
+        source, result = wait(lambda done: provider.get_token_async(None, done))
+        provider.get_token_finish(result)
+        self.assertEqual(self.server.counts()['last_token']['client_cert'], self.sha256(self.client))
+
+    def test_discovery_mtls_alias(self):
+        base = self.server.token_url[:-len('/token')]
+        provider = Grant.TokenProvider(client_id='tls-client', issuer=base,
+                                       session=session_trusting(self.cert), auto_refresh=False,
+                                       max_attempts=1, auth_method=Grant.AuthMethod.TLS_CLIENT_AUTH,
+                                       tls_certificate=Gio.TlsCertificate.new_from_files(self.client,
+                                                                                         self.client_key))
+        self.assertEqual(provider.get_token(None).get_access_token(), 'tls-token')
+        counts = self.server.counts()
+        self.assertEqual(counts['not_mtls'], 0)
+        self.assertEqual(counts['last_token']['client_cert'], self.sha256(self.client))
+
+    def test_command_line(self):
+        """grant-token --tls-certificate, --ca-file, --auth-method tls_client_auth."""
+        tool = os.environ.get('GRANT_TOKEN_TOOL')
+        if tool is None:
+            self.skipTest('GRANT_TOKEN_TOOL names the built grant-token')
+        both = os.path.join(self.dir, 'client-both.pem')
+        with open(both, 'w') as out:
+            for path in (self.client, self.client_key):
+                with open(path) as f:
+                    out.write(f.read())
+        env = dict(os.environ)
+        env.pop('GRANT_CLIENT_SECRET', None)
+        run = subprocess.run([tool, '--token-url', self.server.token_url, '--client-id', 'tls-client',
+                              '--auth-method', 'tls_client_auth', '--tls-certificate', both,
+                              '--ca-file', self.cert],
+                             capture_output=True, text=True, env=env, timeout=30)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(run.stdout.strip(), 'tls-token')
+        self.assertEqual(self.server.counts()['last_token']['client_cert'], self.sha256(self.client))
+
+        # Without --ca-file the server is not trusted; a bad file is a usage error.
+        run = subprocess.run([tool, '--token-url', self.server.token_url, '--client-id', 'tls-client',
+                              '--auth-method', 'tls_client_auth', '--tls-certificate', both],
+                             capture_output=True, text=True, env=env, timeout=30)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn('not signed by an authority', run.stderr)
+        run = subprocess.run([tool, '--token-url', self.server.token_url, '--client-id', 'tls-client',
+                              '--auth-method', 'tls_client_auth', '--tls-certificate', '/nonexistent'],
+                             capture_output=True, text=True, env=env, timeout=30)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn('--tls-certificate /nonexistent', run.stderr)
+
+    def test_without_certificate(self):
+        provider = self.provider(session_trusting(self.cert), None)
+        with self.assertRaises(GLib.Error) as caught:
+            provider.get_token(None)
+        self.assertTrue(caught.exception.matches(Grant.error_quark(), Grant.Error.INVALID_CONFIGURATION))
+        self.assertIn('tls-certificate', caught.exception.message)
+        self.assertEqual(self.server.counts()['token'], 0)
+
+    def test_tokens_kept_per_certificate(self):
+        store_dir = tempfile.mkdtemp(prefix='grant-mtls-store-', dir=self.dir)
+        store = Grant.FileStore.new(store_dir)
+        session = session_trusting(self.cert)
+        first = self.provider(session, Gio.TlsCertificate.new_from_files(self.client, self.client_key))
+        first.set_store(store)
+        first.get_token(None)
+        self.assertEqual(self.server.counts()['token'], 1)
+
+        # Same client, same request, another certificate: not the stored token.
+        second = self.provider(session, Gio.TlsCertificate.new_from_files(self.other, self.other_key))
+        second.set_store(store)
+        second.get_token(None)
+        self.assertEqual(self.server.counts()['token'], 2)
+        self.assertEqual(self.server.counts()['last_token']['client_cert'], self.sha256(self.other))
+
+        # The first certificate's token is still there for it.
+        third = self.provider(session, Gio.TlsCertificate.new_from_files(self.client, self.client_key))
+        third.set_store(store)
+        third.get_token(None)
+        self.assertEqual(self.server.counts()['token'], 2)
 
 
 if __name__ == '__main__':
