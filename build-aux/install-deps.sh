@@ -12,6 +12,7 @@ packages=(
   gi-docgen valgrind
   libsecret-1-dev gnome-keyring dbus-daemon
   clang libclang-rt-14-dev openssl
+  libgnutls28-dev softhsm2 gnutls-bin
 )
 
 if [ "${1:-}" = --bench ]; then

@@ -14,6 +14,7 @@
 #include "grant-version.h"
 #include "grant-version-macros.h"
 
+#include "grant-client-key.h"
 #include "grant-dialect.h"
 #include "grant-enums.h"
 #include "grant-enum-types.h"

@@ -1,0 +1,26 @@
+/* grant-client-key-private.h: signing with a client key, inside libgrant
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "grant-client-key.h"
+
+G_BEGIN_DECLS
+
+/* The JWS signature (RFC 7515) of @data: raw r||s for ECDSA, each half
+ * padded to the curve's size; the PKCS#1 v1.5, PSS or EdDSA signature
+ * otherwise. @algorithm NULL means the key's own; one the key cannot do is
+ * a GRANT_ERROR_INVALID_CONFIGURATION. Safe to call from any thread. */
+GBytes *grant_client_key_sign          (GrantClientKey  *self,
+                                        const char      *algorithm,
+                                        const guint8    *data,
+                                        gsize            length,
+                                        GError         **error);
+
+/* base64url(SHA-256(DER of the certificate)), the JWS `x5t#S256` header,
+ * or NULL when the key has no certificate. */
+char   *grant_client_key_dup_x5t_s256  (GrantClientKey  *self);
+
+G_END_DECLS
