@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Grant.ClientKey from Python: a PEM key openssl made, its thumbprint
+(checked against RFC 7638 computed here), its public JWK, and generated
+keys."""
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import gi
+
+gi.require_version('Grant', '1.0')
+from gi.repository import GLib, Grant  # noqa: E402
+
+PASSWORD = 'python-test-password'
+
+REQUIRED = {
+    'RSA': ('e', 'kty', 'n'),
+    'EC': ('crv', 'kty', 'x', 'y'),
+    'OKP': ('crv', 'kty', 'x'),
+}
+
+
+def thumbprint(jwk):
+    canonical = json.dumps({k: jwk[k] for k in REQUIRED[jwk['kty']]},
+                           separators=(',', ':'), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip('=')
+
+
+@unittest.skipUnless(shutil.which('openssl'), 'openssl makes the test keys')
+class FromFile(unittest.TestCase):
+    def setUp(self):
+        self.directory = tempfile.mkdtemp(prefix='grant-py-key-')
+        self.path = os.path.join(self.directory, 'key.pem')
+        subprocess.run(('openssl', 'genpkey', '-algorithm', 'RSA',
+                        '-pkeyopt', 'rsa_keygen_bits:2048', '-out', self.path),
+                       check=True, capture_output=True)
+
+    def tearDown(self):
+        shutil.rmtree(self.directory)
+
+    def test_pem_file(self):
+        key = Grant.ClientKey.new_from_file(self.path, None)
+        self.assertEqual(key.get_algorithm(), 'RS256')
+        self.assertEqual(key.props.algorithm, 'RS256')
+        self.assertIsNone(key.props.certificate)
+
+        jwk = json.loads(key.dup_public_jwk())
+        self.assertEqual(jwk['kty'], 'RSA')
+        self.assertEqual(jwk['e'], 'AQAB')
+        self.assertEqual(jwk['alg'], 'RS256')
+        self.assertNotIn('d', jwk)
+        self.assertNotIn('kid', jwk)
+        self.assertEqual(key.props.thumbprint, thumbprint(jwk))
+        self.assertEqual(key.get_thumbprint(), key.props.thumbprint)
+
+        key.props.key_id = 'python-key'
+        self.assertEqual(key.dup_key_id(), 'python-key')
+        self.assertEqual(json.loads(key.dup_public_jwk())['kid'], 'python-key')
+
+        self.assertTrue(key.set_algorithm('PS256'))
+        self.assertEqual(json.loads(key.dup_public_jwk())['alg'], 'PS256')
+        with self.assertRaises(GLib.Error) as raised:
+            key.set_algorithm('ES256')
+        self.assertTrue(raised.exception.matches(Grant.error_quark(),
+                                                 Grant.Error.INVALID_CONFIGURATION))
+
+    def test_pem_text(self):
+        with open(self.path) as f:
+            key = Grant.ClientKey.new_from_pem(f.read(), -1, None)
+        self.assertEqual(key.get_algorithm(), 'RS256')
+
+    def test_wrong_password(self):
+        encrypted = os.path.join(self.directory, 'encrypted.pem')
+        subprocess.run(('openssl', 'pkcs8', '-topk8', '-v2', 'aes-256-cbc',
+                        '-passout', 'pass:' + PASSWORD, '-in', self.path, '-out', encrypted),
+                       check=True, capture_output=True)
+        key = Grant.ClientKey.new_from_file(encrypted, PASSWORD)
+        self.assertEqual(key.get_algorithm(), 'RS256')
+        with self.assertRaises(GLib.Error) as raised:
+            Grant.ClientKey.new_from_file(encrypted, 'not-' + PASSWORD + '-x')
+        self.assertIn(encrypted, raised.exception.message)
+        self.assertNotIn(PASSWORD, raised.exception.message)
+
+
+class Generate(unittest.TestCase):
+    def test_es256(self):
+        key = Grant.ClientKey.generate('ES256')
+        self.assertEqual(key.props.algorithm, 'ES256')
+        jwk = json.loads(key.dup_public_jwk())
+        self.assertEqual((jwk['kty'], jwk['crv']), ('EC', 'P-256'))
+        self.assertEqual(len(base64.urlsafe_b64decode(jwk['x'] + '=')), 32)
+        self.assertEqual(len(base64.urlsafe_b64decode(jwk['y'] + '=')), 32)
+        self.assertEqual(key.props.thumbprint, thumbprint(jwk))
+        self.assertTrue(key.supports_algorithm('ES256'))
+        self.assertFalse(key.supports_algorithm('RS256'))
+
+    def test_eddsa(self):
+        jwk = json.loads(Grant.ClientKey.generate('EdDSA').dup_public_jwk())
+        self.assertEqual((jwk['kty'], jwk['crv']), ('OKP', 'Ed25519'))
+
+    def test_unknown(self):
+        with self.assertRaises(GLib.Error):
+            Grant.ClientKey.generate('HS256')
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
