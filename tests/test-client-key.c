@@ -1015,6 +1015,73 @@ test_jws (void)
   g_assert_finalize_object (key);
 }
 
+typedef struct {
+  GrantClientKey *key;
+  gint stop;
+} ThreadData;
+
+static gpointer
+change_thread (gpointer user_data)
+{
+  ThreadData *data = user_data;
+
+  for (guint i = 0; !g_atomic_int_get (&data->stop); i++)
+    {
+      g_autofree char *key_id = g_strdup_printf ("key-%u", i);
+
+      grant_client_key_set_key_id (data->key, i % 3 == 0 ? NULL : key_id);
+      g_assert_true (grant_client_key_set_algorithm (data->key, i % 2 ? "PS256" : "RS256", NULL));
+    }
+
+  return NULL;
+}
+
+static gpointer
+sign_thread (gpointer user_data)
+{
+  ThreadData *data = user_data;
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) signature = NULL;
+      g_autofree char *jwk = NULL;
+      g_autofree char *key_id = NULL;
+
+      signature = grant_client_key_sign (data->key, NULL, (const guint8 *) message, strlen (message), &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (signature), ==, 256);
+      jwk = grant_client_key_dup_public_jwk (data->key);
+      g_assert_nonnull (strstr (jwk, "\"alg\":\""));
+      key_id = grant_client_key_dup_key_id (data->key);
+      g_assert_true (key_id == NULL || g_str_has_prefix (key_id, "key-"));
+    }
+
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autoptr(GError) error = NULL;
+  ThreadData data = { NULL, 0 };
+  GThread *changer;
+  GThread *signers[4];
+
+  data.key = grant_client_key_generate ("RS256", &error);
+  g_assert_no_error (error);
+
+  changer = g_thread_new ("change", change_thread, &data);
+  for (guint i = 0; i < G_N_ELEMENTS (signers); i++)
+    signers[i] = g_thread_new ("sign", sign_thread, &data);
+  for (guint i = 0; i < G_N_ELEMENTS (signers); i++)
+    g_thread_join (signers[i]);
+  g_atomic_int_set (&data.stop, 1);
+  g_thread_join (changer);
+
+  g_assert_finalize_object (data.key);
+}
+
 /* SoftHSM 2, configured in main() before GnuTLS loads its module. */
 static char *softhsm_dir;
 
@@ -1143,6 +1210,7 @@ main (int   argc,
   g_test_add_func ("/client-key/certificate", test_certificate);
   g_test_add_func ("/client-key/errors", test_errors);
   g_test_add_func ("/client-key/jws", test_jws);
+  g_test_add_func ("/client-key/threads", test_threads);
   g_test_add_func ("/client-key/pkcs11", test_pkcs11);
 
   ret = g_test_run ();
