@@ -75,6 +75,8 @@ make_keys (void)
     "openssl ec -in ec-sec1.pem -pubout -out ec-pub.pem",
     "openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:" PASSWORD " -in ec-sec1.pem -out ec-encrypted.pem",
     "openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:" PASSWORD " -in ec-sec1.pem -outform DER -out ec-encrypted.der",
+    /* OpenSSL's old encryption of PKCS#1, with Proc-Type and DEK-Info. */
+    "openssl rsa -in rsa-pkcs1.pem -traditional -aes256 -passout pass:" PASSWORD " -out rsa-legacy-encrypted.pem",
     "openssl genpkey -algorithm ed25519 -out ed25519.pem",
     "openssl pkey -in ed25519.pem -pubout -out ed25519-pub.pem",
     "openssl ecparam -name secp384r1 -genkey -noout -out p384.pem",
@@ -418,6 +420,7 @@ static const KeyCase key_cases[] = {
   { "rsa-pkcs1.pem", NULL, "rsa-pub.pem", "RS256", "RSA" },
   { "rsa-pkcs8.pem", NULL, "rsa-pub.pem", "RS256", "RSA" },
   { "rsa-pkcs8.der", NULL, "rsa-pub.pem", "RS256", "RSA" },
+  { "rsa-legacy-encrypted.pem", PASSWORD, "rsa-pub.pem", "RS256", "RSA" },
   { "ec-sec1.pem", NULL, "ec-pub.pem", "ES256", "EC" },
   { "ec-pkcs8.pem", NULL, "ec-pub.pem", "ES256", "EC" },
   { "ec-sec1.der", NULL, "ec-pub.pem", "ES256", "EC" },
@@ -928,6 +931,8 @@ test_errors (void)
   assert_load_fails ("ec-encrypted.pem", NULL, "no password");
   assert_load_fails ("ec-encrypted.pem", "not-the-" PASSWORD "-at-all", "password is wrong");
   assert_load_fails ("ec-encrypted.der", "wrong-password-123", "password is wrong");
+  assert_load_fails ("rsa-legacy-encrypted.pem", NULL, "no password");
+  assert_load_fails ("rsa-legacy-encrypted.pem", "wrong-password-123", "password");
   assert_load_fails ("rsa.p12", NULL, "none was given");
   assert_load_fails ("rsa.p12", "wrong-p12-password", "password is wrong");
   assert_load_fails ("rsa.p12", PASSWORD, "password is wrong");
