@@ -15,10 +15,11 @@ G_BEGIN_DECLS
 
 /**
  * GrantAuthMethod:
- * @GRANT_AUTH_METHOD_AUTO: try `CLIENT_SECRET_BASIC` first and, when the
- *   server refuses it, `CLIENT_SECRET_POST`; what worked is remembered for
- *   the token endpoint and client id, and when both fail the error reports
- *   both answers
+ * @GRANT_AUTH_METHOD_AUTO: with a
+ *   [property@Grant.TokenProvider:client-key], `PRIVATE_KEY_JWT`; otherwise
+ *   try `CLIENT_SECRET_BASIC` first and, when the server refuses it,
+ *   `CLIENT_SECRET_POST`; what worked is remembered for the token endpoint
+ *   and client id, and when both fail the error reports both answers
  * @GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC: HTTP Basic authentication with the
  *   client id and secret, each form-encoded first as RFC 6749, section 2.3.1
  *   requires
@@ -33,6 +34,11 @@ G_BEGIN_DECLS
  * @GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH: mutual TLS with a
  *   self-signed certificate registered with the server (RFC 8705, section
  *   2.2); otherwise as `TLS_CLIENT_AUTH`
+ * @GRANT_AUTH_METHOD_PRIVATE_KEY_JWT: a JWT assertion signed with the
+ *   provider's [property@Grant.TokenProvider:client-key] (RFC 7523, section
+ *   2.2; OpenID Connect Core, section 9), new for every request; no secret
+ * @GRANT_AUTH_METHOD_CLIENT_SECRET_JWT: a JWT assertion signed with the
+ *   client secret (HS256); the secret itself is not sent
  *
  * How the client authenticates itself to the token endpoint.
  */
@@ -43,6 +49,8 @@ typedef enum {
   GRANT_AUTH_METHOD_NONE,
   GRANT_AUTH_METHOD_TLS_CLIENT_AUTH,
   GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH,
+  GRANT_AUTH_METHOD_PRIVATE_KEY_JWT,
+  GRANT_AUTH_METHOD_CLIENT_SECRET_JWT,
 } GrantAuthMethod;
 
 /**

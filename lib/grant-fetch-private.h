@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "grant-clock-private.h"
+#include "grant-client-key.h"
 #include "grant-dialect.h"
 #include "grant-discovery-private.h"
 #include "grant-enums.h"
@@ -49,6 +50,8 @@ typedef struct {
    * from @retry_base_ms doubling to @retry_max_ms. */
   SoupSession *session;
   GTlsCertificate *tls_certificate; /* presented for mutual TLS, or NULL */
+  GrantClientKey *client_key;       /* signs private_key_jwt assertions */
+  char *assertion_audience;         /* NULL: the token URL */
   GrantClock *clock;
   guint timeout;
   guint max_attempts;

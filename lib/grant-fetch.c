@@ -34,6 +34,7 @@
 
 #include "config.h"
 
+#include "grant-assertion-private.h"
 #include "grant-error.h"
 #include "grant-fetch-private.h"
 #include "grant-request-private.h"
@@ -227,6 +228,8 @@ grant_fetch_config_free (GrantFetchConfig *config)
   g_clear_object (&config->session);
   g_clear_object (&config->clock);
   g_clear_object (&config->tls_certificate);
+  g_clear_object (&config->client_key);
+  g_free (config->assertion_audience);
   g_clear_object (&config->store);
   g_clear_pointer (&config->store_context, g_main_context_unref);
   g_clear_pointer (&config->key, grant_token_key_unref);
@@ -1740,6 +1743,43 @@ token_response (GrantFetch *fetch,
   token_attempt_done (fetch, token, error);
 }
 
+/* A new JWT client assertion for this request: a replay cache on the
+ * server refuses one sent twice, so each attempt makes its own. */
+static char *
+make_assertion (GrantFetch       *fetch,
+                GrantAuthMethod   method,
+                GError          **error)
+{
+  const GrantFetchConfig *config = fetch->config;
+  g_autofree char *jti = grant_assertion_new_jti ();
+  GrantAssertionClaims claims = {
+    .client_id = config->client_id,
+    .audience = is_set (config->assertion_audience) ? config->assertion_audience : fetch->token_url,
+    .jti = jti,
+    .issued_at = grant_clock_now (config->clock) / G_USEC_PER_SEC,
+  };
+
+  if (method == GRANT_AUTH_METHOD_CLIENT_SECRET_JWT)
+    {
+      if (!is_set (config->client_secret))
+        {
+          g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                       "Client authentication client_secret_jwt needs the client secret");
+          return NULL;
+        }
+      return grant_assertion_hs256 (config->client_secret, &claims);
+    }
+
+  if (config->client_key == NULL)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "Client authentication private_key_jwt needs a key: set the client-key property");
+      return NULL;
+    }
+
+  return grant_assertion_sign (config->client_key, &claims, error);
+}
+
 /* Sends the token request with fetch->attempt_method; FALSE when it
  * cannot be made, with the fetch moved on. */
 static gboolean
@@ -1756,6 +1796,7 @@ send_token_request (GrantFetch *fetch)
     .auth_method = method,
     .format = config->format,
   };
+  g_autoptr(GrantSecret) assertion = NULL;
   SoupMessage *message;
 
   fetch->auto_tried |= GRANT_DISCOVERY_METHOD (method);
@@ -1790,6 +1831,20 @@ send_token_request (GrantFetch *fetch)
     }
   if (config->tls_certificate != NULL)
     grant_tls_present_certificate (message, config->tls_certificate);
+
+  if (method == GRANT_AUTH_METHOD_PRIVATE_KEY_JWT || method == GRANT_AUTH_METHOD_CLIENT_SECRET_JWT)
+    {
+      g_autoptr(GError) error = NULL;
+
+      assertion = make_assertion (fetch, method, &error);
+      if (assertion == NULL)
+        {
+          g_object_unref (message);
+          token_attempt_done (fetch, NULL, g_steal_pointer (&error));
+          return FALSE;
+        }
+      spec.client_assertion = assertion;
+    }
 
   request = grant_request_build (&spec);
   if (request->authorization != NULL)

@@ -33,7 +33,14 @@ typedef struct {
   GPtrArray           *parameters;
   GrantAuthMethod      auth_method;
   GrantRequestFormat   format;
+  const char          *client_assertion;  /* for the two JWT methods */
 } GrantRequestSpec;
+
+/* The client_assertion_type of RFC 7523 section 2.2. */
+#define GRANT_ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+/* The last GrantAuthMethod. */
+#define GRANT_AUTH_METHOD_LAST GRANT_AUTH_METHOD_CLIENT_SECRET_JWT
 
 /* The parts of the HTTP request that depend on the spec: the method is
  * always POST and the URL is the token URL. @body and @authorization may

@@ -65,6 +65,10 @@ grant_auth_method_to_string (GrantAuthMethod method)
       return "tls_client_auth";
     case GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH:
       return "self_signed_tls_client_auth";
+    case GRANT_AUTH_METHOD_PRIVATE_KEY_JWT:
+      return "private_key_jwt";
+    case GRANT_AUTH_METHOD_CLIENT_SECRET_JWT:
+      return "client_secret_jwt";
     default:
       return "unknown";
     }
@@ -91,7 +95,7 @@ grant_auth_method_from_string (const char      *text,
         *method = names[i].method;
         return TRUE;
       }
-  for (GrantAuthMethod m = GRANT_AUTH_METHOD_AUTO; m <= GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH; m++)
+  for (GrantAuthMethod m = GRANT_AUTH_METHOD_AUTO; m <= GRANT_AUTH_METHOD_LAST; m++)
     if (g_str_equal (text, grant_auth_method_to_string (m)))
       {
         *method = m;
@@ -277,6 +281,17 @@ grant_request_build (const GrantRequestSpec *spec)
     case GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH:
       /* With mutual TLS, the certificate proves the client. */
       field = (Field) { "client_id", spec->client_id };
+      g_array_append_val (fields, field);
+      break;
+
+    case GRANT_AUTH_METHOD_PRIVATE_KEY_JWT:
+    case GRANT_AUTH_METHOD_CLIENT_SECRET_JWT:
+      g_return_val_if_fail (spec->client_assertion != NULL, (grant_request_free (request), NULL));
+      field = (Field) { "client_id", spec->client_id };
+      g_array_append_val (fields, field);
+      field = (Field) { "client_assertion_type", GRANT_ASSERTION_TYPE };
+      g_array_append_val (fields, field);
+      field = (Field) { "client_assertion", spec->client_assertion };
       g_array_append_val (fields, field);
       break;
 

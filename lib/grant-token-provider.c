@@ -87,6 +87,8 @@ struct _GrantTokenProvider
   GrantDialect *dialect;
   SoupSession *session;
   GTlsCertificate *tls_certificate;   /* for mutual TLS, under @lock */
+  GrantClientKey *client_key;         /* for private_key_jwt, under @lock */
+  char *assertion_audience;           /* under @lock */
   GPtrArray *parameters;
 
   /* The issuer's discovery document, read once. */
@@ -173,6 +175,8 @@ enum {
   PROP_DIALECT,
   PROP_SESSION,
   PROP_TLS_CERTIFICATE,
+  PROP_CLIENT_KEY,
+  PROP_ASSERTION_AUDIENCE,
   PROP_TOKEN,
   N_PROPS,
 };
@@ -317,6 +321,8 @@ dup_token_key (GrantTokenProvider *self)
           g_ptr_array_add (parameters, g_strconcat ("x5t#S256=", sha, NULL));
         }
     }
+  if (self->client_key != NULL)
+    g_ptr_array_add (parameters, g_strconcat ("jkt=", grant_client_key_get_thumbprint (self->client_key), NULL));
   g_ptr_array_add (parameters, NULL);
 
   return grant_token_key_new (url, self->client_id, self->auth_method, self->scope,
@@ -728,6 +734,11 @@ snapshot_request (GrantTokenProvider *self,
 
   config->session = g_object_ref (self->session);
   config->tls_certificate = self->tls_certificate ? g_object_ref (self->tls_certificate) : NULL;
+  config->client_key = self->client_key ? g_object_ref (self->client_key) : NULL;
+  config->assertion_audience = g_strdup (self->assertion_audience);
+  /* A key says how the client proves itself. */
+  if (config->auth_method == GRANT_AUTH_METHOD_AUTO && self->client_key != NULL)
+    config->auth_method = GRANT_AUTH_METHOD_PRIVATE_KEY_JWT;
   config->clock = g_object_ref (self->clock);
   config->timeout = self->timeout;
   config->max_attempts = self->max_attempts;
@@ -1078,6 +1089,8 @@ grant_token_provider_finalize (GObject *object)
   g_clear_pointer (&self->discovery, grant_discovery_free);
   g_clear_object (&self->session);
   g_clear_object (&self->tls_certificate);
+  g_clear_object (&self->client_key);
+  g_free (self->assertion_audience);
   g_clear_object (&self->clock);
   g_clear_object (&self->store);
   g_clear_pointer (&self->store_context, g_main_context_unref);
@@ -1250,6 +1263,18 @@ grant_token_provider_get_property (GObject    *object,
       g_mutex_unlock (&self->lock);
       break;
 
+    case PROP_CLIENT_KEY:
+      g_mutex_lock (&self->lock);
+      g_value_set_object (value, self->client_key);
+      g_mutex_unlock (&self->lock);
+      break;
+
+    case PROP_ASSERTION_AUDIENCE:
+      g_mutex_lock (&self->lock);
+      g_value_set_string (value, self->assertion_audience);
+      g_mutex_unlock (&self->lock);
+      break;
+
     case PROP_TOKEN:
       g_value_set_object (value, self->token);
       break;
@@ -1337,6 +1362,14 @@ grant_token_provider_set_property (GObject      *object,
 
     case PROP_TLS_CERTIFICATE:
       grant_token_provider_set_tls_certificate (self, g_value_get_object (value));
+      break;
+
+    case PROP_CLIENT_KEY:
+      grant_token_provider_set_client_key (self, g_value_get_object (value));
+      break;
+
+    case PROP_ASSERTION_AUDIENCE:
+      grant_token_provider_set_assertion_audience (self, g_value_get_string (value));
       break;
 
     default:
@@ -1597,6 +1630,39 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
   properties[PROP_TLS_CERTIFICATE] =
     g_param_spec_object ("tls-certificate", NULL, NULL,
                          G_TYPE_TLS_CERTIFICATE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:client-key:
+   *
+   * The private key that signs the client's JWT assertions, with
+   * %GRANT_AUTH_METHOD_PRIVATE_KEY_JWT (RFC 7523, section 2.2). With a key
+   * set, %GRANT_AUTH_METHOD_AUTO uses that method.
+   *
+   * Each token request carries a new assertion: `iss` and `sub` the client
+   * id, `aud` the token endpoint (or
+   * [property@Grant.TokenProvider:assertion-audience]), a random `jti`,
+   * `iat`, and `exp` 60 seconds later; its header has the key's `alg`, its
+   * `kid` when set and `x5t#S256` when the key has a certificate. The token
+   * cache and stores keep tokens per key (by its thumbprint, never the
+   * key). Changing it drops the cached token.
+   */
+  properties[PROP_CLIENT_KEY] =
+    g_param_spec_object ("client-key", NULL, NULL,
+                         GRANT_TYPE_CLIENT_KEY,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantTokenProvider:assertion-audience:
+   *
+   * The `aud` of the client's JWT assertions, when the server wants
+   * another than the token endpoint's URL (Auth0 wants its tenant URL,
+   * `https://TENANT.auth0.com/`, with the slash). `NULL`: the token URL.
+   * Changing it drops the cached token.
+   */
+  properties[PROP_ASSERTION_AUDIENCE] =
+    g_param_spec_string ("assertion-audience", NULL, NULL,
+                         NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -1861,6 +1927,104 @@ grant_token_provider_set_tls_certificate (GrantTokenProvider *self,
 
   if (changed)
     notify_change (self, PROP_TLS_CERTIFICATE);
+}
+
+/**
+ * grant_token_provider_get_client_key:
+ * @self: a provider
+ *
+ * Gets the key that signs the client's JWT assertions.
+ *
+ * Returns: (transfer none) (nullable): the key
+ */
+GrantClientKey *
+grant_token_provider_get_client_key (GrantTokenProvider *self)
+{
+  GrantClientKey *value;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  value = self->client_key;
+  g_mutex_unlock (&self->lock);
+
+  return value;
+}
+
+/**
+ * grant_token_provider_set_client_key:
+ * @self: a provider
+ * @key: (nullable): the client's private key
+ *
+ * Sets the key that signs the client's JWT assertions
+ * (%GRANT_AUTH_METHOD_PRIVATE_KEY_JWT), and drops the cached token if it
+ * changed.
+ */
+void
+grant_token_provider_set_client_key (GrantTokenProvider *self,
+                                     GrantClientKey     *key)
+{
+  gboolean changed;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (key == NULL || GRANT_IS_CLIENT_KEY (key));
+
+  g_mutex_lock (&self->lock);
+  changed = g_set_object (&self->client_key, key);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, PROP_CLIENT_KEY);
+}
+
+/**
+ * grant_token_provider_get_assertion_audience:
+ * @self: a provider
+ *
+ * Gets the `aud` of the client's JWT assertions.
+ *
+ * Returns: (nullable): the audience, or `NULL` for the token URL
+ */
+const char *
+grant_token_provider_get_assertion_audience (GrantTokenProvider *self)
+{
+  const char *value;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  value = self->assertion_audience;
+  g_mutex_unlock (&self->lock);
+
+  return value;
+}
+
+/**
+ * grant_token_provider_set_assertion_audience:
+ * @self: a provider
+ * @audience: (nullable): the `aud` claim, or `NULL` for the token URL
+ *
+ * Sets the `aud` of the client's JWT assertions, and drops the cached
+ * token if it changed.
+ */
+void
+grant_token_provider_set_assertion_audience (GrantTokenProvider *self,
+                                             const char         *audience)
+{
+  gboolean changed;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+
+  g_mutex_lock (&self->lock);
+  changed = grant_set_str (&self->assertion_audience, audience);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, PROP_ASSERTION_AUDIENCE);
 }
 
 /**
@@ -2176,7 +2340,7 @@ grant_token_provider_set_auth_method (GrantTokenProvider *self,
   gboolean changed;
 
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
-  g_return_if_fail (auth_method <= GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH);
+  g_return_if_fail (auth_method <= GRANT_AUTH_METHOD_LAST);
 
   g_mutex_lock (&self->lock);
   changed = self->auth_method != auth_method;

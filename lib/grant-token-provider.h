@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "grant-client-key.h"
 #include "grant-dialect.h"
 #include "grant-enums.h"
 #include "grant-token.h"
@@ -50,6 +51,17 @@ GTlsCertificate    *grant_token_provider_get_tls_certificate (GrantTokenProvider
 GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_tls_certificate (GrantTokenProvider  *self,
                                                               GTlsCertificate     *certificate);
+
+GRANT_AVAILABLE_IN_ALL
+GrantClientKey     *grant_token_provider_get_client_key      (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_client_key      (GrantTokenProvider  *self,
+                                                              GrantClientKey      *key);
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_token_provider_get_assertion_audience (GrantTokenProvider *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_assertion_audience (GrantTokenProvider *self,
+                                                                 const char         *audience);
 
 GRANT_AVAILABLE_IN_ALL
 gboolean            grant_token_provider_get_auto_refresh    (GrantTokenProvider  *self);

@@ -11,6 +11,7 @@
 #include <gnutls/crypto.h>
 
 #include "test-utils.h"
+#include "grant-assertion-private.h"
 #include "grant-client-key-private.h"
 #include "grant-jws-private.h"
 
@@ -1170,6 +1171,130 @@ test_pkcs11 (void)
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
 }
 
+/* A JWT client assertion's parts: its header and claims, and whether the
+ * signature verifies with @key's public JWK (or, with @secret, HS256). */
+static void
+parse_assertion (const char  *assertion,
+                 JsonObject **header,
+                 JsonObject **claims)
+{
+  g_auto(GStrv) parts = g_strsplit (assertion, ".", -1);
+  g_autoptr(GBytes) header_bytes = NULL;
+  g_autoptr(GBytes) claims_bytes = NULL;
+  g_autoptr(JsonNode) header_node = NULL;
+  g_autoptr(JsonNode) claims_node = NULL;
+  g_autofree char *header_text = NULL;
+  g_autofree char *claims_text = NULL;
+
+  g_assert_cmpuint (g_strv_length (parts), ==, 3);
+  header_bytes = base64url_decode (parts[0]);
+  claims_bytes = base64url_decode (parts[1]);
+  header_text = g_strndup (g_bytes_get_data (header_bytes, NULL), g_bytes_get_size (header_bytes));
+  claims_text = g_strndup (g_bytes_get_data (claims_bytes, NULL), g_bytes_get_size (claims_bytes));
+  header_node = json_from_string (header_text, NULL);
+  claims_node = json_from_string (claims_text, NULL);
+  g_assert_nonnull (header_node);
+  g_assert_nonnull (claims_node);
+  *header = json_object_ref (json_node_get_object (header_node));
+  *claims = json_object_ref (json_node_get_object (claims_node));
+}
+
+static void
+assert_claims (JsonObject *claims,
+               gint64      now)
+{
+  g_assert_cmpstr (json_object_get_string_member (claims, "iss"), ==, "jwt-client");
+  g_assert_cmpstr (json_object_get_string_member (claims, "sub"), ==, "jwt-client");
+  g_assert_cmpstr (json_object_get_string_member (claims, "aud"), ==, "https://auth.example.com/oauth2/token");
+  g_assert_cmpint (json_object_get_int_member (claims, "iat"), ==, now);
+  g_assert_cmpint (json_object_get_int_member (claims, "exp"), ==, now + 60);
+  g_assert_cmpuint (strlen (json_object_get_string_member (claims, "jti")), >=, 22);
+  g_assert_false (json_object_has_member (claims, "nbf"));
+  g_assert_cmpuint (json_object_get_size (claims), ==, 6);
+}
+
+static void
+test_assertion (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantClientKey) key = grant_client_key_generate ("ES256", &error);
+  g_autoptr(GrantClientKey) with_certificate = load ("chain.pem", NULL);
+  g_autofree char *jti = grant_assertion_new_jti ();
+  g_autofree char *other_jti = grant_assertion_new_jti ();
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GrantAssertionClaims claims = { "jwt-client", "https://auth.example.com/oauth2/token", jti, now };
+  g_autofree char *assertion = NULL;
+  g_autofree char *hs = NULL;
+  g_autofree char *certified = NULL;
+  g_autoptr(JsonObject) header = NULL;
+  g_autoptr(JsonObject) body = NULL;
+  g_autoptr(JsonObject) jwk = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autofree char *input = NULL;
+  g_autoptr(GBytes) sig = NULL;
+  g_autoptr(GBytes) der = NULL;
+  gnutls_datum_t data, signature;
+  gnutls_pubkey_t pubkey;
+  guint8 mac[32];
+  g_autofree char *expected_mac = NULL;
+  g_autofree char *x5t = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (jti, !=, other_jti);
+
+  /* private_key_jwt: the key's alg and kid; verified with the public JWK. */
+  grant_client_key_set_key_id (key, "key-1");
+  assertion = grant_assertion_sign (key, &claims, &error);
+  g_assert_no_error (error);
+  parse_assertion (assertion, &header, &body);
+  g_assert_cmpstr (json_object_get_string_member (header, "alg"), ==, "ES256");
+  g_assert_cmpstr (json_object_get_string_member (header, "kid"), ==, "key-1");
+  g_assert_cmpstr (json_object_get_string_member (header, "typ"), ==, "JWT");
+  g_assert_false (json_object_has_member (header, "x5t#S256"));
+  assert_claims (body, now);
+  g_assert_cmpstr (json_object_get_string_member (body, "jti"), ==, jti);
+
+  parts = g_strsplit (assertion, ".", -1);
+  input = g_strconcat (parts[0], ".", parts[1], NULL);
+  sig = base64url_decode (parts[2]);
+  der = signature_to_der ("ES256", sig);
+  jwk = parse_jwk (key);
+  pubkey = pubkey_from_jwk (jwk);
+  data.data = (guint8 *) input;
+  data.size = strlen (input);
+  signature = datum_of (der);
+  g_assert_cmpint (gnutls_pubkey_verify_data2 (pubkey, GNUTLS_SIGN_ECDSA_SHA256, 0, &data, &signature), >=, 0);
+  gnutls_pubkey_deinit (pubkey);
+
+  /* A key with a certificate names it; no kid unless set. */
+  g_clear_pointer (&header, json_object_unref);
+  g_clear_pointer (&body, json_object_unref);
+  certified = grant_assertion_sign (with_certificate, &claims, &error);
+  g_assert_no_error (error);
+  parse_assertion (certified, &header, &body);
+  x5t = grant_client_key_dup_x5t_s256 (with_certificate);
+  g_assert_nonnull (x5t);
+  g_assert_cmpstr (json_object_get_string_member (header, "x5t#S256"), ==, x5t);
+  g_assert_false (json_object_has_member (header, "kid"));
+  assert_claims (body, now);
+
+  /* client_secret_jwt: HS256 over the same input, with the secret. */
+  g_clear_pointer (&header, json_object_unref);
+  g_clear_pointer (&body, json_object_unref);
+  g_clear_pointer (&parts, g_strfreev);
+  g_clear_pointer (&input, g_free);
+  hs = grant_assertion_hs256 ("the secret", &claims);
+  parse_assertion (hs, &header, &body);
+  g_assert_cmpstr (json_object_get_string_member (header, "alg"), ==, "HS256");
+  assert_claims (body, now);
+  parts = g_strsplit (hs, ".", -1);
+  input = g_strconcat (parts[0], ".", parts[1], NULL);
+  g_assert_cmpint (gnutls_hmac_fast (GNUTLS_MAC_SHA256, "the secret", 10, input, strlen (input), mac), ==, 0);
+  expected_mac = grant_base64url_encode (mac, sizeof mac);
+  g_assert_cmpstr (parts[2], ==, expected_mac);
+  g_assert_null (strstr (hs, "the secret"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1215,6 +1340,7 @@ main (int   argc,
   g_test_add_func ("/client-key/certificate", test_certificate);
   g_test_add_func ("/client-key/errors", test_errors);
   g_test_add_func ("/client-key/jws", test_jws);
+  g_test_add_func ("/client-key/assertion", test_assertion);
   g_test_add_func ("/client-key/threads", test_threads);
   g_test_add_func ("/client-key/pkcs11", test_pkcs11);
 

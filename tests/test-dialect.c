@@ -142,7 +142,7 @@ test_broken_files (void)
   } cases[] = {
     { "[Response]\nAccessToken=/t\n", { "broken", "no [Provider] group" } },
     { "[Provider]\nRequestFormat=xml\n", { "broken", "RequestFormat", "xml" } },
-    { "[Provider]\nAuthMethod=private_key_jwt\n", { "AuthMethod", "private_key_jwt" } },
+    { "[Provider]\nAuthMethod=magic_jwt\n", { "AuthMethod", "magic_jwt" } },
     { "[Provider]\nDefaultLifetime=soon\n", { "DefaultLifetime", "soon" } },
     { "[Provider]\nDefaultLifetime=0\n", { "DefaultLifetime" } },
     { "[Provider]\nTokenUrl=http://auth.example.com/token\n", { "TokenUrl", "http" } },

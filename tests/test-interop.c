@@ -7,10 +7,21 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "test-utils.h"
+#include "grant-assertion-private.h"
+#include "grant-request-private.h"
 
 /* As in tests/interop/oidc-server.mjs. */
 #define BASIC_SECRET "b:%+/ secret"
+#define JWT_SECRET "a client secret long enough for HS256 0123456789"
+
+/* The keys jwt-client registered (their public JWKs go to the server in
+ * GRANT_INTEROP_JWKS), one per algorithm. */
+static const char *jwt_algorithms[] = { "RS256", "PS256", "ES256", "EdDSA" };
+static GrantClientKey *jwt_keys[G_N_ELEMENTS (jwt_algorithms)];
+static char *jwks_path;
 
 static char *oidc_issuer;
 static char *post_only_issuer;
@@ -312,6 +323,145 @@ test_mock_server_jwt (void)
   g_assert_finalize_object (provider);
 }
 
+/* private_key_jwt with each algorithm; AUTO picks it when a key is set. */
+static void
+test_private_key_jwt (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (jwt_keys); i++)
+    for (guint automatic = 0; automatic < 2; automatic++)
+      {
+        GrantTokenProvider *provider = oidc_provider ("jwt-client", NULL,
+                                                      automatic ? GRANT_AUTH_METHOD_AUTO
+                                                                : GRANT_AUTH_METHOD_PRIVATE_KEY_JWT);
+        g_autoptr(GrantToken) token = NULL;
+        g_autoptr(GError) error = NULL;
+        guint basic_before = 0, basic_after = 0;
+        guint before = token_requests_full (oidc_issuer, &basic_before);
+
+        g_test_message ("%s%s", jwt_algorithms[i], automatic ? ", AUTO" : "");
+        grant_token_provider_set_client_key (provider, jwt_keys[i]);
+        grant_token_provider_set_scope (provider, "read");
+        token = test_provider_get_token (provider, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (grant_token_get_scope (token), ==, "read");
+        g_assert_cmpuint (token_requests_full (oidc_issuer, &basic_after) - before, ==, 1);
+        g_assert_cmpuint (basic_after, ==, basic_before);
+        g_clear_object (&token);
+
+        /* Again: a new assertion (the server keeps a replay cache of jti). */
+        grant_token_provider_invalidate (provider, NULL);
+        token = test_provider_get_token (provider, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (token_requests (oidc_issuer) - before, ==, 2);
+
+        g_assert_finalize_object (provider);
+      }
+}
+
+static void
+test_client_secret_jwt (void)
+{
+  GrantTokenProvider *provider = oidc_provider ("secret-jwt-client", JWT_SECRET,
+                                                GRANT_AUTH_METHOD_CLIENT_SECRET_JWT);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_scope (provider, "read");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_scope (token), ==, "read");
+  g_assert_finalize_object (provider);
+
+  /* The wrong secret signs an assertion the server refuses. */
+  provider = oidc_provider ("secret-jwt-client", "not the secret", GRANT_AUTH_METHOD_CLIENT_SECRET_JWT);
+  g_clear_object (&token);
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_assert_null (strstr (error->message, "not the secret"));
+  g_assert_finalize_object (provider);
+}
+
+/* A key the server does not know: invalid_client, and nothing of the key
+ * or the assertion in the message. */
+static void
+test_unknown_key (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantClientKey) stranger = grant_client_key_generate ("ES256", &error);
+  GrantTokenProvider *provider = oidc_provider ("jwt-client", NULL, GRANT_AUTH_METHOD_PRIVATE_KEY_JWT);
+  g_autoptr(GrantToken) token = NULL;
+
+  g_assert_no_error (error);
+  grant_client_key_set_key_id (stranger, "ES256");
+  grant_token_provider_set_client_key (provider, stranger);
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_test_message ("%s", error->message);
+  g_assert_null (strstr (error->message, "eyJ"));
+  g_assert_null (strstr (error->message, grant_client_key_get_thumbprint (stranger)));
+  g_assert_finalize_object (provider);
+}
+
+/* The server refuses an assertion it saw before: why every request, retries
+ * included, carries a new one. */
+static void
+test_replayed_assertion (void)
+{
+  g_autofree char *token_url = g_strconcat (oidc_issuer, "/token", NULL);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *jti = grant_assertion_new_jti ();
+  GrantAssertionClaims claims = { "jwt-client", token_url, jti, g_get_real_time () / G_USEC_PER_SEC };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *assertion = grant_assertion_sign (jwt_keys[2], &claims, &error);
+  guint statuses[2];
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(SoupMessage) message = soup_message_new ("POST", token_url);
+      g_autofree char *body = soup_form_encode ("grant_type", "client_credentials",
+                                                "client_id", "jwt-client",
+                                                "client_assertion_type", GRANT_ASSERTION_TYPE,
+                                                "client_assertion", assertion,
+                                                NULL);
+      g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&body), strlen (body));
+      g_autoptr(GBytes) answer = NULL;
+
+      soup_message_set_request_body_from_bytes (message, "application/x-www-form-urlencoded", bytes);
+      answer = soup_session_send_and_read (session, message, NULL, &error);
+      g_assert_no_error (error);
+      statuses[i] = soup_message_get_status (message);
+    }
+  g_assert_cmpuint (statuses[0], ==, 200);
+  g_assert_cmpuint (statuses[1], ==, 401);
+}
+
+/* The public JWKs of jwt-client's keys, for the server. */
+static void
+write_jwks (void)
+{
+  g_autoptr(GString) jwks = g_string_new ("{\"keys\":[");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("grant-interop-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (jwt_keys); i++)
+    {
+      g_autofree char *jwk = NULL;
+
+      jwt_keys[i] = grant_client_key_generate (jwt_algorithms[i], &error);
+      g_assert_no_error (error);
+      grant_client_key_set_key_id (jwt_keys[i], jwt_algorithms[i]);
+      jwk = grant_client_key_dup_public_jwk (jwt_keys[i]);
+      g_string_append_printf (jwks, "%s%s", i > 0 ? "," : "", jwk);
+    }
+  g_string_append (jwks, "]}");
+  jwks_path = g_build_filename (dir, "jwks.json", NULL);
+  g_file_set_contents (jwks_path, jwks->str, -1, &error);
+  g_assert_no_error (error);
+  g_setenv ("GRANT_INTEROP_JWKS", jwks_path, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -330,6 +480,7 @@ main (int   argc,
       return 0;
     }
 
+  write_jwks ();
   oidc = start_server ("oidc-server.mjs", &oidc_info);
   mock = start_server ("mock-server.mjs", &mock_info);
   oidc_issuer = g_strdup (json_object_get_string_member (oidc_info, "issuer"));
@@ -344,6 +495,10 @@ main (int   argc,
   g_test_add_func ("/interop/oidc-provider/auto-without-discovery", test_auto_without_discovery);
   g_test_add_func ("/interop/oidc-provider/auto-from-discovery", test_auto_from_discovery);
   g_test_add_func ("/interop/oidc-provider/reuse-and-refresh", test_reuse_and_refresh);
+  g_test_add_func ("/interop/oidc-provider/private-key-jwt", test_private_key_jwt);
+  g_test_add_func ("/interop/oidc-provider/client-secret-jwt", test_client_secret_jwt);
+  g_test_add_func ("/interop/oidc-provider/unknown-key", test_unknown_key);
+  g_test_add_func ("/interop/oidc-provider/replayed-assertion", test_replayed_assertion);
   g_test_add_func ("/interop/oauth2-mock-server/jwt", test_mock_server_jwt);
 
   status = g_test_run ();
@@ -356,6 +511,16 @@ main (int   argc,
   g_free (oidc_issuer);
   g_free (post_only_issuer);
   g_free (mock_issuer);
+  for (guint i = 0; i < G_N_ELEMENTS (jwt_keys); i++)
+    g_clear_object (&jwt_keys[i]);
+  if (jwks_path != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (jwks_path);
+
+      g_unlink (jwks_path);
+      g_rmdir (dir);
+      g_free (jwks_path);
+    }
 
   return status;
 }

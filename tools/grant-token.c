@@ -45,6 +45,9 @@ static gboolean opt_list_presets;
 static gboolean opt_allow_insecure_http;
 static char *opt_tls_certificate;
 static char *opt_ca_file;
+static char *opt_private_key;
+static char *opt_key_id;
+static char *opt_key_password_file;
 
 static const GOptionEntry entries[] = {
   { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
@@ -62,8 +65,9 @@ static const GOptionEntry entries[] = {
   { "scope", 's', 0, G_OPTION_ARG_STRING, &opt_scope,
     "The space-separated scope to request", "SCOPE" },
   { "auth-method", 'a', 0, G_OPTION_ARG_STRING, &opt_auth_method,
-    "Client authentication: basic, post, none, auto, tls_client_auth or "
-    "self_signed_tls_client_auth (default: the preset's, or post)", "METHOD" },
+    "Client authentication: basic, post, none, auto, private_key_jwt, client_secret_jwt, "
+    "tls_client_auth or self_signed_tls_client_auth (default: the preset's, or post; "
+    "private_key_jwt with --private-key)", "METHOD" },
   { "request-format", 'f', 0, G_OPTION_ARG_STRING, &opt_request_format,
     "The request body: form or json (default: the preset's, or form)", "FORMAT" },
   { "param", 'P', 0, G_OPTION_ARG_STRING_ARRAY, &opt_params,
@@ -87,6 +91,14 @@ static const GOptionEntry entries[] = {
     "Present the certificate and private key in FILE (PEM) for mutual TLS", "FILE" },
   { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_ca_file,
     "Trust the CA certificates in FILE (PEM) instead of the system's", "FILE" },
+  { "private-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_private_key,
+    "Sign private_key_jwt assertions with the key in FILE (PEM, DER or PKCS#12; "
+    "a certificate in it gives x5t#S256)", "FILE" },
+  { "key-id", 0, 0, G_OPTION_ARG_STRING, &opt_key_id,
+    "The kid of the assertions' header", "ID" },
+  { "key-password-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_key_password_file,
+    "Read the private key's password from FILE; otherwise it comes from the "
+    "GRANT_KEY_PASSWORD environment variable, never from an option", "FILE" },
   { NULL },
 };
 
@@ -465,8 +477,9 @@ main (int   argc,
   if (opt_auth_method != NULL)
     {
       if (!parse_auth_method (opt_auth_method, &method))
-        return fail (EXIT_USAGE, "--auth-method must be basic, post, none, auto, tls_client_auth "
-                     "or self_signed_tls_client_auth, not “%s”", opt_auth_method);
+        return fail (EXIT_USAGE, "--auth-method must be basic, post, none, auto, private_key_jwt, "
+                     "client_secret_jwt, tls_client_auth or self_signed_tls_client_auth, not “%s”",
+                     opt_auth_method);
       grant_token_provider_set_auth_method (provider, method);
     }
 
@@ -498,9 +511,40 @@ main (int   argc,
       grant_token_provider_set_tls_certificate (provider, certificate);
     }
 
+  if (opt_private_key != NULL)
+    {
+      g_autoptr(GrantClientKey) key = NULL;
+      char *password = NULL;
+
+      if (opt_key_password_file != NULL)
+        {
+          if (!g_file_get_contents (opt_key_password_file, &password, NULL, &error))
+            return fail (EXIT_USAGE, "cannot read --key-password-file: %s", error->message);
+          g_strchomp (password);
+        }
+      else
+        password = g_strdup (g_getenv ("GRANT_KEY_PASSWORD"));
+      key = grant_client_key_new_from_file (opt_private_key, password, &error);
+      if (password != NULL)
+        {
+          memset (password, 0, strlen (password));
+          g_free (password);
+        }
+      if (key == NULL)
+        return fail (EXIT_USAGE, "%s", error->message);
+      if (opt_key_id != NULL)
+        grant_client_key_set_key_id (key, opt_key_id);
+      grant_token_provider_set_client_key (provider, key);
+      if (opt_auth_method == NULL)
+        grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_PRIVATE_KEY_JWT);
+    }
+  else if (opt_key_id != NULL)
+    return fail (EXIT_USAGE, "--key-id needs --private-key");
+
   method = grant_token_provider_get_auth_method (provider);
   if (!have_secret && method != GRANT_AUTH_METHOD_NONE && method != GRANT_AUTH_METHOD_TLS_CLIENT_AUTH &&
-      method != GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH)
+      method != GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH && method != GRANT_AUTH_METHOD_PRIVATE_KEY_JWT &&
+      !(method == GRANT_AUTH_METHOD_AUTO && opt_private_key != NULL))
     return fail (EXIT_USAGE, "no client secret: put it in a file for --client-secret-file, "
                  "or in the GRANT_CLIENT_SECRET environment variable");
 

@@ -6,7 +6,13 @@
 // Prints {"issuer": ..., "post_only_issuer": ...} and serves until killed.
 // GET <issuer>/test/token-requests counts the token requests it received,
 // and how many carried HTTP Basic credentials.
+//
+// With GRANT_INTEROP_JWKS naming a file of public JWKs ({"keys": [...]}),
+// the first also has jwt-client (private_key_jwt with those keys) and
+// secret-jwt-client (client_secret_jwt); it checks the assertions as real
+// servers do, with a replay cache for their jti.
 
+import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -38,7 +44,28 @@ const clients = [
     token_endpoint_auth_method: 'client_secret_post',
     scope: 'read',
   },
-].map((client) => ({
+];
+
+export const JWT_SECRET = 'a client secret long enough for HS256 0123456789';
+
+if (process.env.GRANT_INTEROP_JWKS) {
+  const jwks = JSON.parse(fs.readFileSync(process.env.GRANT_INTEROP_JWKS, 'utf8'));
+  clients.push({
+    client_id: 'jwt-client',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks,
+    scope: 'read',
+  });
+  clients.push({
+    client_id: 'secret-jwt-client',
+    client_secret: JWT_SECRET,
+    token_endpoint_auth_method: 'client_secret_jwt',
+    token_endpoint_auth_signing_alg: 'HS256',
+    scope: 'read',
+  });
+}
+
+const registered = clients.map((client) => ({
   grant_types: ['client_credentials'],
   response_types: [],
   redirect_uris: [],
@@ -56,8 +83,11 @@ async function start(clientAuthMethods) {
   const server = await listen();
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
-    clients: clients.filter((client) => clientAuthMethods.includes(client.token_endpoint_auth_method)),
+    clients: registered.filter((client) => clientAuthMethods.includes(client.token_endpoint_auth_method)),
     clientAuthMethods,
+    enabledJWA: {
+      clientAuthSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA'],
+    },
     features: {
       clientCredentials: { enabled: true },
       devInteractions: { enabled: false },
@@ -87,6 +117,7 @@ async function start(clientAuthMethods) {
   return issuer;
 }
 
-const issuer = await start(['client_secret_basic', 'client_secret_post']);
+const issuer = await start(['client_secret_basic', 'client_secret_post',
+  'private_key_jwt', 'client_secret_jwt']);
 const postOnlyIssuer = await start(['client_secret_post']);
 console.log(JSON.stringify({ issuer, post_only_issuer: postOnlyIssuer }));
