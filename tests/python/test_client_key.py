@@ -16,7 +16,8 @@ import unittest
 import gi
 
 gi.require_version('Grant', '1.0')
-from gi.repository import GLib, Grant  # noqa: E402
+gi.require_version('Soup', '3.0')
+from gi.repository import GLib, Grant, Soup  # noqa: E402
 
 PASSWORD = 'python-test-password'
 
@@ -109,6 +110,88 @@ class Generate(unittest.TestCase):
     def test_unknown(self):
         with self.assertRaises(GLib.Error):
             Grant.ClientKey.generate('HS256')
+
+
+
+def b64decode(part):
+    return base64.urlsafe_b64decode(part + '=' * (-len(part) % 4))
+
+
+class PrivateKeyJwt(unittest.TestCase):
+    """A provider that signs its assertions with a Grant.ClientKey, against
+    a token endpoint here that reads them (their signatures are checked by
+    a real server in test-interop)."""
+
+    def setUp(self):
+        self.requests = []
+        self.server = Soup.Server()
+        self.server.listen_local(0, Soup.ServerListenOptions.IPV4_ONLY)
+        self.server.add_handler('/token', self.handle)
+        self.url = 'http://127.0.0.1:%d/token' % self.server.get_uris()[0].get_port()
+
+    def tearDown(self):
+        self.server.disconnect()
+
+    def handle(self, server, msg, path, query):
+        body = msg.get_request_body().flatten().get_data().decode()
+        self.requests.append(dict(p.split('=', 1) for p in body.split('&')))
+        data = json.dumps({'access_token': 'jwt-%d' % len(self.requests), 'expires_in': 3600}).encode()
+        msg.set_status(200, None)
+        msg.set_response('application/json', Soup.MemoryUse.COPY, data)
+
+    def get_token(self, provider):
+        loop = GLib.MainLoop()
+        out = {}
+
+        def done(source, result):
+            out['token'] = source.get_token_finish(result)
+            loop.quit()
+
+        provider.get_token_async(None, done)
+        loop.run()
+        return out['token']
+
+    def test_assertion(self):
+        key = Grant.ClientKey.generate('ES256')
+        key.set_key_id('py-key')
+        provider = Grant.TokenProvider(token_url=self.url, client_id='py-client', client_key=key,
+                                       auth_method=Grant.AuthMethod.AUTO, auto_refresh=False)
+        self.assertEqual(self.get_token(provider).get_access_token(), 'jwt-1')
+        provider.invalidate(None)
+        self.assertEqual(self.get_token(provider).get_access_token(), 'jwt-2')
+
+        jtis = set()
+        for fields in self.requests:
+            self.assertEqual(fields['client_assertion_type'],
+                             'urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer')
+            self.assertNotIn('client_secret', fields)
+            header, claims, signature = fields['client_assertion'].split('.')
+            header = json.loads(b64decode(header))
+            claims = json.loads(b64decode(claims))
+            self.assertEqual(header, {'alg': 'ES256', 'typ': 'JWT', 'kid': 'py-key'})
+            self.assertEqual(claims['iss'], 'py-client')
+            self.assertEqual(claims['sub'], 'py-client')
+            self.assertEqual(claims['aud'], self.url)
+            self.assertEqual(claims['exp'] - claims['iat'], 60)
+            self.assertEqual(len(b64decode(signature)), 64)
+            jtis.add(claims['jti'])
+        self.assertEqual(len(jtis), 2)
+
+    def test_audience_and_missing_key(self):
+        provider = Grant.TokenProvider(token_url=self.url, client_id='py-client',
+                                       auth_method=Grant.AuthMethod.PRIVATE_KEY_JWT,
+                                       auto_refresh=False, max_attempts=1)
+        with self.assertRaises(GLib.Error) as caught:
+            provider.get_token(None)
+        self.assertTrue(caught.exception.matches(Grant.error_quark(), Grant.Error.INVALID_CONFIGURATION))
+        self.assertIn('client-key', caught.exception.message)
+        self.assertEqual(self.requests, [])
+
+        provider.set_client_key(Grant.ClientKey.generate('EdDSA'))
+        provider.set_assertion_audience('https://tenant.example.com/')
+        self.get_token(provider)
+        claims = json.loads(b64decode(self.requests[0]['client_assertion'].split('.')[1]))
+        self.assertEqual(claims['aud'], 'https://tenant.example.com/')
 
 
 if __name__ == '__main__':
