@@ -490,6 +490,12 @@ token_handler (SoupServer        *server,
       id = basic_id;
       secret = basic_secret;
     }
+  else if (g_hash_table_contains (params, "client_assertion"))
+    {
+      auth = "jwt";
+      id = g_hash_table_lookup (params, "client_id");
+      secret = endpoint->accept_assertions ? endpoint->client_secret : NULL;
+    }
   else if (g_hash_table_contains (params, "client_secret"))
     {
       auth = "post";

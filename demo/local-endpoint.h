@@ -41,6 +41,8 @@ struct _LocalEndpoint {
   char *client_id;
   char *client_secret;
   gboolean accept_basic;      /* default TRUE */
+  gboolean accept_assertions; /* default FALSE: for tests, a client_assertion
+                               * is taken for the client's, unverified */
   gboolean accept_post;       /* default TRUE */
   gboolean want_json;         /* the body must be JSON; default FALSE */
   char *allowed_scope;        /* NULL: any scope */

@@ -25,6 +25,7 @@ typedef struct {
   char *token_endpoint;
   char *mtls_token_endpoint; /* RFC 8705 section 5's alias, or NULL */
   guint auth_methods;      /* 0 when the document lists none */
+  char **signing_algs;     /* token_endpoint_auth_signing_alg_values_supported, or NULL */
 } GrantDiscovery;
 
 char           *grant_discovery_url   (const char          *issuer,

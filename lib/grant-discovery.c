@@ -104,6 +104,32 @@ read_auth_methods (JsonObject *object)
   return methods != 0 ? methods : GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_AUTO);
 }
 
+/* An array of strings, or NULL when @name is missing or not one; other
+ * elements are skipped. */
+static char **
+read_strings (JsonObject *object,
+              const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  g_autoptr(GStrvBuilder) builder = NULL;
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+
+  builder = g_strv_builder_new ();
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (JSON_NODE_HOLDS_VALUE (element) && json_node_get_value_type (element) == G_TYPE_STRING)
+        g_strv_builder_add (builder, json_node_get_string (element));
+    }
+
+  return g_strv_builder_end (builder);
+}
+
 /* Reads an authorization server metadata document and checks that it is
  * the issuer's (RFC 8414 section 3.3) and names a token endpoint that
  * credentials may be sent to. */
@@ -177,6 +203,7 @@ grant_discovery_parse (const char          *issuer,
   discovery->issuer = g_strdup (issuer);
   discovery->token_endpoint = g_strdup (token_endpoint);
   discovery->auth_methods = read_auth_methods (object);
+  discovery->signing_algs = read_strings (object, "token_endpoint_auth_signing_alg_values_supported");
 
   /* Where clients that present a certificate go (RFC 8705 section 5). An
    * alias that is not a URL credentials may go to is ignored: the token
@@ -201,6 +228,7 @@ grant_discovery_copy (const GrantDiscovery *discovery)
   copy->issuer = g_strdup (discovery->issuer);
   copy->token_endpoint = g_strdup (discovery->token_endpoint);
   copy->mtls_token_endpoint = g_strdup (discovery->mtls_token_endpoint);
+  copy->signing_algs = g_strdupv (discovery->signing_algs);
   copy->auth_methods = discovery->auth_methods;
 
   return copy;
@@ -215,5 +243,6 @@ grant_discovery_free (GrantDiscovery *discovery)
   g_free (discovery->issuer);
   g_free (discovery->token_endpoint);
   g_free (discovery->mtls_token_endpoint);
+  g_strfreev (discovery->signing_algs);
   g_free (discovery);
 }

@@ -122,6 +122,7 @@ struct _GrantFetch {
   guint discovery_hops;
   guint auto_candidates;       /* AUTO: the methods it may try */
   guint auto_tried;
+  GrantAuthMethod first_method; /* AUTO: the one that gave first_error */
   GrantAuthMethod attempt_method;
   GError *first_error;         /* AUTO: the first method's answer */
 
@@ -1449,8 +1450,9 @@ auto_method_lookup (const char *token_url,
     method = g_hash_table_lookup (auto_methods, key);
   G_UNLOCK (auto_methods);
 
+  /* AUTO: nothing remembered (it is never a candidate). */
   return method != NULL ? (GrantAuthMethod) GPOINTER_TO_INT (method)
-                        : GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
+                        : GRANT_AUTH_METHOD_AUTO;
 }
 
 static void
@@ -1490,9 +1492,70 @@ is_authentication_refusal (const GError *error)
 static const char *
 describe_auth_method (GrantAuthMethod method)
 {
-  return method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC
-         ? "with HTTP Basic authentication"
-         : "with the credentials in the request body";
+  switch (method)
+    {
+    case GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC:
+      return "with HTTP Basic authentication";
+    case GRANT_AUTH_METHOD_CLIENT_SECRET_POST:
+      return "with the credentials in the request body";
+    case GRANT_AUTH_METHOD_PRIVATE_KEY_JWT:
+      return "with a private_key_jwt assertion";
+    case GRANT_AUTH_METHOD_CLIENT_SECRET_JWT:
+      return "with a client_secret_jwt assertion";
+    case GRANT_AUTH_METHOD_TLS_CLIENT_AUTH:
+      return "with the client certificate (tls_client_auth)";
+    case GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH:
+      return "with the client certificate (self_signed_tls_client_auth)";
+    default:
+      return "without client authentication";
+    }
+}
+
+#define METHOD_BIT(method) GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_##method)
+
+/* What AUTO may use, by what the client has: a key, a certificate, a
+ * secret. */
+static guint
+auto_allowed (const GrantFetchConfig *config)
+{
+  guint allowed = 0;
+
+  if (config->client_key != NULL)
+    allowed |= METHOD_BIT (PRIVATE_KEY_JWT);
+  if (config->tls_certificate != NULL)
+    allowed |= METHOD_BIT (TLS_CLIENT_AUTH) | METHOD_BIT (SELF_SIGNED_TLS_CLIENT_AUTH);
+  if (is_set (config->client_secret))
+    allowed |= METHOD_BIT (CLIENT_SECRET_BASIC) | METHOD_BIT (CLIENT_SECRET_POST) |
+               METHOD_BIT (CLIENT_SECRET_JWT);
+
+  return allowed;
+}
+
+/* What AUTO tries when no document says what the server takes: the key;
+ * else the certificate of a client without a secret; else Basic, then the
+ * body. */
+static guint
+auto_default (const GrantFetchConfig *config)
+{
+  if (config->client_key != NULL)
+    return METHOD_BIT (PRIVATE_KEY_JWT);
+  if (config->tls_certificate != NULL && !is_set (config->client_secret))
+    return METHOD_BIT (TLS_CLIENT_AUTH);
+
+  return METHOD_BIT (CLIENT_SECRET_BASIC) | METHOD_BIT (CLIENT_SECRET_POST);
+}
+
+/* The names of the methods in @bits, for a message. */
+static char *
+describe_methods (guint bits)
+{
+  g_autoptr(GString) names = g_string_new (NULL);
+
+  for (GrantAuthMethod m = GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC; m <= GRANT_AUTH_METHOD_LAST; m++)
+    if (bits & GRANT_DISCOVERY_METHOD (m))
+      g_string_append_printf (names, "%s%s", names->len > 0 ? ", " : "", grant_auth_method_to_string (m));
+
+  return names->len > 0 ? g_string_free (g_steal_pointer (&names), FALSE) : g_strdup ("none libgrant knows");
 }
 
 /* The next method AUTO tries: what worked before for this endpoint and
@@ -1503,8 +1566,12 @@ next_auto_method (GrantFetch      *fetch,
 {
   GrantAuthMethod order[] = {
     auto_method_lookup (fetch->token_url, fetch->config->client_id),
+    GRANT_AUTH_METHOD_PRIVATE_KEY_JWT,
+    GRANT_AUTH_METHOD_TLS_CLIENT_AUTH,
+    GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH,
     GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
     GRANT_AUTH_METHOD_CLIENT_SECRET_POST,
+    GRANT_AUTH_METHOD_CLIENT_SECRET_JWT,
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (order); i++)
@@ -1530,8 +1597,9 @@ use_discovery (GrantFetch            *fetch,
                const GrantDiscovery  *discovery,
                GError               **error)
 {
-  guint usable = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) |
-                 GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+  const GrantFetchConfig *config = fetch->config;
+  guint allowed = auto_allowed (config);
+  gboolean alg_refused = FALSE;
 
   /* A client that presents a certificate uses the mutual TLS alias. */
   grant_set_str (&fetch->token_url, fetch->config->tls_certificate != NULL && discovery->mtls_token_endpoint
@@ -1540,17 +1608,45 @@ use_discovery (GrantFetch            *fetch,
   if (fetch->config->auth_method != GRANT_AUTH_METHOD_AUTO)
     return TRUE;
 
-  /* RFC 8414 section 2: client_secret_basic when the document lists none. */
+  /* RFC 8414 section 2: client_secret_basic when the document lists none
+   * (unless the client has a key or only a certificate to offer). */
   if (discovery->auth_methods == 0)
-    fetch->auto_candidates = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
-  else
-    fetch->auto_candidates = discovery->auth_methods & usable;
+    {
+      fetch->auto_candidates = auto_default (config) & ~METHOD_BIT (CLIENT_SECRET_POST);
+      return TRUE;
+    }
+
+  fetch->auto_candidates = discovery->auth_methods & allowed;
+
+  /* A signed assertion only with an algorithm the server takes. */
+  if (discovery->signing_algs != NULL)
+    {
+      if ((fetch->auto_candidates & METHOD_BIT (PRIVATE_KEY_JWT)) &&
+          !g_strv_contains ((const char * const *) discovery->signing_algs,
+                            grant_client_key_get_algorithm (config->client_key)))
+        {
+          fetch->auto_candidates &= ~METHOD_BIT (PRIVATE_KEY_JWT);
+          alg_refused = TRUE;
+        }
+      if ((fetch->auto_candidates & METHOD_BIT (CLIENT_SECRET_JWT)) &&
+          !g_strv_contains ((const char * const *) discovery->signing_algs, "HS256"))
+        fetch->auto_candidates &= ~METHOD_BIT (CLIENT_SECRET_JWT);
+    }
 
   if (fetch->auto_candidates == 0)
     {
+      g_autofree char *offered = describe_methods (discovery->auth_methods);
+      g_autofree char *usable = describe_methods (allowed);
+      g_autofree char *algs = discovery->signing_algs ? g_strjoinv (", ", discovery->signing_algs) : NULL;
+      g_autofree char *why = alg_refused ? g_strdup_printf (" (its key signs %s; the server takes %s)",
+                                                            grant_client_key_get_algorithm (config->client_key),
+                                                            algs)
+                                         : g_strdup ("");
+
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                   "The authorization server %s supports neither client_secret_basic "
-                   "nor client_secret_post; set the auth-method property", fetch->config->issuer);
+                   "The authorization server %s takes %s; this client can use %s%s: "
+                   "give it what the server takes, or set the auth-method property",
+                   config->issuer, offered, usable, why);
       return FALSE;
     }
 
@@ -1680,23 +1776,27 @@ token_attempt_done (GrantFetch *fetch,
           g_debug ("The token endpoint refused client authentication %s; trying %s",
                    describe_auth_method (fetch->attempt_method), describe_auth_method (next));
           fetch->first_error = error;
+          fetch->first_method = fetch->attempt_method;
           fetch->attempt_method = next;
           fetch->state = FETCH_REQUEST;
           return;
         }
       else if (fetch->first_error != NULL)
         {
-          /* Report both answers, Basic first, with the second one's code. */
-          gboolean basic_last = fetch->attempt_method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC;
-          GError *basic = basic_last ? error : fetch->first_error;
-          GError *post = basic_last ? fetch->first_error : error;
-          g_autofree char *basic_text = as_clause (basic->message);
-          g_autofree char *post_text = as_clause (post->message);
+          /* Report both answers, Basic before the body, otherwise in the
+           * order tried, with the second one's code. */
+          gboolean swap = fetch->attempt_method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC &&
+                          fetch->first_method == GRANT_AUTH_METHOD_CLIENT_SECRET_POST;
+          GError *one = swap ? error : fetch->first_error;
+          GError *two = swap ? fetch->first_error : error;
+          GrantAuthMethod one_method = swap ? fetch->attempt_method : fetch->first_method;
+          GrantAuthMethod two_method = swap ? fetch->first_method : fetch->attempt_method;
+          g_autofree char *one_text = as_clause (one->message);
+          g_autofree char *two_text = as_clause (two->message);
           GError *both = g_error_new (error->domain, error->code,
-                                      "Both client authentication methods failed: "
-                                      "with HTTP Basic authentication, %s; with the "
-                                      "credentials in the request body, %s",
-                                      basic_text, post_text);
+                                      "Both client authentication methods failed: %s, %s; %s, %s",
+                                      describe_auth_method (one_method), one_text,
+                                      describe_auth_method (two_method), two_text);
 
           g_clear_error (&error);
           error = both;
@@ -1884,10 +1984,9 @@ prepare_token_request (GrantFetch *fetch)
   fetch->attempt_method = fetch->config->auth_method;
   if (fetch->attempt_method == GRANT_AUTH_METHOD_AUTO)
     {
-      /* Without a discovery document, both methods are candidates. */
+      /* Without a discovery document, what the client has decides. */
       if (fetch->auto_candidates == 0)
-        fetch->auto_candidates = GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) |
-                                 GRANT_DISCOVERY_METHOD (GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+        fetch->auto_candidates = auto_default (fetch->config);
       if (!next_auto_method (fetch, &fetch->attempt_method))
         g_assert_not_reached ();
     }

@@ -736,9 +736,7 @@ snapshot_request (GrantTokenProvider *self,
   config->tls_certificate = self->tls_certificate ? g_object_ref (self->tls_certificate) : NULL;
   config->client_key = self->client_key ? g_object_ref (self->client_key) : NULL;
   config->assertion_audience = g_strdup (self->assertion_audience);
-  /* A key says how the client proves itself. */
-  if (config->auth_method == GRANT_AUTH_METHOD_AUTO && self->client_key != NULL)
-    config->auth_method = GRANT_AUTH_METHOD_PRIVATE_KEY_JWT;
+
   config->clock = g_object_ref (self->clock);
   config->timeout = self->timeout;
   config->max_attempts = self->max_attempts;

@@ -43,6 +43,7 @@ C_LOCALS = """  G_GNUC_UNUSED GrantTokenProvider *provider = NULL;
   G_GNUC_UNUSED const char *client_id = NULL, *client_secret = NULL, *token_url = NULL;
   G_GNUC_UNUSED const char *api_url = NULL, *base_url = NULL;
   G_GNUC_UNUSED int example = 0;
+  G_GNUC_UNUSED GrantClientKey *key = NULL;
 """
 
 VALA_LOCALS = {

@@ -284,6 +284,7 @@ typedef struct {
   char *issuer;            /* what the document claims */
   const char *methods;     /* JSON array, or NULL */
   guint served;
+  const char *algs;        /* JSON array of signing algorithms, or NULL */
 } Document;
 
 static void
@@ -297,11 +298,12 @@ document_handler (SoupServer        *server,
   g_autofree char *body = NULL;
 
   document->served++;
-  body = g_strdup_printf ("{\"issuer\":\"%s\",\"token_endpoint\":\"%s\"%s%s%s}",
+  body = g_strdup_printf ("{\"issuer\":\"%s\",\"token_endpoint\":\"%s\"%s%s%s%s}",
                           document->issuer, document->endpoint->token_url,
                           document->methods ? ",\"token_endpoint_auth_methods_supported\":" : "",
                           document->methods ? document->methods : "",
-                          "");
+                          document->algs ? ",\"token_endpoint_auth_signing_alg_values_supported\":" : "",
+                          document->algs ? document->algs : "");
   soup_server_message_set_status (msg, 200, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
 }
@@ -557,6 +559,72 @@ test_discovery_auth_methods (void)
     }
 }
 
+/* AUTO picks among what the server takes and what the client has: a key,
+ * a secret; with an error naming both when nothing fits. */
+static void
+test_discovery_auth_methods_with_key (void)
+{
+  const struct {
+    const char *methods;
+    const char *algs;
+    gboolean key;
+    const char *auth;       /* NULL: an error */
+    const char *error_has[3];
+  } cases[] = {
+    { "[\"client_secret_basic\",\"private_key_jwt\"]", NULL, TRUE, "jwt", { NULL } },
+    { "[\"client_secret_basic\",\"private_key_jwt\"]", "[\"RS256\"]", TRUE, "basic", { NULL } },
+    { "[\"client_secret_jwt\"]", "[\"HS256\"]", FALSE, "jwt", { NULL } },
+    { NULL, NULL, TRUE, "jwt", { NULL } },
+    { "[\"private_key_jwt\"]", "[\"RS256\",\"PS256\"]", TRUE, NULL,
+      { "takes private_key_jwt", "its key signs ES256", "the server takes RS256, PS256" } },
+    { "[\"tls_client_auth\"]", NULL, TRUE, NULL,
+      { "takes tls_client_auth", "can use client_secret_basic, client_secret_post, private_key_jwt, client_secret_jwt", NULL } },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+      Document document = { endpoint, endpoint->base_url, cases[i].methods, 0, cases[i].algs };
+      GrantTokenProvider *provider = grant_token_provider_new (NULL, endpoint->client_id, endpoint->client_secret);
+      g_autoptr(GrantClientKey) key = NULL;
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *auth = NULL;
+
+      g_test_message ("methods %s, algorithms %s", cases[i].methods, cases[i].algs);
+      endpoint->accept_assertions = TRUE;
+      soup_server_add_handler (endpoint->server, "/.well-known/oauth-authorization-server",
+                               document_handler, &document, NULL);
+      grant_token_provider_set_issuer (provider, endpoint->base_url);
+      grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
+      if (cases[i].key)
+        {
+          key = grant_client_key_generate ("ES256", &error);
+          g_assert_no_error (error);
+          grant_token_provider_set_client_key (provider, key);
+        }
+
+      token = test_provider_get_token (provider, NULL, &error);
+      if (cases[i].auth != NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+          auth = local_endpoint_dup_auth (endpoint);
+          g_assert_cmpstr (auth, ==, cases[i].auth);
+        }
+      else
+        {
+          g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+          g_test_message ("%s", error->message);
+          for (guint j = 0; j < G_N_ELEMENTS (cases[i].error_has) && cases[i].error_has[j]; j++)
+            g_assert_nonnull (strstr (error->message, cases[i].error_has[j]));
+          g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+        }
+
+      g_assert_finalize_object (provider);
+    }
+}
+
 static void
 test_discovery_urls (void)
 {
@@ -631,6 +699,7 @@ main (int   argc,
   g_test_add_func ("/discovery/missing", test_discovery_missing);
   g_test_add_func ("/discovery/redirects", test_discovery_redirects);
   g_test_add_func ("/discovery/auth-methods", test_discovery_auth_methods);
+  g_test_add_func ("/discovery/auth-methods-with-key", test_discovery_auth_methods_with_key);
   g_test_add_func ("/discovery/urls", test_discovery_urls);
   g_test_add_func ("/discovery/wrong-types", test_discovery_wrong_types);
 
