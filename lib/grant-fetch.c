@@ -1930,7 +1930,7 @@ send_token_request (GrantFetch *fetch)
       return FALSE;
     }
   if (config->tls_certificate != NULL)
-    grant_tls_present_certificate (message, config->tls_certificate);
+    grant_tls_present_certificate (message, config->tls_certificate, TRUE);
 
   if (method == GRANT_AUTH_METHOD_PRIVATE_KEY_JWT || method == GRANT_AUTH_METHOD_CLIENT_SECRET_JWT)
     {

@@ -18,6 +18,7 @@ GError *grant_tls_explain_error       (SoupMessage  *message,
                                        GError       *error);
 char   *grant_tls_describe_flags      (GTlsCertificateFlags flags);
 void    grant_tls_present_certificate (SoupMessage  *message,
-                                       GTlsCertificate *certificate);
+                                       GTlsCertificate *certificate,
+                                       gboolean      new_connection);
 
 G_END_DECLS

@@ -21,6 +21,7 @@
 #include "grant-tls-private.h"
 
 #define GUARD_KEY "grant-tls-guard"
+#define PRESENT_KEY "grant-tls-present"
 
 typedef struct {
   SoupSession *session;
@@ -226,15 +227,25 @@ present_certificate_cb (SoupMessage        *message,
  * libsoup 3.2 hands the certificate over only when the server asks, which
  * on a TLS 1.3 session resumed from glib-networking's process-wide ticket
  * cache it never does: the certificate is set on the connection as its
- * handshake starts. An idle connection made without it is never reused:
- * the message gets a new one.
+ * handshake starts. With @new_connection, an idle connection (made
+ * without it, on a session other requests use) is not reused.
  */
 void
 grant_tls_present_certificate (SoupMessage     *message,
-                               GTlsCertificate *certificate)
+                               GTlsCertificate *certificate,
+                               gboolean         new_connection)
 {
+  gulong old = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (message), PRESENT_KEY));
+  gulong handler;
+
   soup_message_set_tls_client_certificate (message, certificate);
-  soup_message_add_flags (message, SOUP_MESSAGE_NEW_CONNECTION);
-  g_signal_connect_data (message, "network-event", G_CALLBACK (present_certificate_cb),
-                         g_object_ref (certificate), (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  if (new_connection)
+    soup_message_add_flags (message, SOUP_MESSAGE_NEW_CONNECTION);
+  /* A message sent again (after a 401) keeps one handler. */
+  if (old != 0)
+    g_signal_handler_disconnect (message, old);
+  handler = g_signal_connect_data (message, "network-event", G_CALLBACK (present_certificate_cb),
+                                   g_object_ref (certificate),
+                                   (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+  g_object_set_data (G_OBJECT (message), PRESENT_KEY, GSIZE_TO_POINTER (handler));
 }

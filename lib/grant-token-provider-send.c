@@ -156,6 +156,7 @@ typedef struct {
   GCancellable *cancellable;
   GCancellable *caller_cancellable;
   gulong caller_handler;
+  SoupSession *caller_session;     /* the session the caller gave, or NULL */
 } SendData;
 
 static void
@@ -179,6 +180,7 @@ send_data_free (SendData *data)
 {
   send_data_clear_cancellable (data);
   g_clear_object (&data->caller_cancellable);
+  g_clear_object (&data->caller_session);
   g_clear_object (&data->session);
   g_clear_object (&data->message);
   g_clear_object (&data->token);
@@ -268,6 +270,21 @@ send_authorized_cb (GObject      *object,
       data->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (send_cancel_cb),
                                                     data->cancellable, NULL);
     }
+  /* A token bound to the client certificate is good only with it: the
+   * request presents it, on a session whose connections all do, or on a
+   * new connection of the caller's session. */
+  {
+    g_autoptr(GTlsCertificate) certificate = NULL;
+    g_autoptr(SoupSession) own = grant_token_provider_dup_certificate_session (GRANT_TOKEN_PROVIDER (object),
+                                                                               &certificate);
+
+    if (certificate != NULL)
+      {
+        if (data->caller_session == NULL)
+          g_set_object (&data->session, own);
+        grant_tls_present_certificate (data->message, certificate, data->caller_session != NULL);
+      }
+  }
   grant_tls_guard_message (data->message, data->session, data->cancellable, TRUE);
   soup_session_send_async (data->session, data->message, data->io_priority,
                            data->cancellable, send_sent_cb, g_steal_pointer (&task));
@@ -332,6 +349,7 @@ grant_token_provider_send_async (GrantTokenProvider  *self,
 
   data = g_new0 (SendData, 1);
   data->session = g_object_ref (session ? session : grant_token_provider_get_session (self));
+  data->caller_session = session ? g_object_ref (session) : NULL;
   data->message = g_object_ref (message);
   data->io_priority = io_priority;
 

@@ -88,6 +88,8 @@ struct _GrantTokenProvider
   SoupSession *session;
   GTlsCertificate *tls_certificate;   /* for mutual TLS, under @lock */
   GrantClientKey *client_key;         /* for private_key_jwt, under @lock */
+  SoupSession *certificate_session;   /* API requests with @tls_certificate */
+  GTlsCertificate *certificate_session_for;
   char *assertion_audience;           /* under @lock */
   GPtrArray *parameters;
 
@@ -1087,6 +1089,8 @@ grant_token_provider_finalize (GObject *object)
   g_clear_pointer (&self->discovery, grant_discovery_free);
   g_clear_object (&self->session);
   g_clear_object (&self->tls_certificate);
+  g_clear_object (&self->certificate_session);
+  g_clear_object (&self->certificate_session_for);
   g_clear_object (&self->client_key);
   g_free (self->assertion_audience);
   g_clear_object (&self->clock);
@@ -3174,6 +3178,38 @@ grant_token_provider_get_quiet_until (GrantTokenProvider *self)
   g_mutex_unlock (&self->lock);
 
   return until;
+}
+
+/* For API requests that present the client certificate: a session of the
+ * provider's own whose connections all carry @certificate (so kept-alive
+ * ones may be reused), trusting what the provider's session trusts; NULL
+ * without a certificate. A new certificate gets a new session. */
+SoupSession *
+grant_token_provider_dup_certificate_session (GrantTokenProvider  *self,
+                                              GTlsCertificate    **certificate)
+{
+  SoupSession *session = NULL;
+
+  g_mutex_lock (&self->lock);
+  *certificate = self->tls_certificate ? g_object_ref (self->tls_certificate) : NULL;
+  if (self->tls_certificate != NULL)
+    {
+      if (self->certificate_session == NULL || self->certificate_session_for != self->tls_certificate)
+        {
+          g_clear_object (&self->certificate_session);
+          self->certificate_session =
+            soup_session_new_with_options ("tls-database", soup_session_get_tls_database (self->session),
+                                           "proxy-resolver", soup_session_get_proxy_resolver (self->session),
+                                           "user-agent", soup_session_get_user_agent (self->session),
+                                           "timeout", soup_session_get_timeout (self->session),
+                                           NULL);
+          g_set_object (&self->certificate_session_for, self->tls_certificate);
+        }
+      session = g_object_ref (self->certificate_session);
+    }
+  g_mutex_unlock (&self->lock);
+
+  return session;
 }
 
 /* Now, on the provider's clock (a test's, or the wall clock). */

@@ -32,7 +32,7 @@ import urllib.parse
 # Requests that reached the handlers; connections, and those that resumed
 # an earlier session from its ticket.
 counts = {"token": 0, "api": 0, "authorized": 0, "connections": 0, "resumed": 0, "not_mtls": 0,
-          "last_token": None}
+          "last_token": None, "last_api_client_cert": None}
 lock = threading.Lock()
 
 
@@ -84,6 +84,10 @@ class TlsHandler(http.server.BaseHTTPRequestHandler):
             self.answer("text/plain", b"ok")
 
     def do_GET(self):
+        presented = self.connection.getpeercert(binary_form=True)
+        if self.path.startswith("/api"):
+            with lock:
+                counts["last_api_client_cert"] = hashlib.sha256(presented).hexdigest() if presented else None
         if self.path == "/.well-known/oauth-authorization-server":
             # RFC 8414 metadata whose token endpoint refuses everything, and
             # whose mutual TLS alias (RFC 8705 section 5) is the real one.

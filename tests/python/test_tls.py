@@ -340,6 +340,25 @@ class MutualTlsTest(unittest.TestCase):
         provider.get_token_finish(result)
         self.assertEqual(self.server.counts()['last_token']['client_cert'], self.sha256(self.client))
 
+    def test_api_requests_present_the_certificate(self):
+        """A token bound to the certificate is good only with it: send_async
+        presents it, on the provider's session as on the caller's, though
+        that session holds an idle connection made without it."""
+        session = session_trusting(self.cert)
+        message = Soup.Message.new('GET', self.server.api_url)
+        session.send_and_read(message, None)
+        self.assertIsNone(self.server.counts()['last_api_client_cert'])
+
+        certificate = Gio.TlsCertificate.new_from_files(self.client, self.client_key)
+        provider = self.provider(session, certificate)
+        for caller_session in (None, session, None):
+            message = Soup.Message.new('GET', self.server.api_url)
+            source, result = wait(lambda done: provider.send_async(caller_session, message,
+                                                                   GLib.PRIORITY_DEFAULT, None, done))
+            provider.send_finish(result)
+            self.assertEqual(message.get_status(), 200)
+            self.assertEqual(self.server.counts()['last_api_client_cert'], self.sha256(self.client))
+
     def test_discovery_mtls_alias(self):
         base = self.server.token_url[:-len('/token')]
         provider = Grant.TokenProvider(client_id='tls-client', issuer=base,
