@@ -11,6 +11,8 @@
 
 #include "test-utils.h"
 #include "grant-assertion-private.h"
+#include "grant-client-key-private.h"
+#include "grant-jws-private.h"
 #include "grant-request-private.h"
 
 /* As in tests/interop/oidc-server.mjs. */
@@ -22,6 +24,11 @@
 static const char *jwt_algorithms[] = { "RS256", "PS256", "ES256", "EdDSA" };
 static GrantClientKey *jwt_keys[G_N_ELEMENTS (jwt_algorithms)];
 static char *jwks_path;
+
+/* tests/interop/oidc-mtls-server.mjs: oidc-provider over HTTPS, asking for
+ * client certificates; its certificates are made here, in tls_dir. */
+static char *mtls_issuer;
+static char *tls_dir;
 
 static char *oidc_issuer;
 static char *post_only_issuer;
@@ -436,6 +443,247 @@ test_replayed_assertion (void)
   g_assert_cmpuint (statuses[1], ==, 401);
 }
 
+static gboolean openssl (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static gboolean
+openssl (const char *format,
+         ...)
+{
+  va_list args;
+  g_autofree char *arguments = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  va_start (args, format);
+  arguments = g_strdup_vprintf (format, args);
+  va_end (args);
+  command = g_strconcat ("openssl ", arguments, NULL);
+  if (!g_spawn_command_line_sync (command, NULL, &err, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    {
+      g_printerr ("%s: %s\n", command, err ? err : "");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static char *
+tls_path (const char *name)
+{
+  return g_build_filename (tls_dir, name, NULL);
+}
+
+/* A CA; the server's certificate and a client's, signed by it; a
+ * self-signed client certificate and its JWK with x5t#S256. */
+static void
+write_tls_files (void)
+{
+  g_autoptr(GError) error = NULL;
+  const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+  g_autofree char *ext = NULL;
+  g_autofree char *both = NULL;
+  g_autofree char *jwk = NULL;
+  g_autofree char *x5t = NULL;
+  g_autofree char *jwks = NULL;
+  g_autoptr(GrantClientKey) key = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *ca = NULL, *ca_key = NULL, *server = NULL, *server_key = NULL, *server_csr = NULL;
+  g_autofree char *client = NULL, *client_key = NULL, *client_csr = NULL;
+  g_autofree char *self = NULL, *self_key = NULL;
+
+  tls_dir = g_dir_make_tmp ("grant-interop-tls-XXXXXX", &error);
+  g_assert_no_error (error);
+  ca = tls_path ("ca.pem"), ca_key = tls_path ("ca-key.pem");
+  server = tls_path ("server.pem"), server_key = tls_path ("server-key.pem"), server_csr = tls_path ("server.csr");
+  client = tls_path ("client.pem"), client_key = tls_path ("client-key.pem"), client_csr = tls_path ("client.csr");
+  self = tls_path ("self-signed.pem"), self_key = tls_path ("self-signed-key.pem");
+  ext = tls_path ("ext.cnf");
+  g_file_set_contents (ext, "subjectAltName=IP:127.0.0.1\n", -1, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (openssl ("req -x509 %s -days 2 -subj /CN=interop-ca -keyout %s -out %s", ec, ca_key, ca));
+  g_assert_true (openssl ("req -new %s -subj /CN=127.0.0.1 -keyout %s -out %s", ec, server_key, server_csr));
+  g_assert_true (openssl ("x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -days 2 -extfile %s -out %s",
+                          server_csr, ca, ca_key, ext, server));
+  g_assert_true (openssl ("req -new %s -subj /CN=mtls-client -keyout %s -out %s", ec, client_key, client_csr));
+  g_assert_true (openssl ("x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -days 2 -out %s",
+                          client_csr, ca, ca_key, client));
+  g_assert_true (openssl ("req -x509 %s -days 2 -subj /CN=self-signed-client -keyout %s -out %s",
+                          ec, self_key, self));
+
+  /* The self-signed certificate's public key, as the client registers it. */
+  both = tls_path ("self-signed-both.pem");
+  {
+    g_autofree char *cert_pem = NULL;
+    g_autofree char *key_pem = NULL;
+    g_autofree char *joined = NULL;
+
+    g_file_get_contents (self, &cert_pem, NULL, &error);
+    g_assert_no_error (error);
+    g_file_get_contents (self_key, &key_pem, NULL, &error);
+    g_assert_no_error (error);
+    joined = g_strconcat (cert_pem, key_pem, NULL);
+    g_file_set_contents (both, joined, -1, &error);
+    g_assert_no_error (error);
+  }
+  key = grant_client_key_new_from_file (both, NULL, &error);
+  g_assert_no_error (error);
+  jwk = grant_client_key_dup_public_jwk (key);
+  x5t = grant_client_key_dup_x5t_s256 (key);
+  node = json_from_string (jwk, &error);
+  g_assert_no_error (error);
+  json_object_set_string_member (json_node_get_object (node), "x5t#S256", x5t);
+  {
+    g_autofree char *with_x5t = json_to_string (node, FALSE);
+    g_autofree char *path = tls_path ("self-signed-jwks.json");
+
+    jwks = g_strdup_printf ("{\"keys\":[%s]}", with_x5t);
+    g_file_set_contents (path, jwks, -1, &error);
+    g_assert_no_error (error);
+  }
+  g_setenv ("GRANT_INTEROP_TLS_DIR", tls_dir, TRUE);
+}
+
+/* A provider for the mutual TLS server, trusting its CA. */
+static GrantTokenProvider *
+mtls_provider (const char      *client_id,
+               const char      *secret,
+               GrantAuthMethod  method,
+               const char      *cert_name,
+               const char      *key_name)
+{
+  g_autofree char *ca = tls_path ("ca.pem");
+  g_autofree char *token_url = g_strconcat (mtls_issuer, "/token", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsDatabase) database = g_tls_file_database_new (ca, &error);
+  g_autoptr(SoupSession) session = NULL;
+  GrantTokenProvider *provider;
+
+  g_assert_no_error (error);
+  session = soup_session_new_with_options ("tls-database", database, NULL);
+  provider = g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                           "token-url", token_url,
+                           "client-id", client_id,
+                           "client-secret", secret,
+                           "auth-method", method,
+                           "session", session,
+                           "auto-refresh", FALSE,
+                           "scope", "read",
+                           NULL);
+  if (cert_name != NULL)
+    {
+      g_autofree char *cert = tls_path (cert_name);
+      g_autofree char *key = tls_path (key_name);
+      g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_files (cert, key, &error);
+
+      g_assert_no_error (error);
+      grant_token_provider_set_tls_certificate (provider, certificate);
+    }
+
+  return provider;
+}
+
+/* The x5t#S256 the server bound its last token to, or NULL. */
+static char *
+last_bound_thumbprint (void)
+{
+  g_autofree char *ca = tls_path ("ca.pem");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsDatabase) database = g_tls_file_database_new (ca, &error);
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("tls-database", database, NULL);
+  g_autofree char *url = g_strconcat (mtls_issuer, "/test/last-token", NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, message, NULL, &error);
+  g_autoptr(JsonNode) node = NULL;
+  JsonNode *member;
+
+  g_assert_no_error (error);
+  node = json_from_string (g_bytes_get_data (body, NULL), &error);
+  g_assert_no_error (error);
+  member = json_object_get_member (json_node_get_object (node), "x5t#S256");
+
+  return member && !JSON_NODE_HOLDS_NULL (member) ? g_strdup (json_node_get_string (member)) : NULL;
+}
+
+/* base64url of the SHA-256 of a PEM certificate's DER: RFC 8705's x5t#S256. */
+static char *
+certificate_thumbprint (const char *name)
+{
+  g_autofree char *path = tls_path (name);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_file (path, &error);
+  g_autoptr(GByteArray) der = NULL;
+  guint8 digest[32];
+  gsize length = sizeof digest;
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  g_assert_no_error (error);
+  g_object_get (certificate, "certificate", &der, NULL);
+  g_checksum_update (checksum, der->data, der->len);
+  g_checksum_get_digest (checksum, digest, &length);
+
+  return grant_base64url_encode (digest, length);
+}
+
+static void
+test_mtls_methods (void)
+{
+  const struct {
+    const char *client_id;
+    const char *secret;
+    GrantAuthMethod method;
+    const char *cert;
+    const char *key;
+  } cases[] = {
+    { "mtls-client", NULL, GRANT_AUTH_METHOD_TLS_CLIENT_AUTH, "client.pem", "client-key.pem" },
+    { "self-signed-client", NULL, GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH, "self-signed.pem", "self-signed-key.pem" },
+    { "bound-client", "bound-secret", GRANT_AUTH_METHOD_CLIENT_SECRET_POST, "client.pem", "client-key.pem" },
+    { "mtls-client", NULL, GRANT_AUTH_METHOD_AUTO, "client.pem", "client-key.pem" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      GrantTokenProvider *provider = mtls_provider (cases[i].client_id, cases[i].secret, cases[i].method,
+                                                    cases[i].cert, cases[i].key);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *bound = NULL;
+      g_autofree char *expected = certificate_thumbprint (cases[i].cert);
+
+      g_test_message ("%s", cases[i].client_id);
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (grant_token_get_scope (token), ==, "read");
+      /* The token is bound to the certificate presented (RFC 8705 section 3). */
+      bound = last_bound_thumbprint ();
+      g_assert_cmpstr (bound, ==, expected);
+      g_assert_finalize_object (provider);
+    }
+}
+
+static void
+test_mtls_refused (void)
+{
+  /* No certificate: a clear error, no request. */
+  GrantTokenProvider *provider = mtls_provider ("mtls-client", NULL, GRANT_AUTH_METHOD_TLS_CLIENT_AUTH, NULL, NULL);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_finalize_object (provider);
+  g_clear_error (&error);
+
+  /* A certificate of another client: the server refuses it. */
+  provider = mtls_provider ("mtls-client", NULL, GRANT_AUTH_METHOD_TLS_CLIENT_AUTH,
+                            "self-signed.pem", "self-signed-key.pem");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_assert_finalize_object (provider);
+}
+
 /* The public JWKs of jwt-client's keys, for the server. */
 static void
 write_jwks (void)
@@ -468,6 +716,8 @@ main (int   argc,
 {
   g_autoptr(GSubprocess) oidc = NULL;
   g_autoptr(GSubprocess) mock = NULL;
+  g_autoptr(GSubprocess) mtls = NULL;
+  g_autoptr(JsonObject) mtls_info = NULL;
   g_autoptr(JsonObject) oidc_info = NULL;
   g_autoptr(JsonObject) mock_info = NULL;
   int status;
@@ -481,7 +731,10 @@ main (int   argc,
     }
 
   write_jwks ();
+  write_tls_files ();
   oidc = start_server ("oidc-server.mjs", &oidc_info);
+  mtls = start_server ("oidc-mtls-server.mjs", &mtls_info);
+  mtls_issuer = g_strdup (json_object_get_string_member (mtls_info, "issuer"));
   mock = start_server ("mock-server.mjs", &mock_info);
   oidc_issuer = g_strdup (json_object_get_string_member (oidc_info, "issuer"));
   post_only_issuer = g_strdup (json_object_get_string_member (oidc_info, "post_only_issuer"));
@@ -499,6 +752,8 @@ main (int   argc,
   g_test_add_func ("/interop/oidc-provider/client-secret-jwt", test_client_secret_jwt);
   g_test_add_func ("/interop/oidc-provider/unknown-key", test_unknown_key);
   g_test_add_func ("/interop/oidc-provider/replayed-assertion", test_replayed_assertion);
+  g_test_add_func ("/interop/oidc-provider/mtls", test_mtls_methods);
+  g_test_add_func ("/interop/oidc-provider/mtls-refused", test_mtls_refused);
   g_test_add_func ("/interop/oauth2-mock-server/jwt", test_mock_server_jwt);
 
   status = g_test_run ();
@@ -506,8 +761,14 @@ main (int   argc,
   /* Stopped by PID. */
   g_subprocess_force_exit (oidc);
   g_subprocess_force_exit (mock);
+  g_subprocess_force_exit (mtls);
   g_subprocess_wait (oidc, NULL, NULL);
   g_subprocess_wait (mock, NULL, NULL);
+  g_subprocess_wait (mtls, NULL, NULL);
+  g_free (mtls_issuer);
+  if (tls_dir != NULL)
+    test_remove_tree (tls_dir);
+  g_free (tls_dir);
   g_free (oidc_issuer);
   g_free (post_only_issuer);
   g_free (mock_issuer);

@@ -21,5 +21,5 @@ if [ ! -f "$cache/.installed" ]; then
 fi
 
 # The server scripts resolve their imports from the folder they are in.
-cp "$here/oidc-server.mjs" "$here/mock-server.mjs" "$cache/"
+cp "$here/oidc-server.mjs" "$here/oidc-mtls-server.mjs" "$here/mock-server.mjs" "$cache/"
 echo "$cache"
