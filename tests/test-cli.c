@@ -413,6 +413,85 @@ test_watch (void)
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
 }
 
+/* --private-key, --key-id, --key-password-file and GRANT_KEY_PASSWORD;
+ * the password never on the command line or in a message. */
+static void
+test_private_key (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (NULL);
+  g_autofree char *dir = g_dir_make_tmp ("grant-cli-key-XXXXXX", NULL);
+  g_autofree char *key_path = g_build_filename (dir, "key.pem", NULL);
+  g_autofree char *encrypted = g_build_filename (dir, "encrypted.pem", NULL);
+  g_autofree char *password_file = g_build_filename (dir, "password", NULL);
+  g_autofree char *command = NULL;
+  g_autofree char *assertion = NULL;
+  g_autofree char *auth = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autofree guchar *header = NULL;
+  gsize header_length;
+  int status;
+  Run plain = { 0 }, from_file = { 0 }, from_env = { 0 }, wrong = { 0 }, orphan_kid = { 0 };
+
+  if (g_find_program_in_path ("openssl") == NULL)
+    {
+      g_test_skip ("openssl makes the test key");
+      return;
+    }
+  command = g_strdup_printf ("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s", key_path);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, NULL, &status, NULL) && status == 0);
+  g_free (command);
+  command = g_strdup_printf ("openssl pkcs8 -topk8 -in %s -out %s -passout pass:cli-key-password", key_path, encrypted);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, NULL, &status, NULL) && status == 0);
+  g_assert_true (g_file_set_contents (password_file, "cli-key-password\n", -1, NULL));
+  endpoint->accept_assertions = TRUE;
+
+  /* No secret needed: private_key_jwt, with the key id in the header. */
+  RUN (launcher, NULL, &plain, "-c", "test-client", "-u", endpoint->token_url,
+       "--private-key", key_path, "--key-id", "cli-key");
+  g_assert_cmpint (plain.status, ==, 0);
+  auth = local_endpoint_dup_auth (endpoint);
+  g_assert_cmpstr (auth, ==, "jwt");
+  assertion = local_endpoint_dup_param (endpoint, "client_assertion");
+  parts = g_strsplit (assertion, ".", 3);
+  for (char *p = parts[0]; *p; p++)
+    *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+  {
+    g_autofree char *padded = g_strdup_printf ("%s%s", parts[0], strlen (parts[0]) % 4 == 2 ? "==" :
+                                               strlen (parts[0]) % 4 == 3 ? "=" : "");
+
+    header = g_base64_decode (padded, &header_length);
+  }
+  g_assert_nonnull (g_strstr_len ((const char *) header, header_length, "\"kid\":\"cli-key\""));
+  g_assert_nonnull (g_strstr_len ((const char *) header, header_length, "\"alg\":\"ES256\""));
+
+  /* An encrypted key, its password from a file, then from the environment. */
+  RUN (launcher, NULL, &from_file, "-c", "test-client", "-u", endpoint->token_url,
+       "--private-key", encrypted, "--key-password-file", password_file);
+  g_assert_cmpint (from_file.status, ==, 0);
+  g_subprocess_launcher_setenv (launcher, "GRANT_KEY_PASSWORD", "cli-key-password", TRUE);
+  RUN (launcher, NULL, &from_env, "-c", "test-client", "-u", endpoint->token_url, "--private-key", encrypted);
+  g_assert_cmpint (from_env.status, ==, 0);
+
+  /* A wrong password: a usage error naming the file, not the password. */
+  g_subprocess_launcher_setenv (launcher, "GRANT_KEY_PASSWORD", "not-the-password", TRUE);
+  RUN (launcher, NULL, &wrong, "-c", "test-client", "-u", endpoint->token_url, "--private-key", encrypted);
+  g_assert_cmpint (wrong.status, !=, 0);
+  g_assert_nonnull (strstr (wrong.err, encrypted));
+  g_assert_null (strstr (wrong.err, "not-the-password"));
+
+  RUN (launcher, NULL, &orphan_kid, "-c", "test-client", "-u", endpoint->token_url, "--key-id", "x");
+  g_assert_cmpint (orphan_kid.status, !=, 0);
+  g_assert_nonnull (strstr (orphan_kid.err, "--key-id needs --private-key"));
+
+  run_clear (&plain);
+  run_clear (&from_file);
+  run_clear (&from_env);
+  run_clear (&wrong);
+  run_clear (&orphan_kid);
+  test_remove_tree (dir);
+}
+
 static void
 test_help (void)
 {
@@ -445,6 +524,7 @@ main (int   argc,
   g_test_add_func ("/cli/list-presets", test_list_presets);
   g_test_add_func ("/cli/store-file", test_store_file);
   g_test_add_func ("/cli/watch", test_watch);
+  g_test_add_func ("/cli/private-key", test_private_key);
   g_test_add_func ("/cli/help", test_help);
 
   return g_test_run ();
