@@ -177,6 +177,28 @@ class PrivateKeyJwt(unittest.TestCase):
             jtis.add(claims['jti'])
         self.assertEqual(len(jtis), 2)
 
+    def test_tokens_kept_per_key(self):
+        directory = tempfile.mkdtemp(prefix='grant-py-key-store-')
+        try:
+            store = Grant.FileStore.new(directory)
+            first_key = Grant.ClientKey.generate('ES256')
+
+            def provider(key):
+                p = Grant.TokenProvider(token_url=self.url, client_id='py-client', client_key=key,
+                                        auto_refresh=False)
+                p.set_store(store)
+                return p
+
+            self.assertEqual(self.get_token(provider(first_key)).get_access_token(), 'jwt-1')
+            # Another key, the same client and request: not the stored token.
+            self.assertEqual(self.get_token(provider(Grant.ClientKey.generate('ES256'))).get_access_token(),
+                             'jwt-2')
+            # The first key's token is still there for it.
+            self.assertEqual(self.get_token(provider(first_key)).get_access_token(), 'jwt-1')
+            self.assertEqual(len(self.requests), 2)
+        finally:
+            shutil.rmtree(directory)
+
     def test_audience_and_missing_key(self):
         provider = Grant.TokenProvider(token_url=self.url, client_id='py-client',
                                        auth_method=Grant.AuthMethod.PRIVATE_KEY_JWT,
