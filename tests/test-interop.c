@@ -23,6 +23,9 @@
  * GRANT_INTEROP_JWKS), one per algorithm. */
 static const char *jwt_algorithms[] = { "RS256", "PS256", "ES256", "EdDSA" };
 static GrantClientKey *jwt_keys[G_N_ELEMENTS (jwt_algorithms)];
+/* Keys from files openssl wrote: a PKCS#12 (RSA, with its certificate, so
+ * x5t#S256 too) and an encrypted PKCS#8 (EC). */
+static GrantClientKey *file_keys[2];
 static char *jwks_path;
 
 /* tests/interop/oidc-mtls-server.mjs: oidc-provider over HTTPS, asking for
@@ -366,6 +369,40 @@ test_private_key_jwt (void)
 }
 
 static void
+test_private_key_jwt_from_files (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (file_keys); i++)
+    {
+      GrantTokenProvider *provider = oidc_provider ("jwt-client", NULL, GRANT_AUTH_METHOD_PRIVATE_KEY_JWT);
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(GError) error = NULL;
+
+      grant_token_provider_set_client_key (provider, file_keys[i]);
+      grant_token_provider_set_scope (provider, "read");
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_finalize_object (provider);
+    }
+}
+
+/* AUTO with a key, the token endpoint found through discovery. */
+static void
+test_private_key_jwt_discovery (void)
+{
+  GrantTokenProvider *provider = grant_token_provider_new (NULL, "jwt-client", NULL);
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  grant_token_provider_set_issuer (provider, oidc_issuer);
+  grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
+  grant_token_provider_set_client_key (provider, jwt_keys[3]);
+  grant_token_provider_set_scope (provider, "read");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_finalize_object (provider);
+}
+
+static void
 test_client_secret_jwt (void)
 {
   GrantTokenProvider *provider = oidc_provider ("secret-jwt-client", JWT_SECRET,
@@ -703,6 +740,31 @@ write_jwks (void)
       jwk = grant_client_key_dup_public_jwk (jwt_keys[i]);
       g_string_append_printf (jwks, "%s%s", i > 0 ? "," : "", jwk);
     }
+  {
+    g_autofree char *rsa = g_build_filename (dir, "rsa.pem", NULL);
+    g_autofree char *cert = g_build_filename (dir, "rsa-cert.pem", NULL);
+    g_autofree char *p12 = g_build_filename (dir, "rsa.p12", NULL);
+    g_autofree char *ec = g_build_filename (dir, "ec.pem", NULL);
+    g_autofree char *encrypted = g_build_filename (dir, "ec-encrypted.pem", NULL);
+
+    g_assert_true (openssl ("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=jwt-client -keyout %s -out %s",
+                            rsa, cert));
+    g_assert_true (openssl ("pkcs12 -export -inkey %s -in %s -out %s -passout pass:p12-password", rsa, cert, p12));
+    g_assert_true (openssl ("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s", ec));
+    g_assert_true (openssl ("pkcs8 -topk8 -in %s -out %s -passout pass:pkcs8-password", ec, encrypted));
+    file_keys[0] = grant_client_key_new_from_file (p12, "p12-password", &error);
+    g_assert_no_error (error);
+    file_keys[1] = grant_client_key_new_from_file (encrypted, "pkcs8-password", &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < G_N_ELEMENTS (file_keys); i++)
+      {
+        g_autofree char *jwk = NULL;
+
+        grant_client_key_set_key_id (file_keys[i], i == 0 ? "p12" : "encrypted-pkcs8");
+        jwk = grant_client_key_dup_public_jwk (file_keys[i]);
+        g_string_append_printf (jwks, ",%s", jwk);
+      }
+  }
   g_string_append (jwks, "]}");
   jwks_path = g_build_filename (dir, "jwks.json", NULL);
   g_file_set_contents (jwks_path, jwks->str, -1, &error);
@@ -749,6 +811,8 @@ main (int   argc,
   g_test_add_func ("/interop/oidc-provider/auto-from-discovery", test_auto_from_discovery);
   g_test_add_func ("/interop/oidc-provider/reuse-and-refresh", test_reuse_and_refresh);
   g_test_add_func ("/interop/oidc-provider/private-key-jwt", test_private_key_jwt);
+  g_test_add_func ("/interop/oidc-provider/private-key-jwt-from-files", test_private_key_jwt_from_files);
+  g_test_add_func ("/interop/oidc-provider/private-key-jwt-discovery", test_private_key_jwt_discovery);
   g_test_add_func ("/interop/oidc-provider/client-secret-jwt", test_client_secret_jwt);
   g_test_add_func ("/interop/oidc-provider/unknown-key", test_unknown_key);
   g_test_add_func ("/interop/oidc-provider/replayed-assertion", test_replayed_assertion);
@@ -774,12 +838,13 @@ main (int   argc,
   g_free (mock_issuer);
   for (guint i = 0; i < G_N_ELEMENTS (jwt_keys); i++)
     g_clear_object (&jwt_keys[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (file_keys); i++)
+    g_clear_object (&file_keys[i]);
   if (jwks_path != NULL)
     {
       g_autofree char *dir = g_path_get_dirname (jwks_path);
 
-      g_unlink (jwks_path);
-      g_rmdir (dir);
+      test_remove_tree (dir);
       g_free (jwks_path);
     }
 
