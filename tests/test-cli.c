@@ -433,7 +433,9 @@ test_private_key (void)
   int status;
   Run plain = { 0 }, from_file = { 0 }, from_env = { 0 }, wrong = { 0 }, orphan_kid = { 0 };
 
-  if (g_find_program_in_path ("openssl") == NULL)
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+
+  if (openssl == NULL)
     {
       g_test_skip ("openssl makes the test key");
       return;
