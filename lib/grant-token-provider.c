@@ -1260,21 +1260,15 @@ grant_token_provider_get_property (GObject    *object,
       break;
 
     case PROP_TLS_CERTIFICATE:
-      g_mutex_lock (&self->lock);
       g_value_set_object (value, self->tls_certificate);
-      g_mutex_unlock (&self->lock);
       break;
 
     case PROP_CLIENT_KEY:
-      g_mutex_lock (&self->lock);
       g_value_set_object (value, self->client_key);
-      g_mutex_unlock (&self->lock);
       break;
 
     case PROP_ASSERTION_AUDIENCE:
-      g_mutex_lock (&self->lock);
       g_value_set_string (value, self->assertion_audience);
-      g_mutex_unlock (&self->lock);
       break;
 
     case PROP_TOKEN:

@@ -1294,17 +1294,26 @@ test_properties (void)
   g_autofree char *scope = NULL;
   g_autoptr(SoupSession) got_session = NULL;
   g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantClientKey) key = NULL;
+  g_autoptr(GrantClientKey) got_key = NULL;
+  g_autoptr(GTlsCertificate) got_certificate = NULL;
+  g_autofree char *audience = NULL;
+  g_autoptr(GError) error = NULL;
   GrantAuthMethod method;
   GrantRequestFormat format;
   guint margin, lifetime, timeout;
   gboolean insecure;
 
+  key = grant_client_key_generate ("ES256", &error);
+  g_assert_no_error (error);
   provider = g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
                            "token-url", "https://auth.example.com/token",
                            "client-id", "id",
                            "client-secret", "secret",
                            "scope", "a b",
                            "session", session,
+                           "client-key", key,
+                           "assertion-audience", "https://auth.example.com/",
                            NULL);
   g_object_get (provider,
                 "token-url", &url,
@@ -1318,6 +1327,9 @@ test_properties (void)
                 "allow-insecure-http", &insecure,
                 "session", &got_session,
                 "token", &token,
+                "client-key", &got_key,
+                "assertion-audience", &audience,
+                "tls-certificate", &got_certificate,
                 NULL);
 
   g_assert_cmpstr (url, ==, "https://auth.example.com/token");
@@ -1331,6 +1343,9 @@ test_properties (void)
   g_assert_false (insecure);
   g_assert_true (got_session == session);
   g_assert_null (token);
+  g_assert_true (got_key == key);
+  g_assert_cmpstr (audience, ==, "https://auth.example.com/");
+  g_assert_null (got_certificate);
 
   /* An empty scope means none. */
   grant_token_provider_set_scope (provider, "");
