@@ -30,17 +30,22 @@ echo "== C and Vala tests under AddressSanitizer and UBSan"
 setup _build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dintrospection=disabled -Dvapi=disabled -Ddocs=disabled
 meson compile -C _build-asan
-# The Vala test, against the instrumented library, with the vapi of the
+# The Vala tests, against the instrumented library, with the vapi of the
 # main build (introspection stays off under the sanitizers).
-valac --vapidir _build/bindings --pkg grant-1 --pkg gio-2.0 --pkg libsoup-3.0 --pkg json-glib-1.0 \
-  -X -fsanitize=address,undefined -X -Ilib -X -I_build-asan/lib -X -L_build-asan/lib -X -lgrant-1 \
-  -X -w tests/vala/test-provider.vala -o _build-asan/test-vala
+vala_tests=(provider client-key)
+for name in "${vala_tests[@]}"; do
+  valac --vapidir _build/bindings --pkg grant-1 --pkg gio-2.0 --pkg libsoup-3.0 --pkg json-glib-1.0 \
+    -X -fsanitize=address,undefined -X -Ilib -X -I_build-asan/lib -X -L_build-asan/lib -X -lgrant-1 \
+    -X -w "tests/vala/test-$name.vala" -o "_build-asan/test-vala-$name"
+done
 export G_SLICE=always-malloc
 export ASAN_OPTIONS=fast_unwind_on_malloc=0:detect_leaks=1
 export LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp"
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 meson test -C _build-asan --suite native --print-errorlogs
-GIO_USE_PROXY_RESOLVER=dummy LD_LIBRARY_PATH=_build-asan/lib ./_build-asan/test-vala
+for name in "${vala_tests[@]}"; do
+  GIO_USE_PROXY_RESOLVER=dummy LD_LIBRARY_PATH=_build-asan/lib "./_build-asan/test-vala-$name"
+done
 # Fast unwinding again: the fuzzers need no suppressions.
 unset ASAN_OPTIONS LSAN_OPTIONS
 
