@@ -1919,6 +1919,21 @@ send_token_request (GrantFetch *fetch)
    * with its handshakes, for every POST. */
   soup_message_add_flags (message, SOUP_MESSAGE_IDEMPOTENT);
 
+  /* A key or a certificate, no secret, and a method that sends the secret:
+   * the method was left at its default (client_secret_post). */
+  if ((method == GRANT_AUTH_METHOD_CLIENT_SECRET_POST || method == GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC) &&
+      !is_set (config->client_secret) && (config->client_key != NULL || config->tls_certificate != NULL))
+    {
+      g_object_unref (message);
+      token_attempt_done (fetch, NULL,
+                          g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                       "Client authentication %s needs the client secret, and there is "
+                                       "none; to prove the client with its %s, set auth-method to AUTO "
+                                       "or %s", grant_auth_method_to_string (method),
+                                       config->client_key ? "key" : "certificate",
+                                       config->client_key ? "private_key_jwt" : "tls_client_auth"));
+      return FALSE;
+    }
   if (grant_auth_method_is_mutual_tls (method) && config->tls_certificate == NULL)
     {
       g_object_unref (message);

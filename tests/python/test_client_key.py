@@ -144,11 +144,16 @@ class PrivateKeyJwt(unittest.TestCase):
         out = {}
 
         def done(source, result):
-            out['token'] = source.get_token_finish(result)
+            try:
+                out['token'] = source.get_token_finish(result)
+            except GLib.Error as error:
+                out['error'] = error
             loop.quit()
 
         provider.get_token_async(None, done)
         loop.run()
+        if 'error' in out:
+            raise out['error']
         return out['token']
 
     def test_assertion(self):
@@ -185,7 +190,7 @@ class PrivateKeyJwt(unittest.TestCase):
 
             def provider(key):
                 p = Grant.TokenProvider(token_url=self.url, client_id='py-client', client_key=key,
-                                        auto_refresh=False)
+                                        auth_method=Grant.AuthMethod.AUTO, auto_refresh=False)
                 p.set_store(store)
                 return p
 
@@ -198,6 +203,18 @@ class PrivateKeyJwt(unittest.TestCase):
             self.assertEqual(len(self.requests), 2)
         finally:
             shutil.rmtree(directory)
+
+    def test_key_with_the_default_method(self):
+        """The default method sends a secret: with a key and none, a clear
+        error that says what to set, and no request."""
+        provider = Grant.TokenProvider(token_url=self.url, client_id='py-client',
+                                       client_key=Grant.ClientKey.generate('ES256'),
+                                       auto_refresh=False, max_attempts=1)
+        with self.assertRaises(GLib.Error) as caught:
+            provider.get_token(None)
+        self.assertTrue(caught.exception.matches(Grant.error_quark(), Grant.Error.INVALID_CONFIGURATION))
+        self.assertIn('set auth-method to AUTO or private_key_jwt', caught.exception.message)
+        self.assertEqual(self.requests, [])
 
     def test_audience_and_missing_key(self):
         provider = Grant.TokenProvider(token_url=self.url, client_id='py-client',
