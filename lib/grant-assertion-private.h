@@ -24,9 +24,12 @@ typedef struct {
 /* A new random jti: 128 bits from GnuTLS's nonce generator, base64url. */
 char *grant_assertion_new_jti (void);
 
-/* private_key_jwt: signed with @key, its algorithm; `kid` when it has a key
- * id, `x5t#S256` when it has a certificate. */
+/* private_key_jwt: signed with @key and @algorithm (NULL: the key's own,
+ * which stays as it is); `kid` when it has a key id, `x5t#S256` when it has
+ * a certificate. An @algorithm the key cannot do is a
+ * GRANT_ERROR_INVALID_CONFIGURATION. */
 char *grant_assertion_sign    (GrantClientKey              *key,
+                               const char                  *algorithm,
                                const GrantAssertionClaims  *claims,
                                GError                     **error);
 

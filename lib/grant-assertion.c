@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 
 #include "grant-assertion-private.h"
+#include "grant-error.h"
 #include "grant-client-key-private.h"
 #include "grant-jws-private.h"
 
@@ -103,13 +104,29 @@ header_json (const char *algorithm,
 
 char *
 grant_assertion_sign (GrantClientKey              *key,
+                      const char                  *algorithm,
                       const GrantAssertionClaims  *claims,
                       GError                     **error)
 {
-  g_autofree char *key_id = grant_client_key_dup_key_id (key);
-  g_autofree char *x5t = grant_client_key_dup_x5t_s256 (key);
-  g_autofree char *header = header_json (grant_client_key_get_algorithm (key), key_id, x5t);
-  g_autofree char *payload = claims_json (claims);
+  g_autofree char *key_id = NULL;
+  g_autofree char *x5t = NULL;
+  g_autofree char *header = NULL;
+  g_autofree char *payload = NULL;
+
+  if (algorithm != NULL && !grant_client_key_supports_algorithm (key, algorithm))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "The provider signs its client assertions with %s (its dialect's "
+                   "signing-algorithm), which the client key cannot do (it signs %s): "
+                   "use a key that can",
+                   algorithm, grant_client_key_get_algorithm (key));
+      return NULL;
+    }
+
+  key_id = grant_client_key_dup_key_id (key);
+  x5t = grant_client_key_dup_x5t_s256 (key);
+  header = header_json (algorithm ? algorithm : grant_client_key_get_algorithm (key), key_id, x5t);
+  payload = claims_json (claims);
 
   return grant_jws_sign_compact (key, header, payload, error);
 }

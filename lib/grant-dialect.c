@@ -97,6 +97,10 @@ struct _GrantDialect
   char *scope;
   guint default_lifetime;
   char **parameters;
+  char *issuer;
+  char *assertion_audience;
+  char *signing_algorithm;
+  char **variables;
   char *pointers[N_POINTERS];
 };
 
@@ -115,6 +119,10 @@ enum {
   PROP_SCOPE,
   PROP_DEFAULT_LIFETIME,
   PROP_PARAMETERS,
+  PROP_ISSUER,
+  PROP_ASSERTION_AUDIENCE,
+  PROP_SIGNING_ALGORITHM,
+  PROP_VARIABLES,
   PROP_ACCESS_TOKEN_POINTER,
   PROP_TOKEN_TYPE_POINTER,
   PROP_EXPIRES_IN_POINTER,
@@ -167,6 +175,10 @@ grant_dialect_finalize (GObject *object)
   g_free (self->token_url_hint);
   g_free (self->scope);
   g_strfreev (self->parameters);
+  g_free (self->issuer);
+  g_free (self->assertion_audience);
+  g_free (self->signing_algorithm);
+  g_strfreev (self->variables);
   for (guint i = 0; i < N_POINTERS; i++)
     g_free (self->pointers[i]);
 
@@ -227,6 +239,22 @@ grant_dialect_get_property (GObject    *object,
       g_value_set_boxed (value, self->parameters);
       break;
 
+    case PROP_ISSUER:
+      g_value_set_string (value, self->issuer);
+      break;
+
+    case PROP_ASSERTION_AUDIENCE:
+      g_value_set_string (value, self->assertion_audience);
+      break;
+
+    case PROP_SIGNING_ALGORITHM:
+      g_value_set_string (value, self->signing_algorithm);
+      break;
+
+    case PROP_VARIABLES:
+      g_value_set_boxed (value, self->variables);
+      break;
+
     case PROP_ACCESS_TOKEN_POINTER:
     case PROP_TOKEN_TYPE_POINTER:
     case PROP_EXPIRES_IN_POINTER:
@@ -255,6 +283,17 @@ parameter_is_valid (const char *parameter)
   name = g_strndup (parameter, equals - parameter);
 
   return !grant_parameter_name_is_reserved (name);
+}
+
+/* The JWS algorithms a GrantClientKey signs with (grant-client-key.c). */
+static const char * const signing_algorithms[] = {
+  "RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA", NULL,
+};
+
+static gboolean
+signing_algorithm_is_known (const char *algorithm)
+{
+  return g_strv_contains (signing_algorithms, algorithm);
 }
 
 static void
@@ -323,6 +362,32 @@ grant_dialect_set_property (GObject      *object,
         g_strfreev (self->parameters);
         self->parameters = g_strdupv ((char **) parameters);
       }
+      break;
+
+    case PROP_ISSUER:
+      grant_set_str (&self->issuer, g_value_get_string (value));
+      break;
+
+    case PROP_ASSERTION_AUDIENCE:
+      grant_set_str (&self->assertion_audience, g_value_get_string (value));
+      break;
+
+    case PROP_SIGNING_ALGORITHM:
+      {
+        const char *algorithm = g_value_get_string (value);
+
+        if (algorithm != NULL && !signing_algorithm_is_known (algorithm))
+          {
+            g_critical ("GrantDialect: “%s” is not a JWS algorithm libgrant signs with", algorithm);
+            return;
+          }
+        grant_set_str (&self->signing_algorithm, algorithm);
+      }
+      break;
+
+    case PROP_VARIABLES:
+      g_strfreev (self->variables);
+      self->variables = g_strdupv (g_value_get_boxed (value));
       break;
 
     case PROP_ACCESS_TOKEN_POINTER:
@@ -490,6 +555,70 @@ grant_dialect_class_init (GrantDialectClass *klass)
                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * GrantDialect:issuer:
+   *
+   * The authorization server's issuer identifier (RFC 8414), or `NULL`.
+   *
+   * A provider takes it as its default
+   * [property@Grant.TokenProvider:issuer]: with a token URL too, the URL
+   * is used and the issuer is not read; without one, the token endpoint is
+   * found through the issuer's discovery document.
+   */
+  properties[PROP_ISSUER] =
+    g_param_spec_string ("issuer", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantDialect:assertion-audience:
+   *
+   * The `aud` of JWT client assertions when the server wants another than
+   * its token URL, such as Auth0's `https://TENANT.auth0.com/`, or `NULL`
+   * for the token URL.
+   *
+   * A provider takes it as its default
+   * [property@Grant.TokenProvider:assertion-audience].
+   */
+  properties[PROP_ASSERTION_AUDIENCE] =
+    g_param_spec_string ("assertion-audience", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantDialect:signing-algorithm:
+   *
+   * The JWS algorithm of private_key_jwt assertions, such as `PS256` for
+   * Microsoft Entra ID, or `NULL` for the client key's own
+   * [property@Grant.ClientKey:algorithm].
+   *
+   * A provider with this dialect signs its assertions with this algorithm
+   * whatever the key's `algorithm` property says, and leaves the key
+   * unchanged. A key that cannot sign with it (an EC key for `PS256`) makes
+   * every token request fail with `GRANT_ERROR_INVALID_CONFIGURATION`
+   * before anything is sent. It does not change client_secret_jwt, which
+   * is always HS256.
+   */
+  properties[PROP_SIGNING_ALGORITHM] =
+    g_param_spec_string ("signing-algorithm", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GrantDialect:variables:
+   *
+   * The names of the variables the provider file takes, sorted, such as
+   * `tenant` for Microsoft Entra ID: the `{NAME}` placeholders of its
+   * `TokenUrl`, `Issuer` and `AssertionAudience`, and the keys of its
+   * `[Variables]` group. `NULL` when it takes none.
+   *
+   * See [ctor@Grant.Dialect.new_for_preset_with_variables].
+   */
+  properties[PROP_VARIABLES] =
+    g_param_spec_boxed ("variables", NULL, NULL,
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * GrantDialect:access-token-pointer:
    *
    * The JSON Pointer to the access token in an answer.
@@ -596,7 +725,8 @@ preset_name_is_valid (const char *name)
 
 static const char * const provider_keys[] = {
   "Name", "Description", "Documentation", "TokenUrl", "TokenUrlHint",
-  "RequestFormat", "AuthMethod", "Scope", "DefaultLifetime", NULL,
+  "RequestFormat", "AuthMethod", "Scope", "DefaultLifetime", "Issuer",
+  "AssertionAudience", "SigningAlgorithm", NULL,
 };
 
 static gboolean
@@ -687,6 +817,9 @@ typedef struct {
   char *auth_method;
   char *scope;
   char *default_lifetime;
+  char *issuer;
+  char *assertion_audience;
+  char *signing_algorithm;
   char *pointers[N_POINTERS];
   GPtrArray *parameters;
 } Parts;
@@ -703,6 +836,9 @@ parts_clear (Parts *parts)
   g_free (parts->auth_method);
   g_free (parts->scope);
   g_free (parts->default_lifetime);
+  g_free (parts->issuer);
+  g_free (parts->assertion_audience);
+  g_free (parts->signing_algorithm);
   for (guint i = 0; i < N_POINTERS; i++)
     g_free (parts->pointers[i]);
   g_clear_pointer (&parts->parameters, g_ptr_array_unref);
@@ -710,13 +846,311 @@ parts_clear (Parts *parts)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Parts, parts_clear)
 
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Variables: `{NAME}` placeholders in the values that hold URLs, filled
+ * from the application's NAME=VALUE list or the file's [Variables]
+ * defaults. A value becomes one URL component: it cannot add a path, a
+ * query, a fragment, user information or another host. */
+
+#define MAX_VARIABLE_LENGTH 255
+
+static gboolean
+variable_name_is_valid (const char *name,
+                        gsize       length)
+{
+  if (length == 0 || length > 64)
+    return FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isalnum (name[i]) && name[i] != '_')
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Letters, digits, "-", ".", "_", "~" (RFC 3986 unreserved) and ":" (a
+ * port after a host); not "." or "..", which a path would resolve. */
+static gboolean
+variable_value_is_safe (const char *value)
+{
+  gsize length = strlen (value);
+
+  if (length == 0 || length > MAX_VARIABLE_LENGTH ||
+      g_str_equal (value, ".") || g_str_equal (value, ".."))
+    return FALSE;
+
+  for (const char *p = value; *p; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("-._~:", *p) == NULL)
+      return FALSE;
+
+  return TRUE;
+}
+
+static void
+set_unsafe_value_error (GError     **error,
+                        const char  *origin,
+                        const char  *where,
+                        const char  *name,
+                        const char  *value)
+{
+  g_autofree char *shown = g_strescape (value, NULL);
+
+  g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+               "%s: %s“%s” is not a safe value for the variable “%s”: it becomes part of a "
+               "URL, so it may only hold letters, digits, “-”, “.”, “_”, “~” and “:”",
+               origin, where, shown, name);
+}
+
+/* Adds the variables @template names to @names; FALSE when a brace is not
+ * part of a `{NAME}`. */
+static gboolean
+collect_placeholders (const char  *template,
+                      GHashTable  *names,
+                      GError     **error)
+{
+  for (const char *p = template; *p; p++)
+    {
+      const char *end;
+
+      if (*p == '}')
+        {
+          g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                               "“}” closes no variable");
+          return FALSE;
+        }
+      if (*p != '{')
+        continue;
+
+      end = strchr (p + 1, '}');
+      if (end == NULL || !variable_name_is_valid (p + 1, end - p - 1))
+        {
+          g_set_error_literal (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                               "“{” starts no variable: write {NAME}, NAME of letters, digits and “_”");
+          return FALSE;
+        }
+      g_hash_table_add (names, g_strndup (p + 1, end - p - 1));
+      p = end;
+    }
+
+  return TRUE;
+}
+
+/* @template with its placeholders filled from @values, or NULL with
+ * *@missing the first variable without a value; with @keep_missing, such
+ * placeholders stay as they are instead. @template is valid. */
+static char *
+expand_template (const char  *template,
+                 GHashTable  *values,
+                 gboolean     keep_missing,
+                 char       **missing)
+{
+  g_autoptr(GString) result = g_string_new (NULL);
+
+  for (const char *p = template; *p; p++)
+    {
+      g_autofree char *name = NULL;
+      const char *end;
+      const char *value;
+
+      if (*p != '{')
+        {
+          g_string_append_c (result, *p);
+          continue;
+        }
+
+      end = strchr (p + 1, '}');
+      name = g_strndup (p + 1, end - p - 1);
+      value = g_hash_table_lookup (values, name);
+      if (value == NULL && keep_missing)
+        {
+          g_string_append_len (result, p, end - p + 1);
+          p = end;
+          continue;
+        }
+      if (value == NULL)
+        {
+          *missing = g_steal_pointer (&name);
+          return NULL;
+        }
+      g_string_append (result, value);
+      p = end;
+    }
+
+  return g_string_free (g_steal_pointer (&result), FALSE);
+}
+
+static char *
+join_names (GHashTable *names)
+{
+  g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (names, NULL);
+
+  qsort (keys, g_hash_table_size (names), sizeof (char *), compare_names);
+
+  return g_strjoinv (", ", (char **) keys);
+}
+
+/* Reads [Variables], the placeholders of the templated [Provider] values
+ * and @variables (NAME=VALUE, may be NULL), and fills the placeholders.
+ * With @resolve, a variable without a value is an error; without, a value
+ * that needs one is left unset (and the token URL's template becomes the
+ * hint). */
+static gboolean
+apply_variables (GKeyFile            *key_file,
+                 Parts               *parts,
+                 const char          *origin,
+                 const char * const  *variables,
+                 gboolean             resolve,
+                 GPtrArray          **names_out,
+                 GError             **error)
+{
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) local_error = NULL;
+  const struct {
+    const char *key;
+    char **value;
+  } templated[] = {
+    { "TokenUrl", &parts->token_url },
+    { "Issuer", &parts->issuer },
+    { "AssertionAudience", &parts->assertion_audience },
+  };
+  GHashTableIter iter;
+  gpointer name;
+
+  if (g_key_file_has_group (key_file, "Variables"))
+    {
+      g_auto(GStrv) keys = g_key_file_get_keys (key_file, "Variables", NULL, NULL);
+
+      for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+        {
+          g_autofree char *value = NULL;
+
+          if (!variable_name_is_valid (keys[i], strlen (keys[i])))
+            {
+              g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                           "%s: [Variables] %s: a variable name is letters, digits and “_”",
+                           origin, keys[i]);
+              return FALSE;
+            }
+          value = g_key_file_get_string (key_file, "Variables", keys[i], &local_error);
+          if (value == NULL)
+            {
+              g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                           "%s: [Variables] %s: %s", origin, keys[i], local_error->message);
+              return FALSE;
+            }
+          /* An empty value declares a variable without a default. */
+          if (*value != '\0')
+            {
+              g_autofree char *where = g_strdup_printf ("[Variables] %s: ", keys[i]);
+
+              if (!variable_value_is_safe (value))
+                {
+                  set_unsafe_value_error (error, origin, where, keys[i], value);
+                  return FALSE;
+                }
+              g_hash_table_replace (values, g_strdup (keys[i]), g_steal_pointer (&value));
+            }
+          g_hash_table_add (names, g_strdup (keys[i]));
+        }
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (templated); i++)
+    {
+      if (*templated[i].value != NULL &&
+          !collect_placeholders (*templated[i].value, names, &local_error))
+        {
+          g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                       "%s: [Provider] %s: %s", origin, templated[i].key, local_error->message);
+          return FALSE;
+        }
+    }
+
+  for (guint i = 0; variables != NULL && variables[i] != NULL; i++)
+    {
+      const char *equals = strchr (variables[i], '=');
+      g_autofree char *var_name = equals ? g_strndup (variables[i], equals - variables[i]) : NULL;
+
+      if (var_name == NULL || !variable_name_is_valid (var_name, strlen (var_name)))
+        {
+          g_autofree char *shown = g_strescape (variables[i], NULL);
+
+          g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                       "%s: “%s” is not NAME=VALUE, NAME of letters, digits and “_”",
+                       origin, shown);
+          return FALSE;
+        }
+      if (!g_hash_table_contains (names, var_name))
+        {
+          g_autofree char *known = join_names (names);
+
+          if (g_hash_table_size (names) == 0)
+            g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                         "%s: there is no variable “%s”: this provider takes no variables",
+                         origin, var_name);
+          else
+            g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                         "%s: there is no variable “%s”; the variables are: %s",
+                         origin, var_name, known);
+          return FALSE;
+        }
+      if (!variable_value_is_safe (equals + 1))
+        {
+          set_unsafe_value_error (error, origin, "", var_name, equals + 1);
+          return FALSE;
+        }
+      g_hash_table_replace (values, g_steal_pointer (&var_name), g_strdup (equals + 1));
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (templated); i++)
+    {
+      g_autofree char *missing = NULL;
+      char *expanded;
+
+      if (*templated[i].value == NULL)
+        continue;
+
+      expanded = expand_template (*templated[i].value, values, FALSE, &missing);
+      if (expanded == NULL && resolve)
+        {
+          g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                       "%s: the variable “%s” is not set: give it as %s=VALUE "
+                       "([Provider] %s is %s)",
+                       origin, missing, missing, templated[i].key, *templated[i].value);
+          return FALSE;
+        }
+      if (expanded == NULL && templated[i].value == &parts->token_url && parts->token_url_hint == NULL)
+        parts->token_url_hint = expand_template (parts->token_url, values, TRUE, NULL);
+      g_free (*templated[i].value);
+      *templated[i].value = expanded;
+    }
+
+  *names_out = g_ptr_array_new_with_free_func (g_free);
+  g_hash_table_iter_init (&iter, names);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    g_ptr_array_add (*names_out, g_strdup (name));
+  g_ptr_array_sort (*names_out, compare_names);
+  g_ptr_array_add (*names_out, NULL);
+
+  return TRUE;
+}
+
 static GrantDialect *
-dialect_from_key_file (GKeyFile    *key_file,
-                       const char  *name,
-                       const char  *origin,
-                       GError     **error)
+dialect_from_key_file (GKeyFile           *key_file,
+                       const char         *name,
+                       const char         *origin,
+                       const char * const *variables,
+                       gboolean            resolve,
+                       GError            **error)
 {
   g_auto(Parts) parts = { 0 };
+  g_autoptr(GPtrArray) variable_names = NULL;
   g_auto(GStrv) groups = NULL;
   g_autoptr(GError) local_error = NULL;
   GrantRequestFormat request_format = GRANT_REQUEST_FORMAT_FORM;
@@ -736,11 +1170,12 @@ dialect_from_key_file (GKeyFile    *key_file,
     {
       if (!g_str_equal (groups[i], "Provider") &&
           !g_str_equal (groups[i], "Response") &&
-          !g_str_equal (groups[i], "Parameters"))
+          !g_str_equal (groups[i], "Parameters") &&
+          !g_str_equal (groups[i], "Variables"))
         {
           g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                       "%s: [%s]: unknown group (expected [Provider], [Response] "
-                       "or [Parameters])", origin, groups[i]);
+                       "%s: [%s]: unknown group (expected [Provider], [Response], "
+                       "[Parameters] or [Variables])", origin, groups[i]);
           return NULL;
         }
     }
@@ -758,18 +1193,50 @@ dialect_from_key_file (GKeyFile    *key_file,
       !read_string (key_file, "Provider", "RequestFormat", &parts.request_format, &local_error) ||
       !read_string (key_file, "Provider", "AuthMethod", &parts.auth_method, &local_error) ||
       !read_string (key_file, "Provider", "Scope", &parts.scope, &local_error) ||
-      !read_string (key_file, "Provider", "DefaultLifetime", &parts.default_lifetime, &local_error))
+      !read_string (key_file, "Provider", "DefaultLifetime", &parts.default_lifetime, &local_error) ||
+      !read_string (key_file, "Provider", "Issuer", &parts.issuer, &local_error) ||
+      !read_string (key_file, "Provider", "AssertionAudience", &parts.assertion_audience, &local_error) ||
+      !read_string (key_file, "Provider", "SigningAlgorithm", &parts.signing_algorithm, &local_error))
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
                    "%s: [Provider]: %s", origin, local_error->message);
       return NULL;
     }
 
-  if (parts.token_url != NULL && *parts.token_url != '\0' &&
-      !grant_check_url (parts.token_url, FALSE, &local_error))
+  /* An empty value is no value. */
+  if (parts.token_url != NULL && *parts.token_url == '\0')
+    g_clear_pointer (&parts.token_url, g_free);
+  if (parts.issuer != NULL && *parts.issuer == '\0')
+    g_clear_pointer (&parts.issuer, g_free);
+  if (parts.assertion_audience != NULL && *parts.assertion_audience == '\0')
+    g_clear_pointer (&parts.assertion_audience, g_free);
+  if (parts.signing_algorithm != NULL && *parts.signing_algorithm == '\0')
+    g_clear_pointer (&parts.signing_algorithm, g_free);
+
+  if (!apply_variables (key_file, &parts, origin, variables, resolve, &variable_names, error))
+    return NULL;
+
+  if (parts.token_url != NULL && !grant_check_url (parts.token_url, FALSE, &local_error))
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
                    "%s: [Provider] TokenUrl: %s", origin, local_error->message);
+      return NULL;
+    }
+
+  if (parts.issuer != NULL && !grant_check_url (parts.issuer, FALSE, &local_error))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "%s: [Provider] Issuer: %s", origin, local_error->message);
+      return NULL;
+    }
+
+  if (parts.signing_algorithm != NULL && !signing_algorithm_is_known (parts.signing_algorithm))
+    {
+      g_autofree char *known = g_strjoinv (", ", (char **) signing_algorithms);
+
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "%s: [Provider] SigningAlgorithm: “%s” is not one of %s",
+                   origin, parts.signing_algorithm, known);
       return NULL;
     }
 
@@ -785,7 +1252,8 @@ dialect_from_key_file (GKeyFile    *key_file,
     {
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
                    "%s: [Provider] AuthMethod: “%s” is not “client_secret_post”, "
-                   "“client_secret_basic”, “none” or “auto”",
+                   "“client_secret_basic”, “none”, “auto”, “private_key_jwt”, "
+                   "“client_secret_jwt”, “tls_client_auth” or “self_signed_tls_client_auth”",
                    origin, parts.auth_method);
       return NULL;
     }
@@ -864,13 +1332,17 @@ dialect_from_key_file (GKeyFile    *key_file,
                           "display-name", parts.display_name ? parts.display_name : name,
                           "description", parts.description,
                           "documentation-url", parts.documentation_url,
-                          "token-url", parts.token_url && *parts.token_url ? parts.token_url : NULL,
+                          "token-url", parts.token_url,
                           "token-url-hint", parts.token_url_hint,
                           "request-format", request_format,
                           "auth-method", auth_method,
                           "scope", parts.scope && *parts.scope ? parts.scope : NULL,
                           "default-lifetime", (guint) default_lifetime,
                           "parameters", parts.parameters->pdata,
+                          "issuer", parts.issuer,
+                          "assertion-audience", parts.assertion_audience,
+                          "signing-algorithm", parts.signing_algorithm,
+                          "variables", variable_names->len > 1 ? variable_names->pdata : NULL,
                           NULL);
 
   /* The pointers may be NULL, which a property list cannot tell from
@@ -883,6 +1355,13 @@ dialect_from_key_file (GKeyFile    *key_file,
 
   return dialect;
 }
+
+static GrantDialect *dialect_from_data (const char         *name,
+                                       const char         *data,
+                                       gssize              length,
+                                       const char * const *variables,
+                                       gboolean            resolve,
+                                       GError            **error);
 
 /**
  * grant_dialect_new_from_data:
@@ -902,12 +1381,23 @@ grant_dialect_new_from_data (const char  *name,
                              gssize       length,
                              GError     **error)
 {
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return dialect_from_data (name, data, length, NULL, FALSE, error);
+}
+
+static GrantDialect *
+dialect_from_data (const char         *name,
+                   const char         *data,
+                   gssize              length,
+                   const char * const *variables,
+                   gboolean            resolve,
+                   GError            **error)
+{
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
   const char *origin = name ? name : "provider file";
-
-  g_return_val_if_fail (data != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (length < 0)
     length = strlen (data);
@@ -919,7 +1409,7 @@ grant_dialect_new_from_data (const char  *name,
       return NULL;
     }
 
-  return dialect_from_key_file (key_file, name, origin, error);
+  return dialect_from_key_file (key_file, name, origin, variables, resolve, error);
 }
 
 static char *
@@ -931,6 +1421,28 @@ preset_name_from_path (const char *path)
     base[strlen (base) - strlen (PRESET_SUFFIX)] = '\0';
 
   return g_steal_pointer (&base);
+}
+
+static GrantDialect *
+dialect_from_file (const char         *path,
+                   const char * const *variables,
+                   gboolean            resolve,
+                   GError            **error)
+{
+  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *name = NULL;
+
+  if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "%s: %s", path, local_error->message);
+      return NULL;
+    }
+
+  name = preset_name_from_path (path);
+
+  return dialect_from_key_file (key_file, name, path, variables, resolve, error);
 }
 
 /**
@@ -949,23 +1461,10 @@ GrantDialect *
 grant_dialect_new_from_file (const char  *path,
                              GError     **error)
 {
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *name = NULL;
-
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &local_error))
-    {
-      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                   "%s: %s", path, local_error->message);
-      return NULL;
-    }
-
-  name = preset_name_from_path (path);
-
-  return dialect_from_key_file (key_file, name, path, error);
+  return dialect_from_file (path, NULL, FALSE, error);
 }
 
 /* The built-in presets register themselves when the library loads; asking
@@ -991,31 +1490,16 @@ preset_directories (void)
   return dirs;
 }
 
-/**
- * grant_dialect_new_for_preset:
- * @preset: a preset name, such as "expertfile"
- * @error: return location for a #GError
- *
- * Finds the provider file named @preset and reads it.
- *
- * A file `@preset.provider` in `grant/providers/` of the user data directory
- * comes first, then one in each system data directory, then the built-in
- * presets. A broken file is an error: it does not fall back to the next one.
- *
- * Returns: (transfer full): the dialect, or `NULL` with @error set to
- *   `GRANT_ERROR_INVALID_CONFIGURATION`
- */
-GrantDialect *
-grant_dialect_new_for_preset (const char  *preset,
-                              GError     **error)
+static GrantDialect *
+dialect_for_preset (const char         *preset,
+                    const char * const *variables,
+                    gboolean            resolve,
+                    GError            **error)
 {
   g_autoptr(GPtrArray) dirs = NULL;
   g_autofree char *file_name = NULL;
   g_autofree char *resource_path = NULL;
   g_autoptr(GBytes) builtin = NULL;
-
-  g_return_val_if_fail (preset != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!preset_name_is_valid (preset))
     {
@@ -1034,7 +1518,7 @@ grant_dialect_new_for_preset (const char  *preset,
       if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
         {
           g_debug ("Reading preset %s from %s", preset, path);
-          return grant_dialect_new_from_file (path, error);
+          return dialect_from_file (path, variables, resolve, error);
         }
     }
 
@@ -1042,8 +1526,8 @@ grant_dialect_new_for_preset (const char  *preset,
   resource_path = g_strconcat (PRESETS_RESOURCE_PATH, file_name, NULL);
   builtin = g_resources_lookup_data (resource_path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
   if (builtin != NULL)
-    return grant_dialect_new_from_data (preset, g_bytes_get_data (builtin, NULL),
-                                        g_bytes_get_size (builtin), error);
+    return dialect_from_data (preset, g_bytes_get_data (builtin, NULL),
+                              g_bytes_get_size (builtin), variables, resolve, error);
 
   {
     g_auto(GStrv) available = grant_dialect_list_presets ();
@@ -1054,6 +1538,71 @@ grant_dialect_new_for_preset (const char  *preset,
   }
 
   return NULL;
+}
+
+/**
+ * grant_dialect_new_for_preset:
+ * @preset: a preset name, such as "expertfile"
+ * @error: return location for a #GError
+ *
+ * Finds the provider file named @preset and reads it.
+ *
+ * A file `@preset.provider` in `grant/providers/` of the user data directory
+ * comes first, then one in each system data directory, then the built-in
+ * presets. A broken file is an error: it does not fall back to the next one.
+ *
+ * A preset whose URLs hold variables, such as `entra` and its `{tenant}`,
+ * is read as it is: a value whose variables have no default is left unset
+ * (the token URL's template becomes [property@Grant.Dialect:token-url-hint]),
+ * and [property@Grant.Dialect:variables] names them. To fill them in, use
+ * [ctor@Grant.Dialect.new_for_preset_with_variables].
+ *
+ * Returns: (transfer full): the dialect, or `NULL` with @error set to
+ *   `GRANT_ERROR_INVALID_CONFIGURATION`
+ */
+GrantDialect *
+grant_dialect_new_for_preset (const char  *preset,
+                              GError     **error)
+{
+  g_return_val_if_fail (preset != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return dialect_for_preset (preset, NULL, FALSE, error);
+}
+
+/**
+ * grant_dialect_new_for_preset_with_variables:
+ * @preset: a preset name, such as "entra"
+ * @variables: (nullable) (array zero-terminated=1): the preset's variables,
+ *   each as `NAME=VALUE`, such as `tenant=contoso.onmicrosoft.com`
+ * @error: return location for a #GError
+ *
+ * Finds the provider file named @preset, as
+ * [ctor@Grant.Dialect.new_for_preset] does, and fills the `{NAME}`
+ * placeholders of its `TokenUrl`, `Issuer` and `AssertionAudience` with
+ * @variables, or with the defaults of its `[Variables]` group.
+ *
+ * Each value becomes part of a URL, so it may hold only letters, digits,
+ * `-`, `.`, `_`, `~` and `:`: no `/`, `?`, `#`, `@`, `%` or space, so that
+ * a tenant or realm name cannot send the request to another host or path.
+ *
+ * A variable the preset uses and @variables does not give (and that has no
+ * default), a name the preset does not know, or an unsafe value is an
+ * error that names it. A preset without variables reads as with
+ * [ctor@Grant.Dialect.new_for_preset] when @variables is empty.
+ *
+ * Returns: (transfer full): the dialect, or `NULL` with @error set to
+ *   `GRANT_ERROR_INVALID_CONFIGURATION`
+ */
+GrantDialect *
+grant_dialect_new_for_preset_with_variables (const char         *preset,
+                                             const char * const *variables,
+                                             GError            **error)
+{
+  g_return_val_if_fail (preset != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return dialect_for_preset (preset, variables, TRUE, error);
 }
 
 static void
@@ -1071,13 +1620,6 @@ add_preset_names (GHashTable *names,
       if (preset_name_is_valid (name))
         g_hash_table_add (names, g_steal_pointer (&name));
     }
-}
-
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
 /**
@@ -1392,3 +1934,69 @@ POINTER_GETTER (error, ERROR)
  * Returns: (nullable): the pointer
  */
 POINTER_GETTER (error_description, ERROR_DESCRIPTION)
+
+/**
+ * grant_dialect_get_issuer:
+ * @self: a dialect
+ *
+ * Gets the authorization server's issuer identifier.
+ *
+ * Returns: (nullable): the issuer
+ */
+const char *
+grant_dialect_get_issuer (GrantDialect *self)
+{
+  g_return_val_if_fail (GRANT_IS_DIALECT (self), NULL);
+
+  return self->issuer;
+}
+
+/**
+ * grant_dialect_get_assertion_audience:
+ * @self: a dialect
+ *
+ * Gets the `aud` of JWT client assertions.
+ *
+ * Returns: (nullable): the audience, or `NULL` for the token URL
+ */
+const char *
+grant_dialect_get_assertion_audience (GrantDialect *self)
+{
+  g_return_val_if_fail (GRANT_IS_DIALECT (self), NULL);
+
+  return self->assertion_audience;
+}
+
+/**
+ * grant_dialect_get_signing_algorithm:
+ * @self: a dialect
+ *
+ * Gets the JWS algorithm of private_key_jwt assertions.
+ *
+ * Returns: (nullable): the algorithm, such as `PS256`, or `NULL` for the
+ *   client key's own
+ */
+const char *
+grant_dialect_get_signing_algorithm (GrantDialect *self)
+{
+  g_return_val_if_fail (GRANT_IS_DIALECT (self), NULL);
+
+  return self->signing_algorithm;
+}
+
+/**
+ * grant_dialect_get_variables:
+ * @self: a dialect
+ *
+ * Gets the names of the variables the provider file takes.
+ *
+ * Returns: (transfer none) (nullable) (array zero-terminated=1): the
+ *   variable names, sorted, or `NULL` when it takes none
+ */
+const char * const *
+grant_dialect_get_variables (GrantDialect *self)
+{
+  g_return_val_if_fail (GRANT_IS_DIALECT (self), NULL);
+
+  return (const char * const *) self->variables;
+}

@@ -35,6 +35,10 @@ GRANT_AVAILABLE_IN_ALL
 GrantDialect       *grant_dialect_new_for_preset            (const char    *preset,
                                                              GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 GRANT_AVAILABLE_IN_ALL
+GrantDialect       *grant_dialect_new_for_preset_with_variables (const char         *preset,
+                                                                 const char * const *variables,
+                                                                 GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+GRANT_AVAILABLE_IN_ALL
 char              **grant_dialect_list_presets              (void) G_GNUC_WARN_UNUSED_RESULT;
 
 GRANT_AVAILABLE_IN_ALL
@@ -59,6 +63,14 @@ GRANT_AVAILABLE_IN_ALL
 guint               grant_dialect_get_default_lifetime      (GrantDialect  *self);
 GRANT_AVAILABLE_IN_ALL
 const char * const *grant_dialect_get_parameters            (GrantDialect  *self);
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_dialect_get_issuer                (GrantDialect  *self);
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_dialect_get_assertion_audience    (GrantDialect  *self);
+GRANT_AVAILABLE_IN_ALL
+const char         *grant_dialect_get_signing_algorithm     (GrantDialect  *self);
+GRANT_AVAILABLE_IN_ALL
+const char * const *grant_dialect_get_variables             (GrantDialect  *self);
 
 GRANT_AVAILABLE_IN_ALL
 const char         *grant_dialect_get_access_token_pointer  (GrantDialect  *self);

@@ -52,6 +52,7 @@ typedef struct {
   GTlsCertificate *tls_certificate; /* presented for mutual TLS, or NULL */
   GrantClientKey *client_key;       /* signs private_key_jwt assertions */
   char *assertion_audience;         /* NULL: the token URL */
+  char *signing_algorithm;          /* of assertions; NULL: the key's own */
   GrantClock *clock;
   guint timeout;
   guint max_attempts;

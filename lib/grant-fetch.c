@@ -231,6 +231,7 @@ grant_fetch_config_free (GrantFetchConfig *config)
   g_clear_object (&config->tls_certificate);
   g_clear_object (&config->client_key);
   g_free (config->assertion_audience);
+  g_free (config->signing_algorithm);
   g_clear_object (&config->store);
   g_clear_pointer (&config->store_context, g_main_context_unref);
   g_clear_pointer (&config->key, grant_token_key_unref);
@@ -1600,6 +1601,10 @@ use_discovery (GrantFetch            *fetch,
   const GrantFetchConfig *config = fetch->config;
   guint allowed = auto_allowed (config);
   gboolean alg_refused = FALSE;
+  /* What the assertions would be signed with. */
+  const char *key_alg = config->client_key == NULL ? NULL
+                        : config->signing_algorithm ? config->signing_algorithm
+                        : grant_client_key_get_algorithm (config->client_key);
 
   /* A client that presents a certificate uses the mutual TLS alias. */
   grant_set_str (&fetch->token_url, fetch->config->tls_certificate != NULL && discovery->mtls_token_endpoint
@@ -1622,8 +1627,7 @@ use_discovery (GrantFetch            *fetch,
   if (discovery->signing_algs != NULL)
     {
       if ((fetch->auto_candidates & METHOD_BIT (PRIVATE_KEY_JWT)) &&
-          !g_strv_contains ((const char * const *) discovery->signing_algs,
-                            grant_client_key_get_algorithm (config->client_key)))
+          !g_strv_contains ((const char * const *) discovery->signing_algs, key_alg))
         {
           fetch->auto_candidates &= ~METHOD_BIT (PRIVATE_KEY_JWT);
           alg_refused = TRUE;
@@ -1639,8 +1643,7 @@ use_discovery (GrantFetch            *fetch,
       g_autofree char *usable = describe_methods (allowed);
       g_autofree char *algs = discovery->signing_algs ? g_strjoinv (", ", discovery->signing_algs) : NULL;
       g_autofree char *why = alg_refused ? g_strdup_printf (" (its key signs %s; the server takes %s)",
-                                                            grant_client_key_get_algorithm (config->client_key),
-                                                            algs)
+                                                            key_alg, algs)
                                          : g_strdup ("");
 
       g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
@@ -1877,7 +1880,7 @@ make_assertion (GrantFetch       *fetch,
       return NULL;
     }
 
-  return grant_assertion_sign (config->client_key, &claims, error);
+  return grant_assertion_sign (config->client_key, config->signing_algorithm, &claims, error);
 }
 
 /* Sends the token request with fetch->attempt_method; FALSE when it
@@ -2047,6 +2050,18 @@ resolve_endpoint (GrantFetch *fetch)
         }
       else
         fetch->state = FETCH_DISCOVER;
+    }
+  else if (grant_dialect_get_variables (dialect) != NULL && grant_dialect_get_token_url_hint (dialect) != NULL)
+    {
+      g_autofree char *names = g_strjoinv (", ", (char **) grant_dialect_get_variables (dialect));
+
+      fetch_fail (fetch, g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                                      "The %s preset has no token URL: give it its variables (%s), "
+                                      "as grant_token_provider_new_from_preset_with_variables() or "
+                                      "grant-token --preset-var take them, or set the token-url "
+                                      "property to %s",
+                                      grant_dialect_get_display_name (dialect), names,
+                                      grant_dialect_get_token_url_hint (dialect)));
     }
   else if (grant_dialect_get_token_url_hint (dialect) != NULL)
     fetch_fail (fetch, g_error_new (GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,

@@ -738,6 +738,8 @@ snapshot_request (GrantTokenProvider *self,
   config->tls_certificate = self->tls_certificate ? g_object_ref (self->tls_certificate) : NULL;
   config->client_key = self->client_key ? g_object_ref (self->client_key) : NULL;
   config->assertion_audience = g_strdup (self->assertion_audience);
+  /* The dialect is set at construction and never changes. */
+  config->signing_algorithm = g_strdup (grant_dialect_get_signing_algorithm (self->dialect));
 
   config->clock = g_object_ref (self->clock);
   config->timeout = self->timeout;
@@ -1121,6 +1123,8 @@ apply_dialect (GrantTokenProvider *self,
   self->request_format = grant_dialect_get_request_format (dialect);
   self->auth_method = grant_dialect_get_auth_method (dialect);
   self->default_lifetime = grant_dialect_get_default_lifetime (dialect);
+  grant_set_str (&self->issuer, grant_dialect_get_issuer (dialect));
+  grant_set_str (&self->assertion_audience, grant_dialect_get_assertion_audience (dialect));
 
   for (guint i = 0; parameters != NULL && parameters[i] != NULL; i++)
     {
@@ -1780,7 +1784,14 @@ grant_token_provider_new (const char *token_url,
  *
  * The preset gives the token URL, the request format, the authentication
  * method, the default scope and where the answer keeps what; each can still
- * be changed, such as a token URL that differs per customer.
+ * be changed, such as a token URL that differs per customer. The issuer,
+ * the assertion audience and the signing algorithm of JWT client
+ * assertions come from the preset too, when it has them.
+ *
+ * A preset whose URLs hold variables (`entra`, `okta`, `auth0`,
+ * `keycloak`) takes them through
+ * [ctor@Grant.TokenProvider.new_from_preset_with_variables]; made here, its
+ * token URL stays unset until the application sets it.
  *
  * Returns: (transfer full): a new provider, or `NULL` with @error set to
  *   `GRANT_ERROR_INVALID_CONFIGURATION` when there is no such preset or its
@@ -1798,6 +1809,57 @@ grant_token_provider_new_from_preset (const char  *preset,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   dialect = grant_dialect_new_for_preset (preset, error);
+  if (dialect == NULL)
+    return NULL;
+
+  return g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                       "dialect", dialect,
+                       "client-id", client_id,
+                       "client-secret", client_secret,
+                       NULL);
+}
+
+/**
+ * grant_token_provider_new_from_preset_with_variables:
+ * @preset: a preset name, such as "entra"
+ * @variables: (nullable) (array zero-terminated=1): the preset's variables,
+ *   each as `NAME=VALUE`, such as `tenant=contoso.onmicrosoft.com`
+ * @client_id: (nullable): the client identifier
+ * @client_secret: (nullable): the client secret, or `NULL` for a client that
+ *   signs in with a [property@Grant.TokenProvider:client-key] or a
+ *   certificate
+ * @error: return location for a #GError
+ *
+ * Creates a provider for a service whose URLs hold a tenant, a domain or a
+ * realm, such as Microsoft Entra ID, Okta, Auth0 or Keycloak.
+ *
+ * @variables fill the `{NAME}` placeholders of the preset's token URL,
+ * issuer and assertion audience: see
+ * [ctor@Grant.Dialect.new_for_preset_with_variables]. A missing, unknown or
+ * unsafe variable is an error that names it.
+ *
+ * ```c
+ * const char *variables[] = { "tenant=contoso.onmicrosoft.com", NULL };
+ * provider = grant_token_provider_new_from_preset_with_variables ("entra", variables,
+ *                                                                 client_id, NULL, &error);
+ * ```
+ *
+ * Returns: (transfer full): a new provider, or `NULL` with @error set to
+ *   `GRANT_ERROR_INVALID_CONFIGURATION`
+ */
+GrantTokenProvider *
+grant_token_provider_new_from_preset_with_variables (const char          *preset,
+                                                     const char * const  *variables,
+                                                     const char          *client_id,
+                                                     const char          *client_secret,
+                                                     GError             **error)
+{
+  g_autoptr(GrantDialect) dialect = NULL;
+
+  g_return_val_if_fail (preset != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  dialect = grant_dialect_new_for_preset_with_variables (preset, variables, error);
   if (dialect == NULL)
     return NULL;
 

@@ -38,6 +38,13 @@ GrantTokenProvider *grant_token_provider_new_from_preset     (const char        
                                                               GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 
 GRANT_AVAILABLE_IN_ALL
+GrantTokenProvider *grant_token_provider_new_from_preset_with_variables (const char          *preset,
+                                                                         const char * const  *variables,
+                                                                         const char          *client_id,
+                                                                         const char          *client_secret,
+                                                                         GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+GRANT_AVAILABLE_IN_ALL
 GrantDialect       *grant_token_provider_get_dialect         (GrantTokenProvider  *self);
 
 GRANT_AVAILABLE_IN_ALL

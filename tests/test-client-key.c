@@ -1244,7 +1244,7 @@ test_assertion (void)
 
   /* private_key_jwt: the key's alg and kid; verified with the public JWK. */
   grant_client_key_set_key_id (key, "key-1");
-  assertion = grant_assertion_sign (key, &claims, &error);
+  assertion = grant_assertion_sign (key, NULL, &claims, &error);
   g_assert_no_error (error);
   parse_assertion (assertion, &header, &body);
   g_assert_cmpstr (json_object_get_string_member (header, "alg"), ==, "ES256");
@@ -1269,7 +1269,7 @@ test_assertion (void)
   /* A key with a certificate names it; no kid unless set. */
   g_clear_pointer (&header, json_object_unref);
   g_clear_pointer (&body, json_object_unref);
-  certified = grant_assertion_sign (with_certificate, &claims, &error);
+  certified = grant_assertion_sign (with_certificate, NULL, &claims, &error);
   g_assert_no_error (error);
   parse_assertion (certified, &header, &body);
   x5t = grant_client_key_dup_x5t_s256 (with_certificate);

@@ -456,7 +456,7 @@ test_replayed_assertion (void)
   g_autofree char *jti = grant_assertion_new_jti ();
   GrantAssertionClaims claims = { "jwt-client", token_url, jti, g_get_real_time () / G_USEC_PER_SEC };
   g_autoptr(GError) error = NULL;
-  g_autofree char *assertion = grant_assertion_sign (jwt_keys[2], &claims, &error);
+  g_autofree char *assertion = grant_assertion_sign (jwt_keys[2], NULL, &claims, &error);
   guint statuses[2];
 
   g_assert_no_error (error);

@@ -28,6 +28,7 @@ typedef enum {
 } Output;
 
 static char *opt_preset;
+static char **opt_preset_vars;
 static char *opt_token_url;
 static char *opt_issuer;
 static char *opt_client_id;
@@ -52,6 +53,9 @@ static char *opt_key_password_file;
 static const GOptionEntry entries[] = {
   { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
     "A known service: see --list-presets", "NAME" },
+  { "preset-var", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_preset_vars,
+    "A variable of the preset's URLs, such as tenant=contoso.onmicrosoft.com "
+    "for entra (repeatable; --list-presets names them)", "NAME=VALUE" },
   { "token-url", 'u', 0, G_OPTION_ARG_STRING, &opt_token_url,
     "The token endpoint (replaces the preset's)", "URL" },
   { "issuer", 'i', 0, G_OPTION_ARG_STRING, &opt_issuer,
@@ -359,6 +363,16 @@ quit_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+wipe_secret (char *secret)
+{
+  if (secret != NULL)
+    {
+      memset (secret, 0, strlen (secret));
+      g_free (secret);
+    }
+}
+
 static int
 list_presets (void)
 {
@@ -375,12 +389,19 @@ list_presets (void)
           continue;
         }
 
-      printf ("%-18s %s, %s\n", names[i], grant_dialect_get_display_name (dialect),
+      printf ("%-18s %s, %s", names[i], grant_dialect_get_display_name (dialect),
               grant_dialect_get_token_url (dialect)
                 ? grant_dialect_get_token_url (dialect)
                 : grant_dialect_get_token_url_hint (dialect)
                   ? grant_dialect_get_token_url_hint (dialect)
                   : "(set --token-url)");
+      if (grant_dialect_get_variables (dialect) != NULL)
+        {
+          g_autofree char *variables = g_strjoinv (", ", (char **) grant_dialect_get_variables (dialect));
+
+          printf (" (--preset-var %s)", variables);
+        }
+      printf ("\n");
     }
 
   return EXIT_OK;
@@ -446,17 +467,25 @@ main (int   argc,
     return fail (EXIT_OTHER, "cannot read the client secret: %s", error->message);
   have_secret = secret != NULL && *secret != '\0';
 
-  if (opt_preset != NULL)
+  if (opt_preset_vars != NULL && opt_preset == NULL)
+    {
+      wipe_secret (secret);
+      return fail (EXIT_USAGE, "--preset-var needs a --preset");
+    }
+
+  /* A preset's variables must all be given, unless the token URL or the
+   * issuer is set instead. */
+  if (opt_preset != NULL && (opt_preset_vars != NULL || (opt_token_url == NULL && opt_issuer == NULL)))
+    provider = grant_token_provider_new_from_preset_with_variables (opt_preset,
+                                                                    (const char * const *) opt_preset_vars,
+                                                                    opt_client_id, secret, &error);
+  else if (opt_preset != NULL)
     provider = grant_token_provider_new_from_preset (opt_preset, opt_client_id, secret, &error);
   else
     provider = grant_token_provider_new (NULL, opt_client_id, secret);
 
   /* The provider has its own copy, which it wipes; wipe this one. */
-  if (secret != NULL)
-    {
-      memset (secret, 0, strlen (secret));
-      g_free (secret);
-    }
+  wipe_secret (secret);
 
   if (provider == NULL)
     return fail (EXIT_REFUSED, "%s", error->message);
