@@ -319,6 +319,78 @@ test_list_presets (void)
 }
 
 static void
+test_preset_vars (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new ("test-secret");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data = g_dir_make_tmp ("grant-cli-XXXXXX", &error);
+  g_autofree char *providers = g_build_filename (data, "grant", "providers", NULL);
+  g_autofree char *path = g_build_filename (providers, "local-tenant.provider", NULL);
+  g_autoptr(GUri) uri = g_uri_parse (endpoint->base_url, G_URI_FLAGS_NONE, NULL);
+  g_autofree char *port = g_strdup_printf ("port=%d", g_uri_get_port (uri));
+  g_autofree char *first = local_endpoint_token (endpoint, 1);
+  Run ok = { 0 }, missing = { 0 }, hostile = { 0 }, unknown = { 0 }, alone = { 0 }, list = { 0 };
+  Run with_url = { 0 };
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (providers, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path,
+                                      "[Provider]\n"
+                                      "Name=Local tenant\n"
+                                      "TokenUrl=http://127.0.0.1:{port}/{path}\n"
+                                      "[Variables]\n"
+                                      "port=\n"
+                                      "path=token\n",
+                                      -1, NULL));
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data, TRUE);
+
+  RUN (launcher, NULL, &ok, "-c", "test-client", "-p", "local-tenant", "--preset-var", port);
+  g_assert_cmpstr (ok.err, ==, "");
+  g_assert_cmpint (ok.status, ==, 0);
+  g_assert_cmpstr (g_strchomp (ok.out), ==, first);
+
+  RUN (launcher, NULL, &missing, "-c", "test-client", "-p", "entra");
+  g_assert_cmpint (missing.status, ==, 3);
+  g_assert_nonnull (strstr (missing.err, "“tenant” is not set"));
+  g_assert_nonnull (strstr (missing.err, "tenant=VALUE"));
+
+  RUN (launcher, NULL, &hostile, "-c", "test-client", "-p", "entra",
+       "--preset-var", "tenant=evil.example/x?", "--preset-var", "authority_host=login.microsoftonline.us");
+  g_assert_cmpint (hostile.status, ==, 3);
+  g_assert_nonnull (strstr (hostile.err, "not a safe value for the variable “tenant”"));
+
+  RUN (launcher, NULL, &unknown, "-c", "test-client", "-p", "auth0", "--preset-var", "tenant=x");
+  g_assert_cmpint (unknown.status, ==, 3);
+  g_assert_nonnull (strstr (unknown.err, "no variable “tenant”; the variables are: domain"));
+
+  RUN (launcher, NULL, &alone, "-c", "test-client", "-u", endpoint->token_url, "--preset-var", "tenant=x");
+  g_assert_cmpint (alone.status, ==, 2);
+  g_assert_nonnull (strstr (alone.err, "--preset-var needs a --preset"));
+
+  /* A token URL given instead of the variables. */
+  RUN (launcher, NULL, &with_url, "-c", "test-client", "-p", "keycloak", "-u", endpoint->token_url);
+  g_assert_cmpint (with_url.status, ==, 0);
+
+  RUN (launcher, NULL, &list, "--list-presets");
+  g_assert_cmpint (list.status, ==, 0);
+  g_assert_nonnull (strstr (list.out, "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token "
+                                      "(--preset-var authority_host, tenant)"));
+  g_assert_nonnull (strstr (list.out, "local-tenant"));
+  g_assert_nonnull (strstr (list.out, "okta-org"));
+  g_assert_nonnull (strstr (list.out, "keycloak"));
+
+  test_remove_tree (data);
+  run_clear (&ok);
+  run_clear (&missing);
+  run_clear (&hostile);
+  run_clear (&unknown);
+  run_clear (&alone);
+  run_clear (&with_url);
+  run_clear (&list);
+}
+
+static void
 test_store_file (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
@@ -524,6 +596,7 @@ main (int   argc,
   g_test_add_func ("/cli/nothing-secret-on-stderr", test_nothing_secret_on_stderr);
   g_test_add_func ("/cli/params-and-formats", test_params_and_formats);
   g_test_add_func ("/cli/list-presets", test_list_presets);
+  g_test_add_func ("/cli/preset-vars", test_preset_vars);
   g_test_add_func ("/cli/store-file", test_store_file);
   g_test_add_func ("/cli/watch", test_watch);
   g_test_add_func ("/cli/private-key", test_private_key);

@@ -277,6 +277,220 @@ test_user_preset (void)
   g_assert_finalize_object (provider);
 }
 
+/* Presets with variables */
+
+/* Part @index (0: header, 1: claims) of the JWT @jwt, as a JSON object. */
+static JsonObject *
+jwt_part (const char *jwt,
+          guint       index)
+{
+  g_auto(GStrv) parts = g_strsplit (jwt, ".", -1);
+  g_autoptr(GString) b64 = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree guchar *json = NULL;
+  gsize length;
+
+  g_assert_cmpuint (g_strv_length (parts), ==, 3);
+  b64 = g_string_new (parts[index]);
+  g_string_replace (b64, "-", "+", 0);
+  g_string_replace (b64, "_", "/", 0);
+  while (b64->len % 4 != 0)
+    g_string_append_c (b64, '=');
+  json = g_base64_decode (b64->str, &length);
+  node = json_from_string ((const char *) json, NULL);
+  g_assert_nonnull (node);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+
+  return json_object_ref (json_node_get_object (node));
+}
+
+static guint
+endpoint_port (LocalEndpoint *endpoint)
+{
+  g_autoptr(GUri) uri = g_uri_parse (endpoint->base_url, G_URI_FLAGS_NONE, NULL);
+
+  g_assert_nonnull (uri);
+
+  return (guint) g_uri_get_port (uri);
+}
+
+/* A user preset with variables, pointing at the local endpoint: the port
+ * is a variable too. */
+static void
+write_local_idp (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "grant", "providers", NULL);
+  g_autofree char *path = g_build_filename (dir, "local-idp.provider", NULL);
+  const char *contents = "[Provider]\n"
+                         "Name=Local IdP\n"
+                         "TokenUrl=http://127.0.0.1:{port}/token\n"
+                         "Issuer=http://127.0.0.1:{port}/{tenant}\n"
+                         "AssertionAudience=http://127.0.0.1:{port}/{tenant}/\n"
+                         "SigningAlgorithm=PS256\n"
+                         "AuthMethod=private_key_jwt\n"
+                         "\n"
+                         "[Variables]\n"
+                         "port=\n"
+                         "tenant=\n";
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+}
+
+static void
+test_templated_fetch (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *port = g_strdup_printf ("port=%u", endpoint_port (endpoint));
+  g_autofree char *audience = g_strdup_printf ("%s/contoso/", endpoint->base_url);
+  const char *variables[] = { port, "tenant=contoso", NULL };
+  g_autoptr(GrantClientKey) key = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) header = NULL;
+  g_autoptr(JsonObject) claims = NULL;
+  g_autofree char *assertion = NULL;
+  GrantTokenProvider *provider;
+
+  write_local_idp ();
+  endpoint->accept_assertions = TRUE;
+  key = grant_client_key_generate ("RS256", &error);
+  g_assert_no_error (error);
+
+  provider = grant_token_provider_new_from_preset_with_variables ("local-idp", variables,
+                                                                  endpoint->client_id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_provider_get_token_url (provider), ==, endpoint->token_url);
+  g_assert_cmpstr (grant_token_provider_get_assertion_audience (provider), ==, audience);
+  grant_token_provider_set_client_key (provider, key);
+
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  assertion = local_endpoint_dup_param (endpoint, "client_assertion");
+  g_assert_nonnull (assertion);
+  header = jwt_part (assertion, 0);
+  claims = jwt_part (assertion, 1);
+  /* The dialect's algorithm, and the key left as it was. */
+  g_assert_cmpstr (json_object_get_string_member (header, "alg"), ==, "PS256");
+  g_assert_cmpstr (grant_client_key_get_algorithm (key), ==, "RS256");
+  g_assert_cmpstr (json_object_get_string_member (claims, "aud"), ==, audience);
+  g_assert_cmpstr (json_object_get_string_member (claims, "iss"), ==, endpoint->client_id);
+
+  g_assert_finalize_object (provider);
+}
+
+/* A key that cannot sign with the dialect's algorithm: an error before any
+ * request, that names the algorithm. */
+static void
+test_signing_algorithm_refused (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autofree char *port = g_strdup_printf ("port=%u", endpoint_port (endpoint));
+  const char *variables[] = { port, "tenant=contoso", NULL };
+  g_autoptr(GrantClientKey) key = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  GrantTokenProvider *provider;
+
+  write_local_idp ();
+  endpoint->accept_assertions = TRUE;
+  key = grant_client_key_generate ("ES256", &error);
+  g_assert_no_error (error);
+
+  provider = grant_token_provider_new_from_preset_with_variables ("local-idp", variables,
+                                                                  endpoint->client_id, NULL, &error);
+  g_assert_no_error (error);
+  grant_token_provider_set_client_key (provider, key);
+
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_null (token);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "PS256"));
+  g_assert_nonnull (strstr (error->message, "ES256"));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+  g_assert_cmpstr (grant_client_key_get_algorithm (key), ==, "ES256");
+
+  g_assert_finalize_object (provider);
+}
+
+/* The built-in presets' assertions, sent to the local endpoint instead:
+ * Entra's signed PS256 for the token URL, Auth0's for the tenant URL. */
+static void
+test_enterprise_assertions (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  const char *entra_variables[] = { "tenant=contoso.onmicrosoft.com", NULL };
+  const char *auth0_variables[] = { "domain=example.us.auth0.com", NULL };
+  g_autoptr(GrantClientKey) key = NULL;
+  g_autoptr(GError) error = NULL;
+  GrantTokenProvider *entra;
+  GrantTokenProvider *auth0;
+
+  endpoint->accept_assertions = TRUE;
+  key = grant_client_key_generate ("RS256", &error);
+  g_assert_no_error (error);
+
+  entra = grant_token_provider_new_from_preset_with_variables ("entra", entra_variables,
+                                                               endpoint->client_id, NULL, &error);
+  g_assert_no_error (error);
+  auth0 = grant_token_provider_new_from_preset_with_variables ("auth0", auth0_variables,
+                                                               endpoint->client_id, NULL, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      GrantTokenProvider *provider = i == 0 ? entra : auth0;
+      g_autoptr(GrantToken) token = NULL;
+      g_autoptr(JsonObject) header = NULL;
+      g_autoptr(JsonObject) claims = NULL;
+      g_autofree char *assertion = NULL;
+      g_autofree char *method = NULL;
+
+      /* AUTO with a key: private_key_jwt. */
+      grant_token_provider_set_client_key (provider, key);
+      grant_token_provider_set_token_url (provider, endpoint->token_url);
+      grant_token_provider_set_scope (provider, "api://my-api/.default");
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_no_error (error);
+
+      assertion = local_endpoint_dup_param (endpoint, "client_assertion");
+      g_assert_nonnull (assertion);
+      header = jwt_part (assertion, 0);
+      claims = jwt_part (assertion, 1);
+      g_assert_cmpstr (json_object_get_string_member (header, "alg"), ==, i == 0 ? "PS256" : "RS256");
+      g_assert_cmpstr (json_object_get_string_member (claims, "aud"), ==,
+                       i == 0 ? endpoint->token_url : "https://example.us.auth0.com/");
+      method = local_endpoint_dup_param (endpoint, "client_assertion_type");
+      g_assert_cmpstr (method, ==, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    }
+
+  g_assert_cmpstr (grant_client_key_get_algorithm (key), ==, "RS256");
+  g_assert_finalize_object (entra);
+  g_assert_finalize_object (auth0);
+}
+
+/* Made without its variables, a templated preset says what to give. */
+static void
+test_templated_without_variables (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  GrantTokenProvider *provider = grant_token_provider_new_from_preset ("keycloak", "id", "secret", &error);
+
+  g_assert_no_error (error);
+  g_assert_null (grant_token_provider_get_token_url (provider));
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_null (token);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "host, realm"));
+  g_assert_nonnull (strstr (error->message, "https://{host}/realms/{realm}/protocol/openid-connect/token"));
+
+  g_assert_finalize_object (provider);
+}
+
 /* Discovery */
 
 typedef struct {
@@ -693,6 +907,10 @@ main (int   argc,
   g_test_add_func ("/presets/unknown", test_unknown_preset);
   g_test_add_func ("/presets/construct-properties-win", test_construct_properties_win);
   g_test_add_func ("/presets/user-preset", test_user_preset);
+  g_test_add_func ("/presets/templated-fetch", test_templated_fetch);
+  g_test_add_func ("/presets/signing-algorithm-refused", test_signing_algorithm_refused);
+  g_test_add_func ("/presets/enterprise-assertions", test_enterprise_assertions);
+  g_test_add_func ("/presets/templated-without-variables", test_templated_without_variables);
   g_test_add_func ("/discovery/well-known-locations", test_discovery);
   g_test_add_func ("/discovery/issuer-mismatch", test_discovery_issuer_mismatch);
   g_test_add_func ("/discovery/kept-across-changes", test_discovery_kept_across_changes);
