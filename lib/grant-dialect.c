@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 
 #include "grant-dialect.h"
+#include "grant-dialect-private.h"
 #include "grant-enum-types.h"
 #include "grant-error.h"
 #include "grant-json-pointer-private.h"
@@ -51,9 +52,12 @@
  *
  * The `[Provider]` group may hold `Name`, `Description`, `Documentation`,
  * `TokenUrl`, `TokenUrlHint` (what to set the URL to when it differs per
- * customer), `RequestFormat` (`form` or `json`), `AuthMethod`
- * (`client_secret_post`, `client_secret_basic`, `none` or `auto`), `Scope`
- * and `DefaultLifetime` (seconds). The `[Response]` group holds RFC 6901
+ * customer), `RequestFormat` (`form` or `json`), `AuthMethod` (a
+ * [enum@Grant.AuthMethod] by its RFC 8414 name, such as
+ * `client_secret_post` or `private_key_jwt`, or `auto`), `Scope`,
+ * `DefaultLifetime` (seconds), `Issuer`, `AssertionAudience` (the `aud` of
+ * JWT client assertions) and `SigningAlgorithm` (their JWS algorithm). The
+ * `[Response]` group holds RFC 6901
  * JSON Pointers into the answer: `AccessToken`, `TokenType`, `ExpiresIn`
  * (seconds from now), `ExpiresAt` (an ISO 8601 date or seconds since the
  * epoch), `Scope`, `Success` (a boolean that must not be false), `Error`
@@ -61,7 +65,14 @@
  * left empty turns the field off. The optional `[Parameters]` group lists
  * extra request parameters, such as `audience`.
  *
- * Built-in presets are `expertfile`, `json-body`, `officernd`, `rfc6749` and
+ * `TokenUrl`, `Issuer` and `AssertionAudience` may hold `{NAME}`
+ * variables, such as Entra ID's `{tenant}`, filled by
+ * [ctor@Grant.Dialect.new_for_preset_with_variables]; the optional
+ * `[Variables]` group declares them with their defaults (an empty value:
+ * none).
+ *
+ * Built-in presets are `auth0`, `entra`, `expertfile`, `json-body`,
+ * `keycloak`, `officernd`, `okta`, `okta-org`, `rfc6749` and
  * `smartdocumentor`. More are read from `grant/providers/` in each of the
  * system data directories (`$XDG_DATA_DIRS`) and in the user data directory
  * (`$XDG_DATA_HOME`); a user file overrides a system file, which overrides a
@@ -1410,6 +1421,19 @@ dialect_from_data (const char         *name,
     }
 
   return dialect_from_key_file (key_file, name, origin, variables, resolve, error);
+}
+
+GrantDialect *
+grant_dialect_new_from_data_with_variables (const char         *name,
+                                            const char         *data,
+                                            gssize              length,
+                                            const char * const *variables,
+                                            GError            **error)
+{
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return dialect_from_data (name, data, length, variables, TRUE, error);
 }
 
 static char *

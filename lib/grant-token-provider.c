@@ -1537,7 +1537,8 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
    * `/.well-known/openid-configuration`), checks that it is the issuer's,
    * and takes its `token_endpoint`; with `GRANT_AUTH_METHOD_AUTO`, it also
    * tries only the methods listed in `token_endpoint_auth_methods_supported`.
-   * The document is read once per issuer.
+   * The document is read once per issuer. It starts as the dialect's
+   * [property@Grant.Dialect:issuer].
    */
   properties[PROP_ISSUER] =
     g_param_spec_string ("issuer", NULL, NULL,
@@ -1658,6 +1659,7 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
    * The `aud` of the client's JWT assertions, when the server wants
    * another than the token endpoint's URL (Auth0 wants its tenant URL,
    * `https://TENANT.auth0.com/`, with the slash). `NULL`: the token URL.
+   * It starts as the dialect's [property@Grant.Dialect:assertion-audience].
    * Changing it drops the cached token.
    */
   properties[PROP_ASSERTION_AUDIENCE] =
