@@ -172,6 +172,21 @@ class ProviderTest(unittest.TestCase):
         self.assertEqual(token.props.access_token, 'py-token-1')
         self.assertEqual(self.endpoint.last_form.get('scope'), ['WebAPI'])
 
+    def test_preset_with_variables(self):
+        provider = Grant.TokenProvider.new_from_preset_with_variables(
+            'keycloak', ['host=sso.example.com', 'realm=acme'], 'id', 'secret')
+        self.assertEqual(provider.props.token_url,
+                         'https://sso.example.com/realms/acme/protocol/openid-connect/token')
+        provider = Grant.TokenProvider.new_from_preset_with_variables(
+            'auth0', ['domain=tenant.eu.auth0.com'], 'id', 'secret')
+        self.assertEqual(provider.props.assertion_audience, 'https://tenant.eu.auth0.com/')
+        for variables in (['host=evil.example/x', 'realm=acme'], ['host=sso.example.com'],
+                          ['host=a', 'realm=b', 'tenant=c']):
+            with self.assertRaises(GLib.Error) as raised:
+                Grant.TokenProvider.new_from_preset_with_variables('keycloak', variables, 'id', 's')
+            self.assertTrue(raised.exception.matches(Grant.error_quark(),
+                                                     Grant.Error.INVALID_CONFIGURATION))
+
     def test_unknown_preset(self):
         with self.assertRaises(GLib.Error) as raised:
             Grant.TokenProvider.new_from_preset('no-such-preset', 'id', 's')
