@@ -120,6 +120,7 @@ struct _GrantFetch {
   GrantDiscoveryKind discovery_kind;
   char *discovery_redirect;    /* where the last discovery GET was sent on */
   guint discovery_hops;
+  gboolean discovery_hop_pending; /* the next GET follows a redirect */
   guint auto_candidates;       /* AUTO: the methods it may try */
   guint auto_tried;
   GrantAuthMethod first_method; /* AUTO: the one that gave first_error */
@@ -1688,6 +1689,7 @@ follow_discovery_redirect (GrantFetch *fetch)
   g_clear_pointer (&fetch->discovery_redirect, g_free);
   fetch->discovery_redirect = g_uri_to_string_partial (to, G_URI_HIDE_FRAGMENT);
   fetch->discovery_hops++;
+  fetch->discovery_hop_pending = TRUE;
   if (grant_debug_enabled ())
     {
       g_autofree char *where = grant_describe_uri (to);
@@ -1948,7 +1950,12 @@ send_token_request (GrantFetch *fetch)
       return FALSE;
     }
   if (config->tls_certificate != NULL)
-    grant_tls_present_certificate (message, config->tls_certificate, TRUE);
+    {
+      grant_tls_present_certificate (message, config->tls_certificate, TRUE);
+      /* The connection, which carries the client's certificate, is not
+       * left for the session's other requests. */
+      soup_message_headers_replace (soup_message_get_request_headers (message), "Connection", "close");
+    }
 
   if (method == GRANT_AUTH_METHOD_PRIVATE_KEY_JWT || method == GRANT_AUTH_METHOD_CLIENT_SECRET_JWT)
     {
@@ -2093,8 +2100,11 @@ send_discovery_request (GrantFetch *fetch)
     }
 
   g_debug ("Reading the discovery document %s", url);
-  /* A redirect followed is not another attempt. */
-  if (fetch->discovery_redirect == NULL)
+  /* Following a redirect is not another attempt; a retry of the GET
+   * after a failure is, wherever it goes. */
+  if (fetch->discovery_hop_pending)
+    fetch->discovery_hop_pending = FALSE;
+  else
     fetch->attempts++;
   fetch->state = FETCH_DISCOVERING;
   fetch_send (fetch, "discovery request", message);

@@ -69,6 +69,17 @@ verify (SoupSession     *session,
   return flags;
 }
 
+static guint
+accept_certificate_signal (void)
+{
+  static gsize id;
+
+  if (g_once_init_enter (&id))
+    g_once_init_leave (&id, g_signal_lookup ("accept-certificate", SOUP_TYPE_MESSAGE));
+
+  return (guint) id;
+}
+
 /* The message has its server's certificate: a new connection finished its
  * handshake, or a kept-alive one was given to the message. Its request is
  * not written yet. */
@@ -80,21 +91,24 @@ peer_certificate_cb (SoupMessage *message,
   Guard *guard = user_data;
   GTlsCertificate *certificate = soup_message_get_tls_peer_certificate (message);
   GTlsCertificateFlags flags;
-  gboolean accepted = FALSE;
 
   if (certificate == NULL)
     return;
 
-  flags = verify (guard->session, message, certificate);
-  guard->checked = flags;
-  if (flags == 0)
+  /* An application that decides itself which certificates its requests
+   * accept (a SoupMessage::accept-certificate handler) keeps deciding: its
+   * code is not called from here, where libsoup may hold its connection
+   * manager's lock (a kept-alive connection is given to the message under
+   * it). */
+  if (guard->ask_message && g_signal_has_handler_pending (message, accept_certificate_signal (), 0, FALSE))
     return;
 
-  /* An application may accept a certificate for its own requests, as it
-   * would have in a full handshake. */
-  if (guard->ask_message)
-    g_signal_emit_by_name (message, "accept-certificate", certificate, flags, &accepted);
-  if (accepted)
+  /* Without the session the message goes through (authorize_message()),
+   * what its own connection found. */
+  flags = guard->session != NULL ? verify (guard->session, message, certificate)
+                                 : soup_message_get_tls_peer_certificate_errors (message);
+  guard->checked = flags;
+  if (flags == 0)
     return;
 
   guard->refused = flags;
@@ -106,11 +120,12 @@ peer_certificate_cb (SoupMessage *message,
 /*
  * grant_tls_guard_message:
  * @message: a request that carries credentials or a token
- * @session: the session it is sent through
+ * @session: (nullable): the session it is sent through; NULL when unknown
+ *   (the errors its connection reports decide)
  * @cancellable: (nullable): the cancellable it is sent with, cancelled if
  *   the server's certificate is refused
- * @ask_message: whether @message's #SoupMessage::accept-certificate may
- *   accept a certificate @session would not (an application's request)
+ * @ask_message: whether an application's #SoupMessage::accept-certificate
+ *   handler, if it has one, decides instead (an application's request)
  *
  * Checks the server's certificate of every connection @message is sent
  * on, before its request is written. Replaces any earlier guard.
@@ -127,7 +142,7 @@ grant_tls_guard_message (SoupMessage  *message,
   if (old != NULL)
     g_signal_handler_disconnect (message, old->handler);
 
-  guard->session = g_object_ref (session);
+  guard->session = session ? g_object_ref (session) : NULL;
   guard->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   guard->ask_message = ask_message;
   guard->handler = g_signal_connect (message, "notify::tls-peer-certificate",

@@ -21,14 +21,16 @@
 /* On a token: when, on the provider's clock, it was fetched after a 401. */
 static G_DEFINE_QUARK (grant-fetched-after-401, fetched_after_401)
 
+/* The time is kept in the qdata pointer itself, in seconds (never 0):
+ * the token is shared by every thread, and a value another thread may
+ * replace must not be one it frees. */
 static void
 mark_fetched_after_401 (GrantTokenProvider *self,
                         GrantToken         *token)
 {
-  gint64 *when = g_new (gint64, 1);
+  gsize seconds = (gsize) MAX (grant_token_provider_now (self) / G_USEC_PER_SEC, 1);
 
-  *when = grant_token_provider_now (self);
-  g_object_set_qdata_full (G_OBJECT (token), fetched_after_401_quark (), when, g_free);
+  g_object_set_qdata (G_OBJECT (token), fetched_after_401_quark (), GSIZE_TO_POINTER (seconds));
 }
 
 /* Whether a 401 to @token deserves another token. */
@@ -36,14 +38,14 @@ static gboolean
 worth_another_token (GrantTokenProvider *self,
                      GrantToken         *token)
 {
-  gint64 *when = g_object_get_qdata (G_OBJECT (token), fetched_after_401_quark ());
+  gsize when = GPOINTER_TO_SIZE (g_object_get_qdata (G_OBJECT (token), fetched_after_401_quark ()));
+  gint64 now = grant_token_provider_now (self) / G_USEC_PER_SEC;
 
-  return when == NULL || grant_token_provider_now (self) - *when >= REFUSED_AGAIN_WINDOW * G_USEC_PER_SEC;
+  return when == 0 || now < (gint64) when || now - (gint64) when >= REFUSED_AGAIN_WINDOW;
 }
 
 static void
 set_authorization (SoupMessage *message,
-                   SoupSession *session,
                    GrantToken  *token)
 {
   g_autoptr(GrantSecret) authorization = grant_token_dup_authorization (token);
@@ -55,10 +57,10 @@ set_authorization (SoupMessage *message,
    * away: a proxy may still ask for credentials through the message's
    * SoupMessage::authenticate signal. */
   soup_message_add_flags (message, SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE);
-  /* The token goes to no server that @session would not trust, though
-   * GnuTLS may resume a session another one verified: it is taken off
-   * the message first. */
-  grant_tls_guard_message (message, session, NULL, TRUE);
+  /* The token goes to no server whose certificate the connection found
+   * wrong (the application sends it, on a session libgrant does not
+   * know): it is taken off the message first. send_async() checks more. */
+  grant_tls_guard_message (message, NULL, NULL, TRUE);
 }
 
 static void
@@ -77,8 +79,7 @@ authorize_got_token_cb (GObject      *object,
       return;
     }
 
-  set_authorization (g_task_get_task_data (task),
-                     grant_token_provider_get_session (GRANT_TOKEN_PROVIDER (object)), token);
+  set_authorization (g_task_get_task_data (task), token);
   g_task_return_pointer (task, token, g_object_unref);
 }
 

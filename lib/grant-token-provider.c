@@ -671,11 +671,12 @@ static void
 keep_quiet (GrantTokenProvider *self,
             GrantFetchResult   *result)
 {
-  gint64 delay_ms = grant_backoff_ms (self->quiet_failures, self->retry_base_ms, self->retry_max_ms,
-                                      self->jitter);
+  gint64 delay_ms;
 
+  /* A new request starts from the first delay. */
   if (self->quiet_generation != self->generation)
     self->quiet_failures = 0;
+  delay_ms = grant_backoff_ms (self->quiet_failures, self->retry_base_ms, self->retry_max_ms, self->jitter);
   self->quiet_failures++;
   self->quiet_generation = self->generation;
   if (result->retry_after_ms > delay_ms)

@@ -611,10 +611,16 @@ moved_document_handler (SoupServer        *server,
       document_handler (server, msg, path, query, &moved->document);
       return;
     }
+  if (g_str_equal (moved->mode, "slash-failing") && g_str_has_suffix (path, "/"))
+    {
+      moved->document.served++;
+      soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      return;
+    }
 
   moved->redirects++;
   soup_server_message_set_status (msg, SOUP_STATUS_MOVED_PERMANENTLY, NULL);
-  if (g_str_equal (moved->mode, "slash"))
+  if (g_str_has_prefix (moved->mode, "slash"))
     soup_message_headers_replace (headers, "Location", "/.well-known/openid-configuration/");
   else if (g_str_equal (moved->mode, "loop"))
     soup_message_headers_replace (headers, "Location", path);
@@ -630,7 +636,7 @@ moved_document_handler (SoupServer        *server,
 static void
 test_discovery_redirects (void)
 {
-  const char *modes[] = { "slash", "loop", "elsewhere" };
+  const char *modes[] = { "slash", "loop", "elsewhere", "slash-failing" };
 
   for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
     {
@@ -645,8 +651,17 @@ test_discovery_redirects (void)
       soup_server_add_handler (endpoint->server, "/.well-known/openid-configuration",
                                moved_document_handler, &moved, NULL);
       grant_token_provider_set_issuer (provider, endpoint->base_url);
+      test_fast_retries (provider, 3);
       token = test_provider_get_token (provider, NULL, &error);
-      if (i == 0)
+      if (i == 3)
+        {
+          /* Moved, then failing: the GETs after the move are attempts, and
+           * they run out: three GETs in all, as max-attempts says. */
+          g_assert_error (error, GRANT_ERROR, GRANT_ERROR_SERVER_ERROR);
+          g_assert_cmpuint (moved.redirects + moved.document.served, ==, 3);
+          g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 0);
+        }
+      else if (i == 0)
         {
           g_assert_no_error (error);
           g_assert_cmpuint (moved.redirects, ==, 1);

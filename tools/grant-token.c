@@ -544,19 +544,27 @@ main (int   argc,
     {
       g_autoptr(GrantClientKey) key = NULL;
       char *password = NULL;
+      gsize length = 0;
 
       if (opt_key_password_file != NULL)
         {
-          if (!g_file_get_contents (opt_key_password_file, &password, NULL, &error))
+          if (!g_file_get_contents (opt_key_password_file, &password, &length, &error))
             return fail (EXIT_USAGE, "cannot read --key-password-file: %s", error->message);
-          g_strchomp (password);
+          /* One trailing newline is the file's, not the password's. */
+          if (length > 0 && password[length - 1] == '\n')
+            password[length - 1] = '\0';
         }
-      else
-        password = g_strdup (g_getenv ("GRANT_KEY_PASSWORD"));
+      else if (g_getenv ("GRANT_KEY_PASSWORD") != NULL)
+        {
+          password = g_strdup (g_getenv ("GRANT_KEY_PASSWORD"));
+          length = strlen (password);
+          /* Not left for child processes. */
+          g_unsetenv ("GRANT_KEY_PASSWORD");
+        }
       key = grant_client_key_new_from_file (opt_private_key, password, &error);
       if (password != NULL)
         {
-          memset (password, 0, strlen (password));
+          memset (password, 0, length);
           g_free (password);
         }
       if (key == NULL)
@@ -569,11 +577,13 @@ main (int   argc,
     }
   else if (opt_key_id != NULL)
     return fail (EXIT_USAGE, "--key-id needs --private-key");
+  else if (opt_key_password_file != NULL)
+    return fail (EXIT_USAGE, "--key-password-file needs --private-key");
 
   method = grant_token_provider_get_auth_method (provider);
   if (!have_secret && method != GRANT_AUTH_METHOD_NONE && method != GRANT_AUTH_METHOD_TLS_CLIENT_AUTH &&
       method != GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH && method != GRANT_AUTH_METHOD_PRIVATE_KEY_JWT &&
-      !(method == GRANT_AUTH_METHOD_AUTO && opt_private_key != NULL))
+      !(method == GRANT_AUTH_METHOD_AUTO && (opt_private_key != NULL || opt_tls_certificate != NULL)))
     return fail (EXIT_USAGE, "no client secret: put it in a file for --client-secret-file, "
                  "or in the GRANT_CLIENT_SECRET environment variable");
 
