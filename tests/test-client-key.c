@@ -13,6 +13,7 @@
 #include "test-utils.h"
 #include "grant-assertion-private.h"
 #include "grant-client-key-private.h"
+#include "grant-dpop-private.h"
 #include "grant-jws-private.h"
 
 #define PASSWORD "correct-horse-battery"
@@ -1295,6 +1296,116 @@ test_assertion (void)
   g_assert_null (strstr (hs, "the secret"));
 }
 
+static void
+test_dpop_htu (void)
+{
+  const struct {
+    const char *url;
+    const char *htu;
+    const char *origin;
+  } cases[] = {
+    { "https://Server.Example.com:443/token?x=1#f", "https://server.example.com/token", "https://server.example.com:443" },
+    { "http://127.0.0.1:8080/a/b?q=%2F", "http://127.0.0.1:8080/a/b", "http://127.0.0.1:8080" },
+    { "https://h", "https://h/", "https://h:443" },
+    { "https://h/p%20q", "https://h/p%20q", "https://h:443" },
+    { "ftp://h/x", NULL, NULL },
+    { "not a url", NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *htu = grant_dpop_htu (cases[i].url);
+      g_autofree char *origin = grant_dpop_origin (cases[i].url);
+
+      g_assert_cmpstr (htu, ==, cases[i].htu);
+      g_assert_cmpstr (origin, ==, cases[i].origin);
+    }
+}
+
+static void
+test_dpop_proof (void)
+{
+  const char *algorithms[] = { "ES256", "EdDSA", "RS256" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (algorithms); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantClientKey) key = grant_client_key_generate (algorithms[i], &error);
+      GrantDpopClaims claims = { "post", "https://api.example.com/v1/things?page=2#top", "the-access-token",
+                                 "server-nonce", "jti-1", 1700000000 };
+      g_autofree char *proof = NULL;
+      g_autoptr(JsonObject) header = NULL;
+      g_autoptr(JsonObject) body = NULL;
+      g_autoptr(JsonObject) jwk = NULL;
+      g_autoptr(JsonObject) own_jwk = NULL;
+      g_auto(GStrv) parts = NULL;
+      g_autofree char *input = NULL;
+      g_autoptr(GBytes) sig = NULL;
+      g_autoptr(GBytes) der = NULL;
+      gnutls_datum_t data, signature;
+      gnutls_pubkey_t pubkey;
+      guint8 digest[32];
+      gsize length = sizeof digest;
+      g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+      g_autofree char *ath = NULL;
+
+      g_assert_no_error (error);
+      grant_client_key_set_key_id (key, "not-in-the-proof");
+      proof = grant_dpop_proof_build (key, &claims, &error);
+      g_assert_no_error (error);
+      parse_assertion (proof, &header, &body);
+
+      g_assert_cmpstr (json_object_get_string_member (header, "typ"), ==, "dpop+jwt");
+      g_assert_cmpstr (json_object_get_string_member (header, "alg"), ==, algorithms[i]);
+      g_assert_false (json_object_has_member (header, "kid"));
+      jwk = json_object_ref (json_object_get_object_member (header, "jwk"));
+      g_assert_false (json_object_has_member (jwk, "d"));
+      g_assert_false (json_object_has_member (jwk, "kid"));
+      g_assert_false (json_object_has_member (jwk, "alg"));
+      own_jwk = parse_jwk (key);
+      g_assert_cmpstr (json_object_get_string_member (jwk, "kty"), ==, json_object_get_string_member (own_jwk, "kty"));
+
+      g_assert_cmpstr (json_object_get_string_member (body, "htm"), ==, "POST");
+      g_assert_cmpstr (json_object_get_string_member (body, "htu"), ==, "https://api.example.com/v1/things");
+      g_assert_cmpstr (json_object_get_string_member (body, "jti"), ==, "jti-1");
+      g_assert_cmpstr (json_object_get_string_member (body, "nonce"), ==, "server-nonce");
+      g_assert_cmpint (json_object_get_int_member (body, "iat"), ==, 1700000000);
+      g_checksum_update (checksum, (const guchar *) "the-access-token", 16);
+      g_checksum_get_digest (checksum, digest, &length);
+      ath = grant_base64url_encode (digest, length);
+      g_assert_cmpstr (json_object_get_string_member (body, "ath"), ==, ath);
+
+      /* Verified with the key in the proof's own header. */
+      parts = g_strsplit (proof, ".", -1);
+      input = g_strconcat (parts[0], ".", parts[1], NULL);
+      sig = base64url_decode (parts[2]);
+      der = signature_to_der (algorithms[i], sig);
+      pubkey = pubkey_from_jwk (jwk);
+      data.data = (guint8 *) input;
+      data.size = strlen (input);
+      signature = datum_of (der);
+      g_assert_cmpint (gnutls_pubkey_verify_data2 (pubkey, sign_algorithm (algorithms[i], FALSE), 0,
+                                                   &data, &signature), >=, 0);
+      gnutls_pubkey_deinit (pubkey);
+    }
+
+  /* Without a token or nonce: neither claim. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GrantClientKey) key = grant_client_key_generate ("ES256", &error);
+    GrantDpopClaims claims = { "GET", "https://as.example.com/token", NULL, NULL, "j", 1 };
+    g_autofree char *proof = grant_dpop_proof_build (key, &claims, &error);
+    g_autoptr(JsonObject) header = NULL;
+    g_autoptr(JsonObject) body = NULL;
+
+    g_assert_no_error (error);
+    parse_assertion (proof, &header, &body);
+    g_assert_false (json_object_has_member (body, "ath"));
+    g_assert_false (json_object_has_member (body, "nonce"));
+    g_assert_cmpuint (json_object_get_size (body), ==, 4);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1341,6 +1452,8 @@ main (int   argc,
   g_test_add_func ("/client-key/errors", test_errors);
   g_test_add_func ("/client-key/jws", test_jws);
   g_test_add_func ("/client-key/assertion", test_assertion);
+  g_test_add_func ("/dpop/htu", test_dpop_htu);
+  g_test_add_func ("/dpop/proof", test_dpop_proof);
   g_test_add_func ("/client-key/threads", test_threads);
   g_test_add_func ("/client-key/pkcs11", test_pkcs11);
 
