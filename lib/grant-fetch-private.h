@@ -51,6 +51,8 @@ typedef struct {
   SoupSession *session;
   GTlsCertificate *tls_certificate; /* presented for mutual TLS, or NULL */
   GrantClientKey *client_key;       /* signs private_key_jwt assertions */
+  GrantClientKey *dpop_key;         /* signs DPoP proofs, or NULL */
+  char *dpop_nonce;                 /* the token endpoint's last, or NULL */
   char *assertion_audience;         /* NULL: the token URL */
   char *signing_algorithm;          /* of assertions; NULL: the key's own */
   GrantClock *clock;
@@ -94,6 +96,8 @@ typedef struct {
   const GrantDiscovery *discovery;  /* a document this fetch read, or NULL */
   const GError *store_error;        /* the store's first failure, or NULL */
   gboolean transient;               /* @error may go away if tried later */
+  const char *dpop_nonce;           /* the token endpoint's last DPoP nonce */
+  const char *dpop_url;             /* ...and its URL */
   gint64 retry_after_ms;            /* the last answer's Retry-After (at
                                      * most a minute), or -1 */
 

@@ -35,6 +35,7 @@
 #include "config.h"
 
 #include "grant-assertion-private.h"
+#include "grant-dpop-private.h"
 #include "grant-error.h"
 #include "grant-fetch-private.h"
 #include "grant-request-private.h"
@@ -121,6 +122,8 @@ struct _GrantFetch {
   char *discovery_redirect;    /* where the last discovery GET was sent on */
   guint discovery_hops;
   gboolean discovery_hop_pending; /* the next GET follows a redirect */
+  char *dpop_nonce;            /* the token endpoint's last DPoP nonce */
+  gboolean dpop_nonce_retried; /* a use_dpop_nonce answer was retried */
   guint auto_candidates;       /* AUTO: the methods it may try */
   guint auto_tried;
   GrantAuthMethod first_method; /* AUTO: the one that gave first_error */
@@ -231,6 +234,8 @@ grant_fetch_config_free (GrantFetchConfig *config)
   g_clear_object (&config->clock);
   g_clear_object (&config->tls_certificate);
   g_clear_object (&config->client_key);
+  g_clear_object (&config->dpop_key);
+  g_free (config->dpop_nonce);
   g_free (config->assertion_audience);
   g_free (config->signing_algorithm);
   g_clear_object (&config->store);
@@ -1845,6 +1850,31 @@ token_response (GrantFetch *fetch,
                                 soup_message_get_response_headers (fetch->message),
                                 body,
                                 &error);
+
+  if (config->dpop_key != NULL)
+    {
+      const char *nonce = soup_message_headers_get_one (soup_message_get_response_headers (fetch->message),
+                                                        "DPoP-Nonce");
+
+      /* Every answer may renew the nonce (RFC 9449 section 8). */
+      if (nonce != NULL && *nonce != '\0' && strlen (nonce) < 1024)
+        grant_set_str (&fetch->dpop_nonce, nonce);
+
+      /* The server wants a nonce it just gave: one more request, with it,
+       * which is not another attempt. */
+      if (token == NULL && nonce != NULL && !fetch->dpop_nonce_retried &&
+          soup_message_get_status (fetch->message) == SOUP_STATUS_BAD_REQUEST &&
+          strstr (error->message, "use_dpop_nonce") != NULL)
+        {
+          g_debug ("The token endpoint asked for a DPoP nonce; sending the request again with it");
+          g_clear_error (&error);
+          fetch->dpop_nonce_retried = TRUE;
+          fetch->attempts--;
+          fetch->state = FETCH_REQUEST;
+          return;
+        }
+    }
+
   token_attempt_done (fetch, token, error);
 }
 
@@ -1948,6 +1978,27 @@ send_token_request (GrantFetch *fetch)
                                        "set the tls-certificate property",
                                        grant_auth_method_to_string (method)));
       return FALSE;
+    }
+  if (config->dpop_key != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *jti = grant_assertion_new_jti ();
+      GrantDpopClaims claims = {
+        .method = "POST",
+        .url = fetch->token_url,
+        .nonce = fetch->dpop_nonce,
+        .jti = jti,
+        .issued_at = grant_clock_now (config->clock) / G_USEC_PER_SEC,
+      };
+      g_autofree char *proof = grant_dpop_proof_build (config->dpop_key, &claims, &error);
+
+      if (proof == NULL)
+        {
+          g_object_unref (message);
+          token_attempt_done (fetch, NULL, g_steal_pointer (&error));
+          return FALSE;
+        }
+      soup_message_headers_replace (soup_message_get_request_headers (message), "DPoP", proof);
     }
   if (config->tls_certificate != NULL)
     {
@@ -2160,6 +2211,8 @@ fetch_finish (GrantFetch *fetch)
   result.discovery = fetch->discovery;
   result.store_error = fetch->store_error;
   result.transient = fetch->error != NULL && is_transient (fetch->error);
+  result.dpop_nonce = fetch->dpop_nonce;
+  result.dpop_url = fetch->token_url;
   result.retry_after_ms = -1;
   if (fetch->error != NULL && fetch->message != NULL)
     {
@@ -2329,6 +2382,7 @@ grant_fetch_new (GrantFetchConfig   *config,
   fetch = g_new0 (GrantFetch, 1);
   g_atomic_ref_count_init (&fetch->ref_count);
   fetch->config = config;
+  fetch->dpop_nonce = g_strdup (config->dpop_nonce);
   fetch->done = done;
   fetch->owner = owner;
   g_mutex_init (&fetch->done_lock);
@@ -2370,6 +2424,7 @@ grant_fetch_unref (GrantFetch *fetch)
   g_clear_pointer (&fetch->discovery, grant_discovery_free);
   g_free (fetch->token_url);
   g_free (fetch->discovery_redirect);
+  g_free (fetch->dpop_nonce);
   g_mutex_clear (&fetch->done_lock);
   g_mutex_clear (&fetch->lock);
   grant_fetch_config_free (fetch->config);

@@ -22,6 +22,8 @@ void   grant_token_provider_set_retry_policy    (GrantTokenProvider *self,
 gint64 grant_token_provider_get_refresh_time    (GrantTokenProvider *self);
 gint64 grant_token_provider_get_quiet_until     (GrantTokenProvider *self);
 gint64 grant_token_provider_now                 (GrantTokenProvider *self);
+char  *grant_token_provider_dup_dpop_nonce      (GrantTokenProvider *self,
+                                                 const char         *url);
 SoupSession *grant_token_provider_dup_certificate_session (GrantTokenProvider  *self,
                                                           GTlsCertificate    **certificate);
 

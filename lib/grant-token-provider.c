@@ -13,6 +13,10 @@
 #include "grant-error.h"
 #include "grant-fetch-private.h"
 #include "grant-request-private.h"
+#include "grant-dpop-private.h"
+
+/* At most this many origins' DPoP nonces are kept (oauth4webapi keeps 100). */
+#define MAX_DPOP_NONCES 100
 #include "grant-token-private.h"
 #include "grant-token-provider-private.h"
 #include "grant-utils-private.h"
@@ -88,6 +92,8 @@ struct _GrantTokenProvider
   SoupSession *session;
   GTlsCertificate *tls_certificate;   /* for mutual TLS, under @lock */
   GrantClientKey *client_key;         /* for private_key_jwt, under @lock */
+  GrantClientKey *dpop_key;           /* for DPoP, under @lock */
+  GHashTable *dpop_nonces;            /* origin -> the server's last nonce, under @lock */
   SoupSession *certificate_session;   /* API requests with @tls_certificate */
   GTlsCertificate *certificate_session_for;
   char *assertion_audience;           /* under @lock */
@@ -178,6 +184,7 @@ enum {
   PROP_SESSION,
   PROP_TLS_CERTIFICATE,
   PROP_CLIENT_KEY,
+  PROP_DPOP_KEY,
   PROP_ASSERTION_AUDIENCE,
   PROP_TOKEN,
   N_PROPS,
@@ -325,6 +332,9 @@ dup_token_key (GrantTokenProvider *self)
     }
   if (self->client_key != NULL)
     g_ptr_array_add (parameters, g_strconcat ("jkt=", grant_client_key_get_thumbprint (self->client_key), NULL));
+  /* A DPoP-bound token is good only with its key. */
+  if (self->dpop_key != NULL)
+    g_ptr_array_add (parameters, g_strconcat ("dpop-jkt=", grant_client_key_get_thumbprint (self->dpop_key), NULL));
   g_ptr_array_add (parameters, NULL);
 
   return grant_token_key_new (url, self->client_id, self->auth_method, self->scope,
@@ -738,6 +748,13 @@ snapshot_request (GrantTokenProvider *self,
   config->session = g_object_ref (self->session);
   config->tls_certificate = self->tls_certificate ? g_object_ref (self->tls_certificate) : NULL;
   config->client_key = self->client_key ? g_object_ref (self->client_key) : NULL;
+  config->dpop_key = self->dpop_key ? g_object_ref (self->dpop_key) : NULL;
+  if (self->dpop_key != NULL && request_url (self) != NULL)
+    {
+      g_autofree char *origin = grant_dpop_origin (request_url (self));
+
+      config->dpop_nonce = origin ? g_strdup (g_hash_table_lookup (self->dpop_nonces, origin)) : NULL;
+    }
   config->assertion_audience = g_strdup (self->assertion_audience);
   /* The dialect is set at construction and never changes. */
   config->signing_algorithm = g_strdup (grant_dialect_get_signing_algorithm (self->dialect));
@@ -818,6 +835,20 @@ fetch_done_cb (GrantFetch       *fetch,
   if (self->fetch == fetch)
     self->fetch = NULL;
   current = config->generation == self->generation;
+
+  /* The token endpoint's last DPoP nonce, for the next request. */
+  if (result->dpop_nonce != NULL && result->dpop_url != NULL)
+    {
+      g_autofree char *origin = grant_dpop_origin (result->dpop_url);
+
+      if (origin != NULL)
+        {
+          if (g_hash_table_size (self->dpop_nonces) >= MAX_DPOP_NONCES &&
+              !g_hash_table_contains (self->dpop_nonces, origin))
+            g_hash_table_remove_all (self->dpop_nonces);
+          g_hash_table_replace (self->dpop_nonces, g_steal_pointer (&origin), g_strdup (result->dpop_nonce));
+        }
+    }
 
   /* The document depends on the issuer alone (and on what counts as a
    * secure URL): it stays good whatever else changed meanwhile. */
@@ -1095,6 +1126,8 @@ grant_token_provider_finalize (GObject *object)
   g_clear_object (&self->certificate_session);
   g_clear_object (&self->certificate_session_for);
   g_clear_object (&self->client_key);
+  g_clear_object (&self->dpop_key);
+  g_clear_pointer (&self->dpop_nonces, g_hash_table_unref);
   g_free (self->assertion_audience);
   g_clear_object (&self->clock);
   g_clear_object (&self->store);
@@ -1272,6 +1305,10 @@ grant_token_provider_get_property (GObject    *object,
       g_value_set_object (value, self->client_key);
       break;
 
+    case PROP_DPOP_KEY:
+      g_value_set_object (value, self->dpop_key);
+      break;
+
     case PROP_ASSERTION_AUDIENCE:
       g_value_set_string (value, self->assertion_audience);
       break;
@@ -1367,6 +1404,10 @@ grant_token_provider_set_property (GObject      *object,
 
     case PROP_CLIENT_KEY:
       grant_token_provider_set_client_key (self, g_value_get_object (value));
+      break;
+
+    case PROP_DPOP_KEY:
+      grant_token_provider_set_dpop_key (self, g_value_get_object (value));
       break;
 
     case PROP_ASSERTION_AUDIENCE:
@@ -1655,6 +1696,26 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * GrantTokenProvider:dpop-key:
+   *
+   * The key that binds tokens to this client (DPoP, RFC 9449). When set,
+   * every token request carries a DPoP proof signed with it, and the
+   * server's tokens come back bound to it (`token_type` `DPoP`;
+   * [method@Grant.Token.dup_authorization] gives `DPoP <token>`). A server
+   * that asks for a nonce (`use_dpop_nonce`) gets one more request with
+   * it; nonces are remembered per origin, so the next request needs no
+   * extra round trip. [func@Grant.ClientKey.generate] makes an ephemeral
+   * key; one kept in a file lets stored tokens outlive the process.
+   *
+   * The token cache and stores keep tokens per DPoP key (by its
+   * thumbprint). Changing it drops the cached token.
+   */
+  properties[PROP_DPOP_KEY] =
+    g_param_spec_object ("dpop-key", NULL, NULL,
+                         GRANT_TYPE_CLIENT_KEY,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * GrantTokenProvider:assertion-audience:
    *
    * The `aud` of the client's JWT assertions, when the server wants
@@ -1744,6 +1805,7 @@ grant_token_provider_init (GrantTokenProvider *self)
   self->default_lifetime = DEFAULT_DEFAULT_LIFETIME;
   self->timeout = DEFAULT_TIMEOUT;
   self->parameters = g_ptr_array_new_with_free_func ((GDestroyNotify) grant_parameter_free);
+  self->dpop_nonces = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->auto_refresh = TRUE;
   self->clock = g_object_ref (grant_clock_get_default ());
   self->retry_base_ms = DEFAULT_RETRY_BASE_MS;
@@ -2038,6 +2100,113 @@ grant_token_provider_set_client_key (GrantTokenProvider *self,
 
   if (changed)
     notify_change (self, PROP_CLIENT_KEY);
+}
+
+/**
+ * grant_token_provider_get_dpop_key:
+ * @self: a provider
+ *
+ * Gets the key tokens are bound to with DPoP.
+ *
+ * Returns: (transfer none) (nullable): the key
+ */
+GrantClientKey *
+grant_token_provider_get_dpop_key (GrantTokenProvider *self)
+{
+  GrantClientKey *value;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  value = self->dpop_key;
+  g_mutex_unlock (&self->lock);
+
+  return value;
+}
+
+/**
+ * grant_token_provider_set_dpop_key:
+ * @self: a provider
+ * @key: (nullable): the key DPoP proofs are signed with
+ *
+ * Sets the key tokens are bound to with DPoP (RFC 9449), and drops the
+ * cached token if it changed.
+ */
+void
+grant_token_provider_set_dpop_key (GrantTokenProvider *self,
+                                   GrantClientKey     *key)
+{
+  gboolean changed;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (key == NULL || GRANT_IS_CLIENT_KEY (key));
+
+  g_mutex_lock (&self->lock);
+  changed = g_set_object (&self->dpop_key, key);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, PROP_DPOP_KEY);
+}
+
+/**
+ * grant_token_provider_set_dpop_nonce:
+ * @self: a provider
+ * @url: a URL of the server that gave the nonce
+ * @nonce: (nullable): the value of its `DPoP-Nonce` header; `NULL` forgets
+ *   the origin's
+ *
+ * Hands a server's DPoP nonce back to the provider, for requests sent by
+ * other means than [method@Grant.TokenProvider.send_async]: the next
+ * proof for that origin (scheme, host and port) carries it. The provider
+ * keeps the nonces of the token endpoint and of the requests it sends
+ * itself.
+ */
+void
+grant_token_provider_set_dpop_nonce (GrantTokenProvider *self,
+                                     const char         *url,
+                                     const char         *nonce)
+{
+  g_autofree char *origin = NULL;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (url != NULL);
+
+  origin = grant_dpop_origin (url);
+  if (origin == NULL)
+    return;
+
+  g_mutex_lock (&self->lock);
+  if (nonce == NULL)
+    g_hash_table_remove (self->dpop_nonces, origin);
+  else
+    {
+      if (g_hash_table_size (self->dpop_nonces) >= MAX_DPOP_NONCES &&
+          !g_hash_table_contains (self->dpop_nonces, origin))
+        g_hash_table_remove_all (self->dpop_nonces);
+      g_hash_table_replace (self->dpop_nonces, g_steal_pointer (&origin), g_strdup (nonce));
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* The nonce remembered for @url's origin, or NULL. */
+char *
+grant_token_provider_dup_dpop_nonce (GrantTokenProvider *self,
+                                     const char         *url)
+{
+  g_autofree char *origin = grant_dpop_origin (url);
+  char *nonce;
+
+  if (origin == NULL)
+    return NULL;
+
+  g_mutex_lock (&self->lock);
+  nonce = g_strdup (g_hash_table_lookup (self->dpop_nonces, origin));
+  g_mutex_unlock (&self->lock);
+
+  return nonce;
 }
 
 /**

@@ -65,6 +65,15 @@ GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_client_key      (GrantTokenProvider  *self,
                                                               GrantClientKey      *key);
 GRANT_AVAILABLE_IN_ALL
+GrantClientKey     *grant_token_provider_get_dpop_key        (GrantTokenProvider  *self);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_dpop_key        (GrantTokenProvider  *self,
+                                                              GrantClientKey      *key);
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_set_dpop_nonce      (GrantTokenProvider  *self,
+                                                              const char          *url,
+                                                              const char          *nonce);
+GRANT_AVAILABLE_IN_ALL
 const char         *grant_token_provider_get_assertion_audience (GrantTokenProvider *self);
 GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_assertion_audience (GrantTokenProvider *self,

@@ -446,6 +446,69 @@ test_unknown_key (void)
   g_assert_finalize_object (provider);
 }
 
+/* The thumbprint the server bound its last token to with DPoP (cnf.jkt). */
+static char *
+last_dpop_jkt (const char *issuer)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strconcat (issuer, "/test/token-requests", NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonNode *member;
+
+  body = soup_session_send_and_read (session, message, NULL, &error);
+  g_assert_no_error (error);
+  node = json_from_string (g_bytes_get_data (body, NULL), &error);
+  g_assert_no_error (error);
+  member = json_object_get_member (json_node_get_object (node), "dpop_jkt");
+
+  return member && !JSON_NODE_HOLDS_NULL (member) ? g_strdup (json_node_get_string (member)) : NULL;
+}
+
+/* DPoP with a nonce required: the first token costs one extra round trip,
+ * the next none; the token is bound to the key. */
+static void
+test_dpop_token (void)
+{
+  const char *algorithms[] = { "ES256", "EdDSA", "RS256" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (algorithms); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantClientKey) key = grant_client_key_generate (algorithms[i], &error);
+      GrantTokenProvider *provider = oidc_provider ("dpop-client", "dpop-secret",
+                                                    GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+      g_autoptr(GrantToken) token = NULL;
+      g_autofree char *authorization = NULL;
+      g_autofree char *jkt = NULL;
+      guint before = token_requests (oidc_issuer);
+
+      g_test_message ("%s", algorithms[i]);
+      g_assert_no_error (error);
+      grant_token_provider_set_dpop_key (provider, key);
+      grant_token_provider_set_scope (provider, "read");
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (grant_token_get_token_type (token), ==, "DPoP");
+      authorization = grant_token_dup_authorization (token);
+      g_assert_true (g_str_has_prefix (authorization, "DPoP "));
+      g_assert_cmpuint (token_requests (oidc_issuer) - before, ==, 2);
+      jkt = last_dpop_jkt (oidc_issuer);
+      g_assert_cmpstr (jkt, ==, grant_client_key_get_thumbprint (key));
+      g_clear_object (&token);
+
+      /* The nonce is remembered: no extra round trip. */
+      grant_token_provider_invalidate (provider, NULL);
+      token = test_provider_get_token (provider, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (token_requests (oidc_issuer) - before, ==, 3);
+
+      g_assert_finalize_object (provider);
+    }
+}
+
 /* The server refuses an assertion it saw before: why every request, retries
  * included, carries a new one. */
 static void
@@ -816,6 +879,7 @@ main (int   argc,
   g_test_add_func ("/interop/oidc-provider/client-secret-jwt", test_client_secret_jwt);
   g_test_add_func ("/interop/oidc-provider/unknown-key", test_unknown_key);
   g_test_add_func ("/interop/oidc-provider/replayed-assertion", test_replayed_assertion);
+  g_test_add_func ("/interop/oidc-provider/dpop-token", test_dpop_token);
   g_test_add_func ("/interop/oidc-provider/mtls", test_mtls_methods);
   g_test_add_func ("/interop/oidc-provider/mtls-refused", test_mtls_refused);
   g_test_add_func ("/interop/oauth2-mock-server/jwt", test_mock_server_jwt);

@@ -12,6 +12,7 @@
 // secret-jwt-client (client_secret_jwt); it checks the assertions as real
 // servers do, with a replay cache for their jti.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -36,6 +37,14 @@ const clients = [
     client_id: 'discovery-client',
     client_secret: 'discovery-secret',
     token_endpoint_auth_method: 'client_secret_post',
+    scope: 'read',
+  },
+  {
+    // DPoP (RFC 9449), with a nonce required.
+    client_id: 'dpop-client',
+    client_secret: 'dpop-secret',
+    token_endpoint_auth_method: 'client_secret_post',
+    dpop_bound_access_tokens: true,
     scope: 'read',
   },
   {
@@ -87,10 +96,16 @@ async function start(clientAuthMethods) {
     clientAuthMethods,
     enabledJWA: {
       clientAuthSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256', 'EdDSA'],
+      dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'],
     },
     features: {
       clientCredentials: { enabled: true },
       devInteractions: { enabled: false },
+      dPoP: {
+        enabled: true,
+        nonceSecret: crypto.randomBytes(32),
+        requireNonce: (ctx) => ctx.oidc?.client?.clientId === 'dpop-client',
+      },
     },
     scopes: ['read', 'write'],
     ttl: {
@@ -100,10 +115,11 @@ async function start(clientAuthMethods) {
   });
 
   let tokenRequests = 0;
+  let lastJkt = null;
   let basicRequests = 0;
   provider.use(async (ctx, next) => {
     if (ctx.path === '/test/token-requests') {
-      ctx.body = { count: tokenRequests, basic: basicRequests };
+      ctx.body = { count: tokenRequests, basic: basicRequests, dpop_jkt: lastJkt };
       return;
     }
     if (ctx.path === '/token' && ctx.method === 'POST') {
@@ -111,6 +127,10 @@ async function start(clientAuthMethods) {
       if (/^basic /i.test(ctx.get('authorization'))) basicRequests++;
     }
     await next();
+    if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
+      const token = await provider.ClientCredentials.find(ctx.body.access_token);
+      lastJkt = token?.jkt ?? null;
+    }
   });
 
   server.on('request', provider.callback());
