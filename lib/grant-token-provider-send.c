@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "grant-tls-private.h"
 #include "grant-token-provider-private.h"
 #include "grant-utils-private.h"
@@ -42,6 +44,55 @@ worth_another_token (GrantTokenProvider *self,
   gint64 now = grant_token_provider_now (self) / G_USEC_PER_SEC;
 
   return when == 0 || now < (gint64) when || now - (gint64) when >= REFUSED_AGAIN_WINDOW;
+}
+
+/* A DPoP-bound token goes with a new proof for this very request. */
+static gboolean
+add_dpop_proof (GrantTokenProvider  *self,
+                SoupMessage         *message,
+                GrantToken          *token,
+                GError             **error)
+{
+  g_autofree char *url = NULL;
+  g_autofree char *proof = NULL;
+
+  if (g_ascii_strcasecmp (grant_token_get_token_type (token), "DPoP") != 0)
+    return TRUE;
+
+  url = g_uri_to_string (soup_message_get_uri (message));
+  proof = grant_token_provider_create_dpop_proof (self, soup_message_get_method (message), url, token,
+                                                  NULL, error);
+  if (proof == NULL)
+    return FALSE;
+  soup_message_headers_replace (soup_message_get_request_headers (message), "DPoP", proof);
+
+  return TRUE;
+}
+
+/* Every answer may carry the server's next DPoP nonce. */
+static void
+keep_dpop_nonce (GrantTokenProvider *self,
+                 SoupMessage        *message)
+{
+  const char *nonce = soup_message_headers_get_one (soup_message_get_response_headers (message), "DPoP-Nonce");
+  g_autofree char *url = NULL;
+
+  if (nonce == NULL || *nonce == '\0' || strlen (nonce) >= 1024)
+    return;
+  url = g_uri_to_string (soup_message_get_uri (message));
+  grant_token_provider_set_dpop_nonce (self, url, nonce);
+}
+
+/* A 401 that asks for a DPoP nonce (RFC 9449 section 9). */
+static gboolean
+asks_for_dpop_nonce (SoupMessage *message)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (message);
+  const char *challenge = soup_message_headers_get_list (headers, "WWW-Authenticate");
+
+  return soup_message_get_status (message) == SOUP_STATUS_UNAUTHORIZED &&
+         soup_message_headers_get_one (headers, "DPoP-Nonce") != NULL &&
+         challenge != NULL && strstr (challenge, "use_dpop_nonce") != NULL;
 }
 
 static void
@@ -79,6 +130,12 @@ authorize_got_token_cb (GObject      *object,
       return;
     }
 
+  if (!add_dpop_proof (GRANT_TOKEN_PROVIDER (object), g_task_get_task_data (task), token, &error))
+    {
+      g_object_unref (token);
+      g_task_return_error (task, error);
+      return;
+    }
   set_authorization (g_task_get_task_data (task), token);
   g_task_return_pointer (task, token, g_object_unref);
 }
@@ -152,6 +209,7 @@ typedef struct {
   int io_priority;
   GrantToken *token;
   gboolean retried;
+  gboolean dpop_retried;           /* a use_dpop_nonce 401 was retried */
   /* What the message is sent with: cancelled with the caller's, or when
    * the server's certificate is refused. */
   GCancellable *cancellable;
@@ -220,6 +278,21 @@ send_sent_cb (GObject      *object,
   if (stream == NULL)
     {
       g_task_return_error (task, grant_tls_explain_error (data->message, error));
+      return;
+    }
+
+  keep_dpop_nonce (self, data->message);
+
+  /* The API wants a DPoP nonce it just gave: once more, with the same
+   * token and a new proof. */
+  if (asks_for_dpop_nonce (data->message) && !data->dpop_retried)
+    {
+      g_debug ("The API asked for a DPoP nonce; sending the request again with it");
+      data->dpop_retried = TRUE;
+      cancellable = g_task_get_cancellable (task);
+      g_input_stream_close_async (stream, data->io_priority, cancellable,
+                                  send_closed_cb, g_steal_pointer (&task));
+      g_object_unref (stream);
       return;
     }
 

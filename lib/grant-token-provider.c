@@ -14,6 +14,7 @@
 #include "grant-fetch-private.h"
 #include "grant-request-private.h"
 #include "grant-dpop-private.h"
+#include "grant-assertion-private.h"
 
 /* At most this many origins' DPoP nonces are kept (oauth4webapi keeps 100). */
 #define MAX_DPOP_NONCES 100
@@ -2189,6 +2190,70 @@ grant_token_provider_set_dpop_nonce (GrantTokenProvider *self,
       g_hash_table_replace (self->dpop_nonces, g_steal_pointer (&origin), g_strdup (nonce));
     }
   g_mutex_unlock (&self->lock);
+}
+
+/**
+ * grant_token_provider_create_dpop_proof:
+ * @self: a provider with a [property@Grant.TokenProvider:dpop-key]
+ * @method: the request's HTTP method, such as `GET`
+ * @url: the request's URL (its query and fragment are not part of the proof)
+ * @token: (nullable): the DPoP-bound token the request carries, for the
+ *   proof's `ath`; `NULL` for a request without one
+ * @nonce: (nullable): the server's nonce; `NULL` for the one the provider
+ *   remembers for the URL's origin, if any
+ * @error: return location for a #GError
+ *
+ * Makes a DPoP proof (RFC 9449) for a request sent by another HTTP stack
+ * (WebKit, or curl in a script): put it in the request's `DPoP` header,
+ * with `Authorization: DPoP <token>`. Each call makes a new proof, as each
+ * request needs its own. Hand a `DPoP-Nonce` the server answers with back
+ * with [method@Grant.TokenProvider.set_dpop_nonce].
+ *
+ * Returns: (transfer full): the proof, or `NULL` with @error set (no
+ *   DPoP key, or a URL that is not http or https)
+ */
+char *
+grant_token_provider_create_dpop_proof (GrantTokenProvider  *self,
+                                        const char          *method,
+                                        const char          *url,
+                                        GrantToken          *token,
+                                        const char          *nonce,
+                                        GError             **error)
+{
+  g_autoptr(GrantClientKey) key = NULL;
+  g_autofree char *remembered = NULL;
+  g_autofree char *jti = NULL;
+  GrantDpopClaims claims;
+
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (method != NULL, NULL);
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (token == NULL || GRANT_IS_TOKEN (token), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_mutex_lock (&self->lock);
+  key = self->dpop_key ? g_object_ref (self->dpop_key) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (key == NULL)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "A DPoP proof needs a key: set the dpop-key property");
+      return NULL;
+    }
+
+  if (nonce == NULL)
+    remembered = grant_token_provider_dup_dpop_nonce (self, url);
+  jti = grant_assertion_new_jti ();
+  claims = (GrantDpopClaims) {
+    .method = method,
+    .url = url,
+    .access_token = token ? grant_token_get_access_token (token) : NULL,
+    .nonce = nonce ? nonce : remembered,
+    .jti = jti,
+    .issued_at = grant_token_provider_now (self) / G_USEC_PER_SEC,
+  };
+
+  return grant_dpop_proof_build (key, &claims, error);
 }
 
 /* The nonce remembered for @url's origin, or NULL. */

@@ -70,6 +70,13 @@ GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_dpop_key        (GrantTokenProvider  *self,
                                                               GrantClientKey      *key);
 GRANT_AVAILABLE_IN_ALL
+char               *grant_token_provider_create_dpop_proof   (GrantTokenProvider  *self,
+                                                              const char          *method,
+                                                              const char          *url,
+                                                              GrantToken          *token,
+                                                              const char          *nonce,
+                                                              GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+GRANT_AVAILABLE_IN_ALL
 void                grant_token_provider_set_dpop_nonce      (GrantTokenProvider  *self,
                                                               const char          *url,
                                                               const char          *nonce);

@@ -509,6 +509,114 @@ test_dpop_token (void)
     }
 }
 
+static guint
+resource_requests (void)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strconcat (oidc_issuer, "/test/token-requests", NULL);
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+
+  body = soup_session_send_and_read (session, message, NULL, &error);
+  g_assert_no_error (error);
+  node = json_from_string (g_bytes_get_data (body, NULL), &error);
+  g_assert_no_error (error);
+
+  return (guint) json_object_get_int_member (json_node_get_object (node), "resource");
+}
+
+static void
+send_resource_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  TestResult *done = user_data;
+  g_autoptr(GInputStream) stream = grant_token_provider_send_finish (GRANT_TOKEN_PROVIDER (object), result,
+                                                                     &done->error);
+
+  done->done = TRUE;
+}
+
+/* send_async() against a resource server that verifies DPoP proofs and
+ * wants its own nonce: one extra round trip the first time, none after;
+ * and create_dpop_proof() for a request made by hand. */
+static void
+test_dpop_resource (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantClientKey) key = grant_client_key_generate ("ES256", &error);
+  GrantTokenProvider *provider = oidc_provider ("dpop-client", "dpop-secret", GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+  g_autofree char *url = g_strconcat (oidc_issuer, "/test/resource?page=2", NULL);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  guint before;
+
+  g_assert_no_error (error);
+  grant_token_provider_set_dpop_key (provider, key);
+  grant_token_provider_set_scope (provider, "read");
+
+  before = resource_requests ();
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+      TestResult done = { 0 };
+
+      grant_token_provider_send_async (provider, NULL, message, G_PRIORITY_DEFAULT, NULL, send_resource_cb, &done);
+      test_wait_until (&done.done);
+      g_assert_no_error (done.error);
+      g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+      g_assert_true (g_str_has_prefix (soup_message_headers_get_one (soup_message_get_request_headers (message),
+                                                                     "Authorization"), "DPoP "));
+      /* Two requests for the first (the nonce), one for each after. */
+      g_assert_cmpuint (resource_requests () - before, ==, round + 2);
+    }
+
+  /* By hand: a proof from the provider, the nonce handed back. */
+  {
+    g_autoptr(GrantToken) token = test_provider_get_token (provider, NULL, &error);
+    g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+    g_autoptr(SoupMessage) replay = soup_message_new ("GET", url);
+    g_autofree char *authorization = NULL;
+    g_autofree char *proof = NULL;
+    g_autoptr(GBytes) body = NULL;
+    const char *nonce;
+
+    g_assert_no_error (error);
+    authorization = grant_token_dup_authorization (token);
+    proof = grant_token_provider_create_dpop_proof (provider, "GET", url, token, NULL, &error);
+    g_assert_no_error (error);
+    soup_message_headers_replace (soup_message_get_request_headers (message), "Authorization", authorization);
+    soup_message_headers_replace (soup_message_get_request_headers (message), "DPoP", proof);
+    body = soup_session_send_and_read (session, message, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+    nonce = soup_message_headers_get_one (soup_message_get_response_headers (message), "DPoP-Nonce");
+    g_assert_nonnull (nonce);
+    grant_token_provider_set_dpop_nonce (provider, url, nonce);
+
+    /* The same proof again: refused (its jti was seen). */
+    g_clear_pointer (&body, g_bytes_unref);
+    soup_message_headers_replace (soup_message_get_request_headers (replay), "Authorization", authorization);
+    soup_message_headers_replace (soup_message_get_request_headers (replay), "DPoP", proof);
+    body = soup_session_send_and_read (session, replay, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (soup_message_get_status (replay), ==, 401);
+  }
+
+  /* Without a key, no proof: a clear error. */
+  {
+    GrantTokenProvider *plain = oidc_provider ("dpop-client", "dpop-secret", GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
+    g_autofree char *none = grant_token_provider_create_dpop_proof (plain, "GET", url, NULL, NULL, &error);
+
+    g_assert_null (none);
+    g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+    g_assert_finalize_object (plain);
+  }
+
+  g_assert_finalize_object (provider);
+}
+
 /* The server refuses an assertion it saw before: why every request, retries
  * included, carries a new one. */
 static void
@@ -880,6 +988,7 @@ main (int   argc,
   g_test_add_func ("/interop/oidc-provider/unknown-key", test_unknown_key);
   g_test_add_func ("/interop/oidc-provider/replayed-assertion", test_replayed_assertion);
   g_test_add_func ("/interop/oidc-provider/dpop-token", test_dpop_token);
+  g_test_add_func ("/interop/oidc-provider/dpop-resource", test_dpop_resource);
   g_test_add_func ("/interop/oidc-provider/mtls", test_mtls_methods);
   g_test_add_func ("/interop/oidc-provider/mtls-refused", test_mtls_refused);
   g_test_add_func ("/interop/oauth2-mock-server/jwt", test_mock_server_jwt);

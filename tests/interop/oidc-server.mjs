@@ -11,11 +11,19 @@
 // the first also has jwt-client (private_key_jwt with those keys) and
 // secret-jwt-client (client_secret_jwt); it checks the assertions as real
 // servers do, with a replay cache for their jti.
+//
+// <issuer>/test/resource is a resource server for DPoP-bound tokens
+// (RFC 9449 section 7): it verifies the proof (signature with its jwk,
+// typ, htm, htu without query, iat within a minute, jti never seen, ath,
+// its own nonce, which it asks for with use_dpop_nonce) and the binding
+// (the jwk's thumbprint is the token's cnf.jkt). GET
+// <issuer>/test/token-requests also counts the requests that reached it.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 
 // RFC 6749 section 2.3.1 encoding inside Basic is where clients break.
 export const BASIC_SECRET = 'b:%+/ secret';
@@ -116,10 +124,60 @@ async function start(clientAuthMethods) {
 
   let tokenRequests = 0;
   let lastJkt = null;
+  let resourceRequests = 0;
+  let resourceNonce = crypto.randomBytes(16).toString('base64url');
+  const seenJti = new Set();
+
+  async function resource(ctx) {
+    resourceRequests++;
+    const refuse = (error, withNonce) => {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', `DPoP error="${error}"`);
+      if (withNonce) ctx.set('DPoP-Nonce', resourceNonce);
+      ctx.body = { error };
+    };
+    const authorization = ctx.get('authorization');
+    const proof = ctx.get('dpop');
+    if (!/^DPoP /.test(authorization) || !proof) return refuse('invalid_token', false);
+    const accessToken = authorization.slice(5);
+    const token = await provider.ClientCredentials.find(accessToken);
+    if (!token || !token.jkt) return refuse('invalid_token', false);
+    let verified;
+    try {
+      verified = await jwtVerify(proof, EmbeddedJWK, {
+        typ: 'dpop+jwt', algorithms: ['ES256', 'EdDSA', 'RS256', 'PS256'],
+      });
+    } catch {
+      return refuse('invalid_dpop_proof', false);
+    }
+    const { payload, protectedHeader } = verified;
+    const expected = new URL(ctx.href);
+    expected.search = '';
+    expected.hash = '';
+    const ath = crypto.hash('sha256', accessToken, 'base64url');
+    if (payload.htm !== ctx.method || payload.htu !== expected.href
+        || Math.abs(Date.now() / 1000 - payload.iat) > 60 || payload.ath !== ath
+        || typeof payload.jti !== 'string' || seenJti.has(payload.jti)
+        || await calculateJwkThumbprint(protectedHeader.jwk) !== token.jkt) {
+      return refuse('invalid_dpop_proof', false);
+    }
+    if (payload.nonce !== resourceNonce) return refuse('use_dpop_nonce', true);
+    seenJti.add(payload.jti);
+    // A new nonce now and then, as servers do; this one with the answer.
+    resourceNonce = crypto.randomBytes(16).toString('base64url');
+    ctx.set('DPoP-Nonce', resourceNonce);
+    ctx.body = { ok: true, client: token.clientId };
+  }
   let basicRequests = 0;
   provider.use(async (ctx, next) => {
     if (ctx.path === '/test/token-requests') {
-      ctx.body = { count: tokenRequests, basic: basicRequests, dpop_jkt: lastJkt };
+      ctx.body = {
+        count: tokenRequests, basic: basicRequests, dpop_jkt: lastJkt, resource: resourceRequests,
+      };
+      return;
+    }
+    if (ctx.path === '/test/resource') {
+      await resource(ctx);
       return;
     }
     if (ctx.path === '/token' && ctx.method === 'POST') {
