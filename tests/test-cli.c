@@ -566,6 +566,77 @@ test_private_key (void)
   test_remove_tree (dir);
 }
 
+/* --dpop-key and --dpop-url: what a script needs for its own request. */
+static void
+test_dpop (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new ("test-secret");
+  g_autofree char *dir = g_dir_make_tmp ("grant-cli-dpop-XXXXXX", NULL);
+  g_autofree char *key_path = g_build_filename (dir, "dpop.pem", NULL);
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  g_autofree char *command = NULL;
+  g_autoptr(JsonNode) json = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autofree guchar *claims = NULL;
+  g_autofree char *claims_text = NULL;
+  g_autoptr(JsonNode) claims_node = NULL;
+  JsonObject *object;
+  gsize claims_length;
+  int status;
+  Run as_json = { 0 }, header = { 0 }, token_only = { 0 };
+
+  if (openssl == NULL)
+    {
+      g_test_skip ("openssl makes the test key");
+      return;
+    }
+  command = g_strdup_printf ("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s", key_path);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, NULL, &status, NULL) && status == 0);
+
+  RUN (launcher, NULL, &as_json, "-c", "test-client", "-u", endpoint->token_url, "-o", "json",
+       "--dpop-key", key_path, "--dpop-url", "https://api.example.com/v1/things?page=2", "--dpop-method", "post",
+       "--dpop-nonce", "api-nonce");
+  g_assert_cmpint (as_json.status, ==, 0);
+  json = json_from_string (as_json.out, NULL);
+  g_assert_nonnull (json);
+  object = json_node_get_object (json);
+  parts = g_strsplit (json_object_get_string_member (object, "dpop_proof"), ".", 3);
+  g_assert_cmpuint (g_strv_length (parts), ==, 3);
+  for (char *p = parts[1]; *p; p++)
+    *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+  {
+    g_autofree char *padded = g_strdup_printf ("%s%s", parts[1], strlen (parts[1]) % 4 == 2 ? "==" :
+                                               strlen (parts[1]) % 4 == 3 ? "=" : "");
+
+    claims = g_base64_decode (padded, &claims_length);
+  }
+  claims_text = g_strndup ((const char *) claims, claims_length);
+  claims_node = json_from_string (claims_text, NULL);
+  g_assert_nonnull (claims_node);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (claims_node), "htm"), ==, "POST");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (claims_node), "htu"), ==,
+                   "https://api.example.com/v1/things");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (claims_node), "nonce"), ==, "api-nonce");
+  g_assert_true (json_object_has_member (json_node_get_object (claims_node), "ath"));
+
+  RUN (launcher, NULL, &header, "-c", "test-client", "-u", endpoint->token_url, "-o", "header",
+       "--dpop-key", key_path, "--dpop-url", "https://api.example.com/");
+  g_assert_cmpint (header.status, ==, 0);
+  g_assert_nonnull (strstr (header.out, "\nDPoP: ey"));
+
+  /* A proof needs somewhere to go. */
+  RUN (launcher, NULL, &token_only, "-c", "test-client", "-u", endpoint->token_url,
+       "--dpop-key", key_path, "--dpop-url", "https://api.example.com/");
+  g_assert_cmpint (token_only.status, !=, 0);
+  g_assert_nonnull (strstr (token_only.err, "--dpop-url needs"));
+
+  run_clear (&as_json);
+  run_clear (&header);
+  run_clear (&token_only);
+  test_remove_tree (dir);
+}
+
 static void
 test_help (void)
 {
@@ -600,6 +671,7 @@ main (int   argc,
   g_test_add_func ("/cli/store-file", test_store_file);
   g_test_add_func ("/cli/watch", test_watch);
   g_test_add_func ("/cli/private-key", test_private_key);
+  g_test_add_func ("/cli/dpop", test_dpop);
   g_test_add_func ("/cli/help", test_help);
 
   return g_test_run ();

@@ -49,6 +49,10 @@ static char *opt_ca_file;
 static char *opt_private_key;
 static char *opt_key_id;
 static char *opt_key_password_file;
+static char *opt_dpop_key;
+static char *opt_dpop_url;
+static char *opt_dpop_method;
+static char *opt_dpop_nonce;
 
 static const GOptionEntry entries[] = {
   { "preset", 'p', 0, G_OPTION_ARG_STRING, &opt_preset,
@@ -100,6 +104,16 @@ static const GOptionEntry entries[] = {
     "a certificate in it gives x5t#S256)", "FILE" },
   { "key-id", 0, 0, G_OPTION_ARG_STRING, &opt_key_id,
     "The kid of the assertions' header", "ID" },
+  { "dpop-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_dpop_key,
+    "Bind tokens to the key in FILE with DPoP (PEM, DER or PKCS#12); keep the file to reuse "
+    "stored tokens", "FILE" },
+  { "dpop-url", 0, 0, G_OPTION_ARG_STRING, &opt_dpop_url,
+    "Also print a DPoP proof for a request to URL (with -o header: a DPoP: line; with -o json: "
+    "dpop_proof)", "URL" },
+  { "dpop-method", 0, 0, G_OPTION_ARG_STRING, &opt_dpop_method,
+    "The method of the request --dpop-url proves (default GET)", "METHOD" },
+  { "dpop-nonce", 0, 0, G_OPTION_ARG_STRING, &opt_dpop_nonce,
+    "The DPoP-Nonce the resource server asked for, for the proof", "NONCE" },
   { "key-password-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_key_password_file,
     "Read the private key's password from FILE; otherwise it comes from the "
     "GRANT_KEY_PASSWORD environment variable, never from an option", "FILE" },
@@ -262,7 +276,8 @@ format_time (GDateTime *time)
 
 static void
 print_token (GrantToken *token,
-             Output      output)
+             Output      output,
+             const char *dpop_proof)
 {
   switch (output)
     {
@@ -271,6 +286,8 @@ print_token (GrantToken *token,
         g_autofree char *value = grant_token_dup_authorization (token);
 
         printf ("Authorization: %s\n", value);
+        if (dpop_proof != NULL)
+          printf ("DPoP: %s\n", dpop_proof);
       }
       break;
 
@@ -297,6 +314,11 @@ print_token (GrantToken *token,
           json_builder_add_string_value (builder, grant_token_get_scope (token));
         else
           json_builder_add_null_value (builder);
+        if (dpop_proof != NULL)
+          {
+            json_builder_set_member_name (builder, "dpop_proof");
+            json_builder_add_string_value (builder, dpop_proof);
+          }
         json_builder_set_member_name (builder, "response");
         if (grant_token_get_response (token) != NULL)
           json_builder_add_value (builder, json_node_copy (grant_token_get_response (token)));
@@ -335,7 +357,7 @@ watch_refreshed_cb (GrantTokenProvider *provider,
   g_autofree char *expires = format_time (grant_token_get_expires_at (token));
 
   if (watch->output == OUTPUT_JSON)
-    print_token (token, OUTPUT_JSON);
+    print_token (token, OUTPUT_JSON, NULL);
   else
     {
       printf ("%s refreshed, expires %s\n", when, expires);
@@ -416,6 +438,9 @@ main (int   argc,
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
   char *secret = NULL;
+  char *key_password = NULL;       /* wiped once the keys are read */
+  gsize key_password_length = 0;
+  g_autofree char *dpop_proof = NULL;
   gboolean have_secret;
   Output output = OUTPUT_TOKEN;
   GrantAuthMethod method;
@@ -540,33 +565,40 @@ main (int   argc,
       grant_token_provider_set_tls_certificate (provider, certificate);
     }
 
-  if (opt_private_key != NULL)
+  if (opt_private_key != NULL || opt_dpop_key != NULL)
     {
-      g_autoptr(GrantClientKey) key = NULL;
-      char *password = NULL;
-      gsize length = 0;
-
       if (opt_key_password_file != NULL)
         {
-          if (!g_file_get_contents (opt_key_password_file, &password, &length, &error))
+          if (!g_file_get_contents (opt_key_password_file, &key_password, &key_password_length, &error))
             return fail (EXIT_USAGE, "cannot read --key-password-file: %s", error->message);
           /* One trailing newline is the file's, not the password's. */
-          if (length > 0 && password[length - 1] == '\n')
-            password[length - 1] = '\0';
+          if (key_password_length > 0 && key_password[key_password_length - 1] == '\n')
+            key_password[key_password_length - 1] = '\0';
         }
       else if (g_getenv ("GRANT_KEY_PASSWORD") != NULL)
         {
-          password = g_strdup (g_getenv ("GRANT_KEY_PASSWORD"));
-          length = strlen (password);
+          key_password = g_strdup (g_getenv ("GRANT_KEY_PASSWORD"));
+          key_password_length = strlen (key_password);
           /* Not left for child processes. */
           g_unsetenv ("GRANT_KEY_PASSWORD");
         }
-      key = grant_client_key_new_from_file (opt_private_key, password, &error);
-      if (password != NULL)
-        {
-          memset (password, 0, length);
-          g_free (password);
-        }
+    }
+
+  if (opt_dpop_key != NULL)
+    {
+      g_autoptr(GrantClientKey) key = grant_client_key_new_from_file (opt_dpop_key, key_password, &error);
+
+      if (key == NULL)
+        return fail (EXIT_USAGE, "%s", error->message);
+      grant_token_provider_set_dpop_key (provider, key);
+    }
+  if (opt_dpop_url != NULL && (opt_dpop_key == NULL || output == OUTPUT_TOKEN))
+    return fail (EXIT_USAGE, "--dpop-url needs --dpop-key, and --output header or json");
+
+  if (opt_private_key != NULL)
+    {
+      g_autoptr(GrantClientKey) key = grant_client_key_new_from_file (opt_private_key, key_password, &error);
+
       if (key == NULL)
         return fail (EXIT_USAGE, "%s", error->message);
       if (opt_key_id != NULL)
@@ -577,8 +609,13 @@ main (int   argc,
     }
   else if (opt_key_id != NULL)
     return fail (EXIT_USAGE, "--key-id needs --private-key");
-  else if (opt_key_password_file != NULL)
-    return fail (EXIT_USAGE, "--key-password-file needs --private-key");
+  else if (opt_key_password_file != NULL && opt_dpop_key == NULL)
+    return fail (EXIT_USAGE, "--key-password-file needs --private-key or --dpop-key");
+  if (key_password != NULL)
+    {
+      memset (key_password, 0, key_password_length);
+      g_clear_pointer (&key_password, g_free);
+    }
 
   method = grant_token_provider_get_auth_method (provider);
   if (!have_secret && method != GRANT_AUTH_METHOD_NONE && method != GRANT_AUTH_METHOD_TLS_CLIENT_AUTH &&
@@ -631,7 +668,14 @@ main (int   argc,
 
     say ("got a %s token, expires %s", grant_token_get_token_type (token), expires);
   }
-  print_token (token, output);
+  if (opt_dpop_url != NULL)
+    {
+      dpop_proof = grant_token_provider_create_dpop_proof (provider, opt_dpop_method ? opt_dpop_method : "GET",
+                                                           opt_dpop_url, token, opt_dpop_nonce, &error);
+      if (dpop_proof == NULL)
+        return fail (EXIT_USAGE, "%s", error->message);
+    }
+  print_token (token, output, dpop_proof);
 
   if (opt_watch)
     {
