@@ -1,10 +1,13 @@
-/* fuzz-assertion.c: JWT client assertions from hostile strings
+/* fuzz-assertion.c: JWT client assertions and DPoP proofs from hostile
+ * strings
  *
  * Input: client id, audience, jti and secret, separated by NUL bytes. The
  * assertion (HS256, and ES256 with a key made once) must be a compact JWS
  * whose header and claims parse back to what went in, whatever the
  * strings hold: quotes, backslashes, control characters; strings that are
- * not UTF-8 must not crash it.
+ * not UTF-8 must not crash it. The same strings make a DPoP proof (method,
+ * URL, token, nonce): it must parse back too, its htu never holding a
+ * query or fragment.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,6 +17,7 @@
 #include <grant.h>
 
 #include "grant-assertion-private.h"
+#include "grant-dpop-private.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
@@ -91,6 +95,31 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       check (hs, &claims);
       check (signed_one, &claims);
     }
+
+  {
+    GrantDpopClaims dpop = { fields[0], fields[1], *fields[2] ? fields[2] : NULL,
+                             *fields[3] ? fields[3] : NULL, "jti", 1700000000 };
+    g_autofree char *proof = grant_dpop_proof_build (key, &dpop, NULL);
+
+    if (proof != NULL && utf8)
+      {
+        g_auto(GStrv) parts = g_strsplit (proof, ".", -1);
+        g_autoptr(JsonObject) header = NULL;
+        g_autoptr(JsonObject) body = NULL;
+        const char *htu;
+
+        g_assert (g_strv_length (parts) == 3);
+        header = decode_part (parts[0]);
+        body = decode_part (parts[1]);
+        htu = json_object_get_string_member (body, "htu");
+        g_assert (strchr (htu, '?') == NULL && strchr (htu, '#') == NULL);
+        g_assert (g_strcmp0 (json_object_get_string_member (header, "typ"), "dpop+jwt") == 0);
+        g_assert (!json_object_has_member (json_object_get_object_member (header, "jwk"), "d"));
+        g_assert ((dpop.access_token != NULL) == json_object_has_member (body, "ath"));
+        g_assert (g_strcmp0 (json_object_has_member (body, "nonce") ? json_object_get_string_member (body, "nonce") : NULL,
+                             dpop.nonce) == 0);
+      }
+  }
 
   return 0;
 }
