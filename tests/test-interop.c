@@ -617,6 +617,41 @@ test_dpop_resource (void)
   g_assert_finalize_object (provider);
 }
 
+/* grant-token --dpop-key against oidc-provider with nonces required. */
+static void
+test_dpop_command_line (void)
+{
+  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "grant-token", NULL);
+  g_autofree char *token_url = g_strconcat (oidc_issuer, "/token", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("grant-interop-dpop-XXXXXX", NULL);
+  g_autofree char *key_path = g_build_filename (dir, "dpop.pem", NULL);
+  g_autofree char *command = g_strdup_printf ("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s",
+                                              key_path);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  int status;
+
+  g_assert_true (g_spawn_command_line_sync (command, NULL, NULL, &status, NULL) && status == 0);
+  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", "dpop-secret", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, tool, "-u", token_url, "-c", "dpop-client",
+                                         "-s", "read", "--dpop-key", key_path, "-o", "json",
+                                         "--dpop-url", "https://api.example.com/v1", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  node = json_from_string (out, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "token_type"), ==, "DPoP");
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (json_node_get_object (node), "dpop_proof"), "ey"));
+  test_remove_tree (dir);
+}
+
 /* The server refuses an assertion it saw before: why every request, retries
  * included, carries a new one. */
 static void
@@ -989,6 +1024,7 @@ main (int   argc,
   g_test_add_func ("/interop/oidc-provider/replayed-assertion", test_replayed_assertion);
   g_test_add_func ("/interop/oidc-provider/dpop-token", test_dpop_token);
   g_test_add_func ("/interop/oidc-provider/dpop-resource", test_dpop_resource);
+  g_test_add_func ("/interop/oidc-provider/dpop-command-line", test_dpop_command_line);
   g_test_add_func ("/interop/oidc-provider/mtls", test_mtls_methods);
   g_test_add_func ("/interop/oidc-provider/mtls-refused", test_mtls_refused);
   g_test_add_func ("/interop/oauth2-mock-server/jwt", test_mock_server_jwt);
