@@ -233,5 +233,181 @@ class PrivateKeyJwt(unittest.TestCase):
         self.assertEqual(claims['aud'], 'https://tenant.example.com/')
 
 
+def b64url(data):
+    return base64.urlsafe_b64encode(data).decode().rstrip('=')
+
+
+class Dpop(unittest.TestCase):
+    """DPoP (RFC 9449) proofs from a provider with a dpop-key, against a
+    token endpoint and an API here that read them and ask for nonces (their
+    signatures are checked by a real server in test-interop)."""
+
+    def setUp(self):
+        self.token_requests = []
+        self.api_requests = []
+        self.server = Soup.Server()
+        self.server.listen_local(0, Soup.ServerListenOptions.IPV4_ONLY)
+        self.server.add_handler('/token', self.handle_token)
+        self.server.add_handler('/api', self.handle_api)
+        base = 'http://127.0.0.1:%d' % self.server.get_uris()[0].get_port()
+        self.url = base + '/token'
+        self.api_url = base + '/api'
+        self.tokens = 0
+        self.failures = []
+
+    def tearDown(self):
+        self.server.disconnect()
+
+    def proof(self, msg):
+        """The request's DPoP proof, checked: its header and claims."""
+        proof = msg.get_request_headers().get_one('DPoP')
+        self.assertIsNotNone(proof)
+        parts = proof.split('.')
+        self.assertEqual(len(parts), 3)
+        header = json.loads(b64decode(parts[0]))
+        claims = json.loads(b64decode(parts[1]))
+        self.assertEqual(header['typ'], 'dpop+jwt')
+        self.assertEqual(header['alg'], 'ES256')
+        self.assertEqual(header['jwk']['kty'], 'EC')
+        self.assertNotIn('d', header['jwk'])
+        self.assertEqual(len(b64decode(parts[2])), 64)
+        self.assertLess(abs(claims['iat'] - GLib.get_real_time() / 1e6), 60)
+        self.assertGreaterEqual(len(claims['jti']), 16)
+        return header, claims
+
+    def answer(self, msg, status, body, nonce, challenge=None):
+        msg.set_status(status, None)
+        headers = msg.get_response_headers()
+        headers.replace('DPoP-Nonce', nonce)
+        if challenge is not None:
+            headers.replace('WWW-Authenticate', challenge)
+        msg.set_response('application/json', Soup.MemoryUse.COPY, json.dumps(body).encode())
+
+    def handle_token(self, server, msg, path, query):
+        try:
+            header, claims = self.proof(msg)
+            self.token_requests.append(claims)
+            self.assertEqual(claims['htm'], 'POST')
+            self.assertEqual(claims['htu'], self.url)
+            self.assertNotIn('ath', claims)
+            body = msg.get_request_body().flatten().get_data().decode()
+            fields = dict(p.split('=', 1) for p in body.split('&'))
+            self.assertEqual(fields['client_secret'], 'py-secret')
+            if 'nonce' not in claims:
+                self.answer(msg, 400, {'error': 'use_dpop_nonce', 'error_description': 'nonce required'}, 'n-1')
+                return
+            self.assertEqual(claims['nonce'], 'n-1')
+        except AssertionError as failure:
+            self.failures.append(failure)
+            self.answer(msg, 400, {'error': 'invalid_dpop_proof', 'error_description': str(failure)}, 'n-1')
+            return
+        self.tokens += 1
+        self.answer(msg, 200, {'access_token': 'dpop-token-%d' % self.tokens, 'token_type': 'DPoP',
+                               'expires_in': 3600}, 'n-2')
+
+    def handle_api(self, server, msg, path, query):
+        try:
+            header, claims = self.proof(msg)
+            self.api_requests.append(claims)
+            if claims.get('nonce') != 'api-1':
+                self.answer(msg, 401, {}, 'api-1', 'DPoP error="use_dpop_nonce"')
+                return
+            self.assertEqual(msg.get_request_headers().get_one('Authorization'), 'DPoP dpop-token-1')
+            self.assertEqual(claims['ath'], b64url(hashlib.sha256(b'dpop-token-1').digest()))
+            self.assertEqual(claims['htm'], 'GET')
+            self.assertEqual(claims['htu'], self.api_url)
+        except AssertionError as failure:
+            self.failures.append(failure)
+            self.answer(msg, 403, {}, 'api-1')
+            return
+        self.answer(msg, 200, {'ok': True}, 'api-1')
+
+    def run_async(self, start, finish):
+        loop = GLib.MainLoop()
+        out = {}
+
+        def done(source, result):
+            try:
+                out['value'] = finish(result)
+            except GLib.Error as error:
+                out['error'] = error
+            loop.quit()
+
+        start(done)
+        loop.run()
+        if 'error' in out:
+            raise out['error']
+        return out['value']
+
+    def provider(self, key):
+        return Grant.TokenProvider(token_url=self.url, client_id='py-client', client_secret='py-secret',
+                                   dpop_key=key, auth_method=Grant.AuthMethod.CLIENT_SECRET_POST,
+                                   auto_refresh=False, max_attempts=1)
+
+    def send(self, provider, message):
+        stream = self.run_async(lambda done: provider.send_async(None, message, GLib.PRIORITY_DEFAULT,
+                                                                 None, done),
+                                provider.send_finish)
+        stream.close(None)
+        return message.get_status()
+
+    def test_token_and_api(self):
+        key = Grant.ClientKey.generate('ES256')
+        provider = self.provider(key)
+        self.assertIs(provider.props.dpop_key, key)
+        self.assertIs(provider.get_dpop_key(), key)
+
+        token = self.run_async(lambda done: provider.get_token_async(None, done), provider.get_token_finish)
+        self.assertEqual(self.failures, [])
+        self.assertEqual(token.get_access_token(), 'dpop-token-1')
+        self.assertEqual(token.get_token_type(), 'DPoP')
+        self.assertEqual(token.dup_authorization(), 'DPoP dpop-token-1')
+        # The nonce asked for: one more request, not a failed attempt.
+        self.assertEqual(len(self.token_requests), 2)
+        self.assertNotIn('nonce', self.token_requests[0])
+        self.assertEqual(self.token_requests[1]['nonce'], 'n-1')
+        self.assertNotEqual(self.token_requests[0]['jti'], self.token_requests[1]['jti'])
+
+        # The API asks for its nonce the first time only.
+        self.assertEqual(self.send(provider, Soup.Message.new('GET', self.api_url + '?x=1')), 200)
+        self.assertEqual(self.failures, [])
+        self.assertEqual(len(self.api_requests), 2)
+        self.assertEqual(self.send(provider, Soup.Message.new('GET', self.api_url + '?x=1')), 200)
+        self.assertEqual(self.failures, [])
+        self.assertEqual(len(self.api_requests), 3)
+        self.assertEqual(len(self.token_requests), 2)
+        self.assertEqual(len({claims['jti'] for claims in self.api_requests}), 3)
+
+        # By hand: the nonce the API gave, the token's hash.
+        url = self.api_url + '?x=1'
+        header, claims = self.decode(provider.create_dpop_proof('GET', url, token, None))
+        self.assertEqual(header['typ'], 'dpop+jwt')
+        self.assertEqual(header['jwk'], {k: v for k, v in json.loads(key.dup_public_jwk()).items()
+                                         if k in header['jwk']})
+        self.assertNotIn('d', header['jwk'])
+        self.assertEqual((claims['htm'], claims['htu']), ('GET', self.api_url))
+        self.assertEqual(claims['nonce'], 'api-1')
+        self.assertEqual(claims['ath'], b64url(hashlib.sha256(b'dpop-token-1').digest()))
+
+        provider.set_dpop_nonce(url, 'x')
+        header, claims = self.decode(provider.create_dpop_proof('GET', url, token, None))
+        self.assertEqual(claims['nonce'], 'x')
+        header, claims = self.decode(provider.create_dpop_proof('POST', url, None, 'given'))
+        self.assertEqual((claims['htm'], claims['nonce']), ('POST', 'given'))
+        self.assertNotIn('ath', claims)
+
+    def decode(self, proof):
+        parts = proof.split('.')
+        self.assertEqual(len(parts), 3)
+        return json.loads(b64decode(parts[0])), json.loads(b64decode(parts[1]))
+
+    def test_without_key(self):
+        provider = self.provider(None)
+        self.assertIsNone(provider.props.dpop_key)
+        with self.assertRaises(GLib.Error) as caught:
+            provider.create_dpop_proof('GET', self.api_url, None, None)
+        self.assertTrue(caught.exception.matches(Grant.error_quark(), Grant.Error.INVALID_CONFIGURATION))
+
+
 if __name__ == '__main__':
     unittest.main(verbosity=2)
