@@ -4,7 +4,8 @@
 // openssl made, their public JWKs, and the assertions a provider sends to
 // a token endpoint here that reads them (their signatures are checked by a
 // real server in test-interop): header and claims, a new jti for every
-// request, the assertion audience, and a missing key.
+// request, the assertion audience, and a missing key. And DPoP: proofs
+// on token and API requests, the nonces servers ask for, proofs by hand.
 
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
@@ -13,6 +14,7 @@ import Soup from 'gi://Soup?version=3.0';
 import System from 'system';
 
 Gio._promisify(Grant.TokenProvider.prototype, 'get_token_async', 'get_token_finish');
+Gio._promisify(Grant.TokenProvider.prototype, 'send_async', 'send_finish');
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -220,6 +222,183 @@ async function testAudienceAndMissingKey() {
     endpoint.close();
 }
 
+function b64url(bytes) {
+    return GLib.base64_encode(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+// base64url of the SHA-256 of text, as DPoP's ath.
+function tokenHash(text) {
+    const checksum = new GLib.Checksum(GLib.ChecksumType.SHA256);
+    checksum.update(new TextEncoder().encode(text));
+    const hex = checksum.get_string();
+    const bytes = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < bytes.length; i++)
+        bytes[i] = parseInt(hex.substr(i * 2, 2), 16);
+    return b64url(bytes);
+}
+
+function decodeProof(proof) {
+    const parts = (proof || '').split('.');
+    if (parts.length !== 3)
+        return {header: {}, claims: {}, signature: new Uint8Array(0)};
+    return {header: decodeJson(parts[0]), claims: decodeJson(parts[1]), signature: b64urlDecode(parts[2])};
+}
+
+// A token endpoint and an API that read DPoP proofs and ask for nonces.
+class DpopEndpoint {
+    constructor() {
+        this.tokenRequests = [];
+        this.apiRequests = [];
+        this.problems = [];
+        this.tokens = 0;
+        this.server = new Soup.Server();
+        this.server.listen_local(0, Soup.ServerListenOptions.IPV4_ONLY);
+        this.server.add_handler('/token', (_server, msg) => this.handleToken(msg));
+        this.server.add_handler('/api', (_server, msg) => this.handleApi(msg));
+        const base = `http://127.0.0.1:${this.server.get_uris()[0].get_port()}`;
+        this.tokenUrl = `${base}/token`;
+        this.apiUrl = `${base}/api`;
+    }
+
+    expect(condition, what) {
+        if (!condition)
+            this.problems.push(what);
+        return condition;
+    }
+
+    // The request's proof, its header checked; its claims.
+    proof(msg) {
+        const {header, claims, signature} = decodeProof(msg.get_request_headers().get_one('DPoP'));
+        this.expect(header.typ === 'dpop+jwt', `typ ${header.typ}`);
+        this.expect(header.alg === 'ES256', `alg ${header.alg}`);
+        this.expect(header.jwk && header.jwk.kty === 'EC' && !('d' in header.jwk), 'a public jwk');
+        this.expect(signature.length === 64, 'a 64-byte signature');
+        this.expect(typeof claims.jti === 'string' && claims.jti.length >= 16, 'a jti');
+        this.expect(Math.abs(claims.iat - Date.now() / 1000) < 60, 'iat is now');
+        return claims;
+    }
+
+    answer(msg, status, body, nonce, challenge) {
+        msg.set_status(status, null);
+        msg.get_response_headers().replace('DPoP-Nonce', nonce);
+        if (challenge)
+            msg.get_response_headers().replace('WWW-Authenticate', challenge);
+        msg.set_response('application/json', Soup.MemoryUse.COPY, new TextEncoder().encode(JSON.stringify(body)));
+    }
+
+    handleToken(msg) {
+        const claims = this.proof(msg);
+        this.tokenRequests.push(claims);
+        const form = Soup.form_decode(new TextDecoder().decode(msg.get_request_body().flatten().toArray()));
+        this.expect(form.client_secret === 'gjs-secret', 'token: the client secret');
+        if (!('nonce' in claims)) {
+            this.answer(msg, 400, {error: 'use_dpop_nonce', error_description: 'nonce required'}, 'n-1');
+            return;
+        }
+        if (!this.expect(claims.htm === 'POST', `token: htm ${claims.htm}`) |
+            !this.expect(claims.htu === this.tokenUrl, `token: htu ${claims.htu}`) |
+            !this.expect(claims.nonce === 'n-1', `token: nonce ${claims.nonce}`) |
+            !this.expect(!('ath' in claims), 'token: no ath')) {
+            this.answer(msg, 400, {error: 'invalid_dpop_proof'}, 'n-1');
+            return;
+        }
+        this.tokens++;
+        this.answer(msg, 200, {access_token: `dpop-token-${this.tokens}`, token_type: 'DPoP', expires_in: 3600}, 'n-2');
+    }
+
+    handleApi(msg) {
+        const claims = this.proof(msg);
+        this.apiRequests.push(claims);
+        if (claims.nonce !== 'api-1') {
+            this.answer(msg, 401, {}, 'api-1', 'DPoP error="use_dpop_nonce"');
+            return;
+        }
+        const authorization = msg.get_request_headers().get_one('Authorization');
+        if (!this.expect(authorization === 'DPoP dpop-token-1', `api: Authorization ${authorization}`) |
+            !this.expect(claims.ath === tokenHash('dpop-token-1'), `api: ath ${claims.ath}`) |
+            !this.expect(claims.htm === 'GET', `api: htm ${claims.htm}`) |
+            !this.expect(claims.htu === this.apiUrl, `api: htu ${claims.htu}`)) {
+            this.answer(msg, 403, {}, 'api-1');
+            return;
+        }
+        this.answer(msg, 200, {ok: true}, 'api-1');
+    }
+
+    close() {
+        this.server.disconnect();
+    }
+}
+
+function dpopProvider(endpoint, key) {
+    return new Grant.TokenProvider({
+        token_url: endpoint.tokenUrl,
+        client_id: 'gjs-client',
+        client_secret: 'gjs-secret',
+        dpop_key: key,
+        auth_method: Grant.AuthMethod.CLIENT_SECRET_POST,
+        auto_refresh: false,
+        max_attempts: 1,
+    });
+}
+
+async function testDpop() {
+    const endpoint = new DpopEndpoint();
+    const key = Grant.ClientKey.generate('ES256');
+    const provider = dpopProvider(endpoint, key);
+    check(provider.dpop_key === key && provider.get_dpop_key() === key, 'dpop: the dpop_key property');
+
+    const token = await provider.get_token_async(null);
+    check(endpoint.problems.length === 0, `dpop: token requests as expected ${endpoint.problems}`);
+    check(token.access_token === 'dpop-token-1', 'dpop: a token');
+    check(token.token_type === 'DPoP' && token.get_token_type() === 'DPoP', 'dpop: token type DPoP');
+    check(token.dup_authorization() === 'DPoP dpop-token-1', 'dpop: authorization DPoP <token>');
+    check(endpoint.tokenRequests.length === 2, `dpop: two token requests (${endpoint.tokenRequests.length})`);
+    check(!('nonce' in endpoint.tokenRequests[0]) && endpoint.tokenRequests[1]?.nonce === 'n-1',
+        'dpop: the second token request carries the nonce');
+
+    const url = `${endpoint.apiUrl}?x=1`;
+    for (const [round, expected] of [[1, 2], [2, 3]]) {
+        const message = Soup.Message.new('GET', url);
+        const stream = await provider.send_async(null, message, GLib.PRIORITY_DEFAULT, null);
+        stream.close(null);
+        check(message.get_status() === 200, `dpop: API request ${round}: 200 (${message.get_status()})`);
+        check(endpoint.apiRequests.length === expected,
+            `dpop: API request ${round}: ${expected} requests in all (${endpoint.apiRequests.length})`);
+    }
+    check(endpoint.problems.length === 0, `dpop: API requests as expected ${endpoint.problems}`);
+    check(endpoint.tokenRequests.length === 2, 'dpop: no more token requests');
+    check(new Set(endpoint.apiRequests.map(c => c.jti)).size === 3, 'dpop: a new jti for each API request');
+
+    let {header, claims} = decodeProof(provider.create_dpop_proof('GET', url, token, null));
+    check(header.typ === 'dpop+jwt' && !('d' in header.jwk), 'by hand: typ and a public jwk');
+    const jwk = JSON.parse(key.dup_public_jwk());
+    check(header.jwk.x === jwk.x && header.jwk.y === jwk.y, 'by hand: the key\'s jwk');
+    check(claims.htm === 'GET' && claims.htu === endpoint.apiUrl, `by hand: htm and htu ${claims.htu}`);
+    check(claims.nonce === 'api-1', `by hand: the remembered nonce (${claims.nonce})`);
+    check(claims.ath === tokenHash('dpop-token-1'), 'by hand: ath');
+    check(tokenHash('dpop-token-1') === b64url(new Uint8Array(
+        GLib.compute_checksum_for_string(GLib.ChecksumType.SHA256, 'dpop-token-1', -1)
+            .match(/../g).map(h => parseInt(h, 16)))), 'by hand: GLib.Checksum and compute_checksum_for_string agree');
+    check(tokenHash('abc') === 'ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0', 'by hand: ath of a known text');
+
+    provider.set_dpop_nonce(url, 'x');
+    ({claims} = decodeProof(provider.create_dpop_proof('GET', url, token, null)));
+    check(claims.nonce === 'x', `by hand: the nonce set (${claims.nonce})`);
+    ({claims} = decodeProof(provider.create_dpop_proof('POST', url, null, 'given')));
+    check(claims.htm === 'POST' && claims.nonce === 'given' && !('ath' in claims), 'by hand: a nonce given, no token');
+
+    const plain = dpopProvider(endpoint, null);
+    check(plain.dpop_key === null, 'no dpop key');
+    try {
+        plain.create_dpop_proof('GET', url, null, null);
+        check(false, 'no dpop key: no proof');
+    } catch (error) {
+        check(error.matches(Grant.error_quark(), Grant.Error.INVALID_CONFIGURATION),
+            'no dpop key: Grant.Error.INVALID_CONFIGURATION');
+    }
+    endpoint.close();
+}
+
 const loop = new GLib.MainLoop(null, false);
 (async () => {
     try {
@@ -227,6 +406,7 @@ const loop = new GLib.MainLoop(null, false);
         await testGeneratedKey();
         await testPemKey();
         await testAudienceAndMissingKey();
+        await testDpop();
     } catch (e) {
         failures++;
         print(`not ok ${++count} unexpected: ${e}\n${e.stack}`);
