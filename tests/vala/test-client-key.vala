@@ -3,7 +3,8 @@
  * assertions a provider sends to a token endpoint here that reads them
  * (their signatures are checked by a real server in test-interop): header
  * and claims, a new jti for every request, the assertion audience, and a
- * missing key.
+ * missing key. And DPoP: proofs on token and API requests, the nonces
+ * servers ask for, proofs by hand.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -245,12 +246,233 @@ async void test_audience_and_missing_key () throws Error {
     endpoint.close ();
 }
 
+string b64url (uint8[] data) {
+    return Base64.encode (data).replace ("+", "-").replace ("/", "_").replace ("=", "");
+}
+
+/* base64url of the SHA-256 of @text, as DPoP's ath. */
+string token_hash (string text) {
+    var checksum = new Checksum (ChecksumType.SHA256);
+    checksum.update (text.data, text.length);
+    var digest = new uint8[32];
+    size_t length = digest.length;
+    checksum.get_digest (digest, ref length);
+    digest.length = (int) length;
+    return b64url (digest);
+}
+
+/* A DPoP proof's header and claims. */
+class Proof {
+    public Json.Object header;
+    public Json.Object claims;
+    public int signature_length;
+
+    public Proof (string? proof) throws Error {
+        var parts = (proof ?? "").split (".");
+        if (parts.length != 3)
+            throw new IOError.INVALID_DATA ("not a compact JWS: %s", proof ?? "(none)");
+        header = decode_json (parts[0]);
+        claims = decode_json (parts[1]);
+        signature_length = b64url_decode (parts[2]).length;
+    }
+
+    public string claim (string name) {
+        return claims.get_string_member_with_default (name, "(none)");
+    }
+}
+
+/* A token endpoint and an API that read DPoP proofs and ask for nonces. */
+class DpopEndpoint : Object {
+    public Soup.Server server;
+    public string token_url;
+    public string api_url;
+    public GenericArray<Proof> token_requests = new GenericArray<Proof> ();
+    public GenericArray<Proof> api_requests = new GenericArray<Proof> ();
+    public GenericArray<string> problems = new GenericArray<string> ();
+    uint tokens = 0;
+
+    public DpopEndpoint () throws Error {
+        server = (Soup.Server) Object.new (typeof (Soup.Server));
+        server.listen_local (0, Soup.ServerListenOptions.IPV4_ONLY);
+        server.add_handler ("/token", handle_token);
+        server.add_handler ("/api", handle_api);
+        var base_url = "http://127.0.0.1:%d".printf (server.get_uris ().data.get_port ());
+        token_url = base_url + "/token";
+        api_url = base_url + "/api";
+    }
+
+    bool expect (bool condition, string what) {
+        if (!condition)
+            problems.add (what);
+        return condition;
+    }
+
+    /* The request's proof, its header checked, or null. */
+    Proof? proof (Soup.ServerMessage msg) {
+        Proof proof;
+        try {
+            proof = new Proof (msg.get_request_headers ().get_one ("DPoP"));
+        } catch (Error e) {
+            expect (false, e.message);
+            return null;
+        }
+        expect (proof.header.get_string_member_with_default ("typ", "") == "dpop+jwt", "typ dpop+jwt");
+        expect (proof.header.get_string_member_with_default ("alg", "") == "ES256", "alg ES256");
+        var jwk = proof.header.get_object_member ("jwk");
+        expect (jwk != null && jwk.get_string_member_with_default ("kty", "") == "EC" && !jwk.has_member ("d"),
+                "a public jwk");
+        expect (proof.signature_length == 64, "a 64-byte signature");
+        expect (proof.claim ("jti").length >= 16, "a jti");
+        expect ((proof.claims.get_int_member_with_default ("iat", 0) - get_real_time () / 1000000).abs () < 60,
+                "iat is now");
+        return proof;
+    }
+
+    void answer (Soup.ServerMessage msg, uint status, string body, string nonce, string? challenge = null) {
+        msg.set_status (status, null);
+        msg.get_response_headers ().replace ("DPoP-Nonce", nonce);
+        if (challenge != null)
+            msg.get_response_headers ().replace ("WWW-Authenticate", challenge);
+        msg.set_response ("application/json", Soup.MemoryUse.COPY, body.data);
+    }
+
+    void handle_token (Soup.Server server, Soup.ServerMessage msg, string path, HashTable<string, string>? query) {
+        var proof = proof (msg);
+        if (proof == null) {
+            answer (msg, 400, "{\"error\":\"invalid_dpop_proof\"}", "n-1");
+            return;
+        }
+        token_requests.add (proof);
+        var body = msg.get_request_body ().flatten ();
+        var text = new StringBuilder ();
+        text.append_len ((string) body.get_data (), (ssize_t) body.get_size ());
+        var form = Soup.Form.decode (text.str);
+        expect (form.get ("client_secret") == "vala-secret", "token: the client secret");
+        if (!proof.claims.has_member ("nonce")) {
+            answer (msg, 400, "{\"error\":\"use_dpop_nonce\",\"error_description\":\"nonce required\"}", "n-1");
+            return;
+        }
+        if (!expect (proof.claim ("htm") == "POST", "token: htm " + proof.claim ("htm")) |
+            !expect (proof.claim ("htu") == token_url, "token: htu " + proof.claim ("htu")) |
+            !expect (proof.claim ("nonce") == "n-1", "token: nonce " + proof.claim ("nonce")) |
+            !expect (!proof.claims.has_member ("ath"), "token: no ath")) {
+            answer (msg, 400, "{\"error\":\"invalid_dpop_proof\"}", "n-1");
+            return;
+        }
+        tokens++;
+        answer (msg, 200, "{\"access_token\":\"dpop-token-%u\",\"token_type\":\"DPoP\",\"expires_in\":3600}"
+                .printf (tokens), "n-2");
+    }
+
+    void handle_api (Soup.Server server, Soup.ServerMessage msg, string path, HashTable<string, string>? query) {
+        var proof = proof (msg);
+        if (proof == null) {
+            answer (msg, 400, "{}", "api-1");
+            return;
+        }
+        api_requests.add (proof);
+        if (proof.claim ("nonce") != "api-1") {
+            answer (msg, 401, "{}", "api-1", "DPoP error=\"use_dpop_nonce\"");
+            return;
+        }
+        var authorization = msg.get_request_headers ().get_one ("Authorization") ?? "(none)";
+        if (!expect (authorization == "DPoP dpop-token-1", "api: Authorization " + authorization) |
+            !expect (proof.claim ("ath") == token_hash ("dpop-token-1"), "api: ath " + proof.claim ("ath")) |
+            !expect (proof.claim ("htm") == "GET", "api: htm " + proof.claim ("htm")) |
+            !expect (proof.claim ("htu") == api_url, "api: htu " + proof.claim ("htu"))) {
+            answer (msg, 403, "{}", "api-1");
+            return;
+        }
+        answer (msg, 200, "{\"ok\":true}", "api-1");
+    }
+
+    public string problem_list () {
+        return string.joinv (", ", problems.data);
+    }
+
+    /* The handlers hold a reference to the endpoint: drop them. */
+    public void close () {
+        server.remove_handler ("/token");
+        server.remove_handler ("/api");
+        server.disconnect ();
+    }
+}
+
+Grant.TokenProvider dpop_provider (DpopEndpoint endpoint, Grant.ClientKey? key) {
+    var provider = new Grant.TokenProvider (endpoint.token_url, "vala-client", "vala-secret");
+    provider.auth_method = Grant.AuthMethod.CLIENT_SECRET_POST;
+    provider.dpop_key = key;
+    provider.auto_refresh = false;
+    provider.max_attempts = 1;
+    return provider;
+}
+
+async void test_dpop () throws Error {
+    var endpoint = new DpopEndpoint ();
+    var key = Grant.ClientKey.generate ("ES256");
+    var provider = dpop_provider (endpoint, key);
+    check (provider.dpop_key == key && provider.get_dpop_key () == key, "dpop: the dpop_key property");
+
+    var token = yield provider.get_token ();
+    check (endpoint.problems.length == 0, "dpop: token requests as expected " + endpoint.problem_list ());
+    check (token.access_token == "dpop-token-1", "dpop: a token");
+    check (token.token_type == "DPoP", "dpop: token type DPoP");
+    check (token.dup_authorization () == "DPoP dpop-token-1", "dpop: authorization DPoP <token>");
+    check (endpoint.token_requests.length == 2,
+           "dpop: two token requests (%u)".printf (endpoint.token_requests.length));
+    check (endpoint.token_requests.length == 2 && !endpoint.token_requests[0].claims.has_member ("nonce") &&
+           endpoint.token_requests[1].claim ("nonce") == "n-1", "dpop: the second token request carries the nonce");
+
+    var url = endpoint.api_url + "?x=1";
+    for (uint round = 1; round <= 2; round++) {
+        var message = new Soup.Message ("GET", url);
+        var stream = yield provider.send (null, message);
+        stream.close ();
+        check (message.status_code == 200, "dpop: API request %u: 200 (%u)".printf (round, message.status_code));
+        check (endpoint.api_requests.length == round + 1, "dpop: API request %u: %u requests in all (%u)"
+               .printf (round, round + 1, endpoint.api_requests.length));
+    }
+    check (endpoint.problems.length == 0, "dpop: API requests as expected " + endpoint.problem_list ());
+    check (endpoint.token_requests.length == 2, "dpop: no more token requests");
+
+    var proof = new Proof (provider.create_dpop_proof ("GET", url, token));
+    var jwk = parse_jwk (key);
+    var header_jwk = proof.header.get_object_member ("jwk");
+    check (proof.header.get_string_member ("typ") == "dpop+jwt" && !header_jwk.has_member ("d"),
+           "by hand: typ and a public jwk");
+    check (header_jwk.get_string_member ("x") == jwk.get_string_member ("x") &&
+           header_jwk.get_string_member ("y") == jwk.get_string_member ("y"), "by hand: the key's jwk");
+    check (proof.claim ("htm") == "GET" && proof.claim ("htu") == endpoint.api_url,
+           "by hand: htm and htu " + proof.claim ("htu"));
+    check (proof.claim ("nonce") == "api-1", "by hand: the remembered nonce (%s)".printf (proof.claim ("nonce")));
+    check (proof.claim ("ath") == token_hash ("dpop-token-1"), "by hand: ath");
+    check (token_hash ("abc") == "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0", "by hand: ath of a known text");
+
+    provider.set_dpop_nonce (url, "x");
+    proof = new Proof (provider.create_dpop_proof ("GET", url, token));
+    check (proof.claim ("nonce") == "x", "by hand: the nonce set (%s)".printf (proof.claim ("nonce")));
+    proof = new Proof (provider.create_dpop_proof ("POST", url, null, "given"));
+    check (proof.claim ("htm") == "POST" && proof.claim ("nonce") == "given" && !proof.claims.has_member ("ath"),
+           "by hand: a nonce given, no token");
+
+    var plain = dpop_provider (endpoint, null);
+    check (plain.dpop_key == null, "no dpop key");
+    try {
+        plain.create_dpop_proof ("GET", url);
+        check (false, "no dpop key: no proof");
+    } catch (Grant.Error.INVALID_CONFIGURATION e) {
+        check (true, "no dpop key: Grant.Error.INVALID_CONFIGURATION");
+    }
+    endpoint.close ();
+}
+
 async void run_all () {
     try {
         test_generated_jwk ();
         yield test_generated_key ();
         yield test_pem_key ();
         yield test_audience_and_missing_key ();
+        yield test_dpop ();
     } catch (Error e) {
         check (false, "unexpected: " + e.message);
     }
