@@ -254,6 +254,7 @@ class Dpop(unittest.TestCase):
         self.api_url = base + '/api'
         self.tokens = 0
         self.failures = []
+        self.unavailable = 0
 
     def tearDown(self):
         self.server.disconnect()
@@ -300,6 +301,10 @@ class Dpop(unittest.TestCase):
         except AssertionError as failure:
             self.failures.append(failure)
             self.answer(msg, 400, {'error': 'invalid_dpop_proof', 'error_description': str(failure)}, 'n-1')
+            return
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            self.answer(msg, 503, {'error': 'temporarily_unavailable'}, 'n-1')
             return
         self.tokens += 1
         self.answer(msg, 200, {'access_token': 'dpop-token-%d' % self.tokens, 'token_type': 'DPoP',
@@ -400,6 +405,18 @@ class Dpop(unittest.TestCase):
         parts = proof.split('.')
         self.assertEqual(len(parts), 3)
         return json.loads(b64decode(parts[0])), json.loads(b64decode(parts[1]))
+
+    def test_nonce_is_not_an_attempt(self):
+        """With two attempts, the request the nonce asked for leaves one
+        for a server that is briefly unavailable."""
+        self.unavailable = 1
+        provider = self.provider(Grant.ClientKey.generate('ES256'))
+        provider.props.max_attempts = 2
+        token = self.run_async(lambda done: provider.get_token_async(None, done), provider.get_token_finish)
+        self.assertEqual(self.failures, [])
+        self.assertEqual(token.get_access_token(), 'dpop-token-1')
+        self.assertEqual(len(self.token_requests), 3)
+        self.assertEqual([claims.get('nonce') for claims in self.token_requests], [None, 'n-1', 'n-1'])
 
     def test_without_key(self):
         provider = self.provider(None)
