@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Grant.ClientKey from Python: a PEM key openssl made, its thumbprint
 (checked against RFC 7638 computed here), its public JWK, and generated
-keys."""
+keys; private_key_jwt; and DPoP proofs on token and API requests, with
+the nonces servers ask for."""
 
 import base64
 import hashlib
