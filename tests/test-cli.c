@@ -638,6 +638,21 @@ test_dpop (void)
 }
 
 static void
+test_version (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (NULL);
+  g_autofree char *expected = g_strdup_printf ("grant-token %d.%d.%d\n", GRANT_MAJOR_VERSION,
+                                               GRANT_MINOR_VERSION, GRANT_MICRO_VERSION);
+  Run run = { 0 };
+
+  RUN (launcher, NULL, &run, "--version");
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.out, ==, expected);
+  g_assert_cmpstr (run.err, ==, "");
+  run_clear (&run);
+}
+
+static void
 test_help (void)
 {
   g_autoptr(GSubprocessLauncher) launcher = launcher_new (NULL);
@@ -672,6 +687,7 @@ main (int   argc,
   g_test_add_func ("/cli/watch", test_watch);
   g_test_add_func ("/cli/private-key", test_private_key);
   g_test_add_func ("/cli/dpop", test_dpop);
+  g_test_add_func ("/cli/version", test_version);
   g_test_add_func ("/cli/help", test_help);
 
   return g_test_run ();

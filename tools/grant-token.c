@@ -43,6 +43,7 @@ static int opt_timeout = -1;
 static gboolean opt_watch;
 static gboolean opt_verbose;
 static gboolean opt_list_presets;
+static gboolean opt_version;
 static gboolean opt_allow_insecure_http;
 static char *opt_tls_certificate;
 static char *opt_ca_file;
@@ -91,6 +92,8 @@ static const GOptionEntry entries[] = {
     "each refresh or failure, until interrupted", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
     "Say what happens on standard error (never the secret or the token)", NULL },
+  { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version,
+    "Print the version of grant-token and libgrant, and exit", NULL },
   { "list-presets", 'l', 0, G_OPTION_ARG_NONE, &opt_list_presets,
     "List the presets and exit", NULL },
   { "allow-insecure-http", 0, 0, G_OPTION_ARG_NONE, &opt_allow_insecure_http,
@@ -462,6 +465,12 @@ main (int   argc,
   verbose = opt_verbose;
   if (verbose && g_getenv ("G_MESSAGES_DEBUG") == NULL)
     g_setenv ("G_MESSAGES_DEBUG", "Grant", TRUE);
+
+  if (opt_version)
+    {
+      printf ("grant-token %s\n", GRANT_VERSION_S);
+      return EXIT_SUCCESS;
+    }
 
   if (opt_list_presets)
     return list_presets ();
