@@ -1731,7 +1731,7 @@ grant_token_provider_class_init (GrantTokenProviderClass *klass)
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * GrantTokenProvider:token:
+   * GrantTokenProvider:token: (getter peek_token)
    *
    * The cached token, or `NULL`.
    *

@@ -187,6 +187,27 @@ class ProviderTest(unittest.TestCase):
             self.assertTrue(raised.exception.matches(Grant.error_quark(),
                                                      Grant.Error.INVALID_CONFIGURATION))
 
+    def test_token_property_getter_does_no_io(self):
+        """The GIR must not name the blocking get_token() as the getter of
+        the token property: bindings that honour getters would do I/O on a
+        property read."""
+        import os
+        import xml.etree.ElementTree as ET
+        gir = None
+        for directory in os.environ.get('GI_TYPELIB_PATH', '').split(':'):
+            if os.path.exists(os.path.join(directory, 'Grant-1.0.gir')):
+                gir = os.path.join(directory, 'Grant-1.0.gir')
+                break
+        if gir is None:
+            self.skipTest('the GIR is not beside the typelib')
+        ns = {'c': 'http://www.gtk.org/introspection/core/1.0',
+              'glib': 'http://www.gtk.org/introspection/glib/1.0'}
+        klass = ET.parse(gir).getroot().find(".//c:class[@name='TokenProvider']", ns)
+        prop = klass.find("c:property[@name='token']", ns)
+        self.assertNotEqual(prop.get('getter'), 'get_token')
+        getter = klass.find("c:method[@name='get_token']", ns)
+        self.assertIsNone(getter.get('{http://www.gtk.org/introspection/glib/1.0}get-property'))
+
     def test_unknown_preset(self):
         with self.assertRaises(GLib.Error) as raised:
             Grant.TokenProvider.new_from_preset('no-such-preset', 'id', 's')
