@@ -13,6 +13,7 @@ packages=(
   libsecret-1-dev gnome-keyring dbus-daemon
   clang libclang-rt-14-dev openssl
   libgnutls28-dev softhsm2 gnutls-bin
+  redis-server
 )
 
 if [ "${1:-}" = --bench ]; then

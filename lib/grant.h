@@ -20,6 +20,7 @@
 #include "grant-enum-types.h"
 #include "grant-error.h"
 #include "grant-file-store.h"
+#include "grant-redis-store.h"
 #include "grant-secret-store.h"
 #include "grant-token.h"
 #include "grant-token-provider.h"

@@ -1,0 +1,20 @@
+/* grant-redis-store-private.h: the Redis store's own client, for tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "grant-redis-store.h"
+#include "grant-resp-private.h"
+
+G_BEGIN_DECLS
+
+/* Sends one command on the store's connection and waits for its reply,
+ * blocking: for tests, which look at what the store wrote. */
+GrantRespValue *grant_redis_store_command (GrantRedisStore     *self,
+                                           const char * const  *args,
+                                           GCancellable        *cancellable,
+                                           GError             **error);
+
+G_END_DECLS

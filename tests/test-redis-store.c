@@ -1,0 +1,872 @@
+/* test-redis-store.c: GrantRedisStore against a real redis-server
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "grant-redis-store-private.h"
+#include "test-utils.h"
+
+#define PASSWORD "s3cret-redis-pass"
+
+/* A redis-server of the test's own, on 127.0.0.1, without persistence. */
+typedef struct {
+  GSubprocess *process;
+  guint16 port;
+  char *password;
+  char *url;
+} TestRedis;
+
+static gboolean
+require_redis (void)
+{
+  g_autofree char *path = g_find_program_in_path ("redis-server");
+
+  if (path == NULL)
+    {
+      g_test_skip ("redis-server is not installed");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static guint16
+free_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, address, FALSE, &error));
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  g_socket_close (socket, NULL);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static char *
+redis_url (guint16     port,
+           const char *userinfo)
+{
+  return g_strdup_printf ("redis://%s%s127.0.0.1:%u", userinfo != NULL ? userinfo : "",
+                          userinfo != NULL ? "@" : "", port);
+}
+
+/* The server dies with the test, even when an assertion aborts it, and
+ * holds none of the test's output open. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Starts (or, with a port, starts again) a server and waits until it
+ * answers PING. */
+static void
+test_redis_run (TestRedis   *redis,
+                const char  *const *extra)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GrantRedisStore) probe = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *userinfo = NULL;
+  g_autofree char *url = NULL;
+  gint64 deadline;
+
+  g_ptr_array_add (args, g_strdup ("redis-server"));
+  g_ptr_array_add (args, g_strdup ("--port"));
+  g_ptr_array_add (args, g_strdup_printf ("%u", redis->port));
+  g_ptr_array_add (args, g_strdup ("--bind"));
+  g_ptr_array_add (args, g_strdup ("127.0.0.1"));
+  g_ptr_array_add (args, g_strdup ("--save"));
+  g_ptr_array_add (args, g_strdup (""));
+  g_ptr_array_add (args, g_strdup ("--appendonly"));
+  g_ptr_array_add (args, g_strdup ("no"));
+  if (redis->password != NULL)
+    {
+      g_ptr_array_add (args, g_strdup ("--requirepass"));
+      g_ptr_array_add (args, g_strdup (redis->password));
+    }
+  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
+    g_ptr_array_add (args, g_strdup (extra[i]));
+  g_ptr_array_add (args, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  redis->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) args->pdata, &error);
+  g_assert_no_error (error);
+
+  if (redis->password != NULL)
+    userinfo = g_strdup_printf (":%s", redis->password);
+  url = redis_url (redis->port, userinfo);
+  probe = grant_redis_store_new (url, &error);
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      const char *ping[] = { "PING", NULL };
+      g_autoptr(GrantRespValue) reply = grant_redis_store_command (probe, ping, NULL, NULL);
+
+      if (reply != NULL && reply->type == GRANT_RESP_SIMPLE)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+static TestRedis *
+test_redis_start (const char         *password,
+                  const char * const *extra)
+{
+  TestRedis *redis = g_new0 (TestRedis, 1);
+  g_autofree char *userinfo = password != NULL ? g_strdup_printf (":%s", password) : NULL;
+
+  redis->port = free_port ();
+  redis->password = g_strdup (password);
+  redis->url = redis_url (redis->port, userinfo);
+  test_redis_run (redis, extra);
+
+  return redis;
+}
+
+static void
+test_redis_kill (TestRedis *redis)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (redis->process == NULL)
+    return;
+
+  g_subprocess_force_exit (redis->process);
+  g_subprocess_wait (redis->process, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&redis->process);
+}
+
+static void
+test_redis_free (TestRedis *redis)
+{
+  test_redis_kill (redis);
+  g_free (redis->password);
+  g_free (redis->url);
+  g_free (redis);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestRedis, test_redis_free)
+
+/* Store calls, run to the end */
+
+typedef struct {
+  gboolean done;
+  gboolean ok;
+  GrantToken *token;
+  GError *error;
+} StoreResult;
+
+static void
+load_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  StoreResult *res = user_data;
+
+  res->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), result, &res->error);
+  g_assert_true (res->token == NULL || res->error == NULL);
+  res->done = TRUE;
+}
+
+static void
+save_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  StoreResult *res = user_data;
+
+  res->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), result, &res->error);
+  g_assert_true (res->ok == (res->error == NULL));
+  res->done = TRUE;
+}
+
+static void
+clear_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  StoreResult *res = user_data;
+
+  res->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), result, &res->error);
+  g_assert_true (res->ok == (res->error == NULL));
+  res->done = TRUE;
+}
+
+static GrantToken *
+store_load (GrantRedisStore  *store,
+            GrantTokenKey    *key,
+            GError          **error)
+{
+  StoreResult result = { 0 };
+
+  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, NULL, load_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+static gboolean
+store_save (GrantRedisStore  *store,
+            GrantTokenKey    *key,
+            GrantToken       *token,
+            GError          **error)
+{
+  StoreResult result = { 0 };
+
+  grant_token_store_save_async (GRANT_TOKEN_STORE (store), key, token, NULL, save_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.ok;
+}
+
+static gboolean
+store_clear (GrantRedisStore  *store,
+             GrantTokenKey    *key,
+             GError          **error)
+{
+  StoreResult result = { 0 };
+
+  grant_token_store_clear_async (GRANT_TOKEN_STORE (store), key, NULL, clear_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.ok;
+}
+
+static GBytes *
+make_key (guint8 fill)
+{
+  guint8 key[32];
+
+  for (guint i = 0; i < sizeof key; i++)
+    key[i] = fill + i;
+
+  return g_bytes_new (key, sizeof key);
+}
+
+static GrantRedisStore *
+store_for (const char *url,
+           guint8      key_fill)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) key = make_key (key_fill);
+  GrantRedisStore *store = grant_redis_store_new (url, &error);
+
+  g_assert_no_error (error);
+  g_object_set (store, "encryption-key", key, NULL);
+
+  return store;
+}
+
+static GrantTokenKey *
+test_key (void)
+{
+  return grant_token_key_new ("https://a.example/token", "test-client",
+                              GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
+}
+
+static GrantToken *
+token_expiring_in (const char *access_token,
+                   int         seconds)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) expires = g_date_time_add_seconds (now, seconds);
+
+  return grant_token_new (access_token, "Bearer", "read", now, expires);
+}
+
+static GrantRespValue *
+raw (GrantRedisStore *store,
+     const char      *first,
+     ...) G_GNUC_NULL_TERMINATED;
+
+static GrantRespValue *
+raw (GrantRedisStore *store,
+     const char      *first,
+     ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  GrantRespValue *reply;
+  const char *arg;
+  va_list ap;
+
+  va_start (ap, first);
+  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  reply = grant_redis_store_command (store, (const char * const *) args->pdata, NULL, &error);
+  g_assert_no_error (error);
+
+  return reply;
+}
+
+/* The tests */
+
+static void
+test_url (void)
+{
+  static const struct {
+    const char *url;
+    const char *shown;
+  } good[] = {
+    { "redis://localhost", "redis://localhost:6379/0" },
+    { "redis://h:6380/2", "redis://h:6380/2" },
+    { "redis://:" PASSWORD "@h:6380/2", "redis://:***@h:6380/2" },
+    { "rediss://alice:" PASSWORD "@cache.example/", "rediss://alice:***@cache.example:6379/0" },
+    { "redis://[::1]:7000", "redis://[::1]:7000/0" },
+    { "redis://:p%40ss" PASSWORD "@h", "redis://:***@h:6379/0" },
+  };
+  static const char *bad[] = {
+    "",
+    "http://:" PASSWORD "@h",
+    "redis://",
+    "redis://:" PASSWORD "@",
+    "redis://alice@h",
+    "redis://:@h",
+    "redis://:" PASSWORD "@h/db",
+    "redis://:" PASSWORD "@h/-1",
+    "redis://:" PASSWORD "@h:0",
+    "redis://:" PASSWORD "@h:99999",
+    "redis://:" PASSWORD "@h/0?db=1",
+    "redis://:" PASSWORD "@h/0#x",
+    "redis://:" PASSWORD "@h:12ab",
+    "redis://:" PASSWORD "@[::1",
+    "redis:" PASSWORD "@h",
+    "not a url " PASSWORD,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantRedisStore) store = grant_redis_store_new (good[i].url, &error);
+      g_autofree char *url = NULL;
+      g_autofree char *prefix = NULL;
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (grant_redis_store_get_url (store), ==, good[i].shown);
+      g_object_get (store, "url", &url, "key-prefix", &prefix, NULL);
+      g_assert_cmpstr (url, ==, good[i].shown);
+      g_assert_cmpstr (prefix, ==, "grant:");
+      g_assert_null (grant_redis_store_get_tls_database (store));
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GrantRedisStore) store = grant_redis_store_new (bad[i], &error);
+
+      g_test_message ("%s: %s", bad[i], error != NULL ? error->message : "(no error)");
+      g_assert_null (store);
+      g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+      g_assert_nonnull (strstr (error->message, "Redis URL"));
+      g_assert_null (strstr (error->message, PASSWORD));
+    }
+}
+
+static void
+test_properties (void)
+{
+  g_autoptr(GrantRedisStore) store = store_for ("redis://127.0.0.1", 1);
+  g_autoptr(GTlsDatabase) database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
+  guint notified = 0;
+
+  g_signal_connect_swapped (store, "notify::key-prefix", G_CALLBACK (g_atomic_int_inc), &notified);
+
+  grant_redis_store_set_key_prefix (store, "staging:");
+  grant_redis_store_set_key_prefix (store, "staging:");
+  g_assert_cmpstr (grant_redis_store_get_key_prefix (store), ==, "staging:");
+  g_assert_cmpuint (notified, ==, 1);
+  grant_redis_store_set_key_prefix (store, NULL);
+  g_assert_cmpstr (grant_redis_store_get_key_prefix (store), ==, "grant:");
+  g_assert_cmpuint (notified, ==, 2);
+
+  grant_redis_store_set_tls_database (store, database);
+  g_assert_true (grant_redis_store_get_tls_database (store) == database);
+  grant_redis_store_set_tls_database (store, NULL);
+  g_assert_null (grant_redis_store_get_tls_database (store));
+
+  g_assert_finalize_object (g_steal_pointer (&store));
+}
+
+/* Making a store does no I/O, and without a key it keeps nothing. */
+static void
+test_no_key (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantRedisStore) store = grant_redis_store_new ("redis://127.0.0.1:1", &error);
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) token = token_expiring_in ("no-key-token", 3600);
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GBytes) short_key = g_bytes_new_static ("short", 5);
+
+  g_assert_no_error (error);
+  g_assert_false (store_save (store, key, token, &error));
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "encryption-key"));
+  g_clear_error (&error);
+
+  loaded = store_load (store, key, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_clear_error (&error);
+
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*must have 32 bytes, not 5*");
+  g_object_set (store, "encryption-key", short_key, NULL);
+  g_test_assert_expected_messages ();
+  g_assert_false (store_save (store, key, token, &error));
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
+  g_assert_nonnull (strstr (error->message, "5 bytes"));
+}
+
+static gboolean
+has_readable_run (const char *data,
+                  gsize       length,
+                  gsize       run)
+{
+  gsize current = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      current = g_ascii_isprint (data[i]) ? current + 1 : 0;
+      if (current >= run)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+test_round_trip (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) token = token_expiring_in ("redis-access-token-0123456789", 3600);
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GrantToken) cleared = NULL;
+  g_autoptr(GrantRespValue) value = NULL;
+  g_autoptr(GrantRespValue) pttl = NULL;
+  g_autoptr(GrantRespValue) gone = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *redis_key = NULL;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  store = store_for (redis->url, 1);
+  redis_key = g_strconcat ("grant:", grant_token_key_get_id (key), NULL);
+
+  /* Nothing stored yet: no token, no error. */
+  loaded = store_load (store, key, &error);
+  g_assert_no_error (error);
+  g_assert_null (loaded);
+
+  g_assert_true (store_save (store, key, token, &error));
+  g_assert_no_error (error);
+  loaded = store_load (store, key, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loaded);
+  g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "redis-access-token-0123456789");
+  g_assert_cmpstr (grant_token_get_scope (loaded), ==, "read");
+  g_assert_true (g_date_time_equal (grant_token_get_expires_at (loaded), grant_token_get_expires_at (token)));
+
+  /* What Redis holds is sealed: nothing of the token can be read. */
+  value = raw (store, "GET", redis_key, NULL);
+  g_assert_cmpint (value->type, ==, GRANT_RESP_BULK);
+  g_assert_cmpuint (value->length, >, 1 + 12 + 16);
+  g_assert_null (g_strstr_len (value->data, value->length, "redis-access-token"));
+  g_assert_null (g_strstr_len (value->data, value->length, "Bearer"));
+  g_assert_false (has_readable_run (value->data, value->length, 16));
+
+  /* It expires a minute before the token does. */
+  pttl = raw (store, "PTTL", redis_key, NULL);
+  g_assert_cmpint (pttl->type, ==, GRANT_RESP_INTEGER);
+  g_assert_cmpint (pttl->integer, >, 3500 * 1000);
+  g_assert_cmpint (pttl->integer, <=, 3540 * 1000);
+
+  g_assert_true (store_clear (store, key, &error));
+  g_assert_no_error (error);
+  gone = raw (store, "EXISTS", redis_key, NULL);
+  g_assert_cmpint (gone->integer, ==, 0);
+  cleared = store_load (store, key, &error);
+  g_assert_no_error (error);
+  g_assert_null (cleared);
+}
+
+/* Every key written expires, never after its token. */
+static void
+test_expiry (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) short_lived = token_expiring_in ("short-lived", 30);
+  g_autoptr(GrantToken) expired = token_expiring_in ("expired", -10);
+  g_autoptr(GrantToken) no_expiry = grant_token_new ("forever", NULL, NULL, NULL, NULL);
+  g_autoptr(GrantRespValue) pttl = NULL;
+  g_autoptr(GrantRespValue) exists = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *redis_key = NULL;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  store = store_for (redis->url, 1);
+  grant_redis_store_set_key_prefix (store, "test:");
+  redis_key = g_strconcat ("test:", grant_token_key_get_id (key), NULL);
+
+  g_assert_true (store_save (store, key, short_lived, &error));
+  g_assert_no_error (error);
+  pttl = raw (store, "PTTL", redis_key, NULL);
+  g_assert_cmpint (pttl->integer, >, 0);
+  g_assert_cmpint (pttl->integer, <=, 30 * 1000);
+  g_clear_pointer (&pttl, grant_resp_value_free);
+
+  g_assert_true (store_save (store, key, no_expiry, &error));
+  g_assert_no_error (error);
+  pttl = raw (store, "PTTL", redis_key, NULL);
+  g_assert_cmpint (pttl->integer, >, 0);
+  g_assert_cmpint (pttl->integer, <=, 3600 * 1000);
+
+  /* An expired token is not written; it removes the one stored. */
+  g_assert_true (store_save (store, key, expired, &error));
+  g_assert_no_error (error);
+  exists = raw (store, "EXISTS", redis_key, NULL);
+  g_assert_cmpint (exists->integer, ==, 0);
+}
+
+static void
+test_garbage (void)
+{
+  static const char *planted[] = { "garbage", "", "\x01" "0123456789abcdefghijklmnopqrstuvwxyz" };
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autofree char *redis_key = NULL;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  store = store_for (redis->url, 1);
+  redis_key = g_strconcat ("grant:", grant_token_key_get_id (key), NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (planted); i++)
+    {
+      g_autoptr(GrantRespValue) set = raw (store, "SET", redis_key, planted[i], NULL);
+      g_autoptr(GrantToken) loaded = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_cmpint (set->type, ==, GRANT_RESP_SIMPLE);
+      loaded = store_load (store, key, &error);
+      g_assert_null (loaded);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message, redis_key));
+      g_assert_nonnull (strstr (error->message, "not used"));
+    }
+
+  /* Not a string at all. */
+  {
+    g_autoptr(GrantRespValue) del = raw (store, "DEL", redis_key, NULL);
+    g_autoptr(GrantRespValue) push = raw (store, "RPUSH", redis_key, "x", NULL);
+    g_autoptr(GrantToken) loaded = NULL;
+    g_autoptr(GError) error = NULL;
+
+    loaded = store_load (store, key, &error);
+    g_assert_null (loaded);
+    g_assert_nonnull (error);
+    g_assert_nonnull (strstr (error->message, "WRONGTYPE"));
+  }
+}
+
+static void
+test_wrong_key (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantRedisStore) other = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) token = token_expiring_in ("sealed-token", 3600);
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  store = store_for (redis->url, 1);
+  other = store_for (redis->url, 2);
+
+  g_assert_true (store_save (store, key, token, &error));
+  g_assert_no_error (error);
+
+  loaded = store_load (other, key, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "encryption-key"));
+  g_clear_error (&error);
+
+  /* The right key still opens it. */
+  loaded = store_load (store, key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "sealed-token");
+}
+
+static void
+test_auth (void)
+{
+  static const char *acl[] = { "--user", "alice", "on", ">alice-" PASSWORD, "~*", "+@all", NULL };
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) token = token_expiring_in ("auth-token", 3600);
+  g_autofree char *wrong_url = NULL;
+  g_autofree char *none_url = NULL;
+  g_autofree char *alice_url = NULL;
+  g_autofree char *alice_wrong_url = NULL;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (PASSWORD, acl);
+  wrong_url = g_strdup_printf ("redis://:not-the-password@127.0.0.1:%u", redis->port);
+  none_url = redis_url (redis->port, NULL);
+  alice_url = g_strdup_printf ("redis://alice:alice-" PASSWORD "@127.0.0.1:%u/1", redis->port);
+  alice_wrong_url = g_strdup_printf ("redis://alice:" PASSWORD "@127.0.0.1:%u", redis->port);
+
+  /* The password, then an ACL user with its own (and another database). */
+  {
+    g_autoptr(GrantRedisStore) store = store_for (redis->url, 1);
+    g_autoptr(GrantRedisStore) alice = store_for (alice_url, 1);
+    g_autoptr(GrantToken) loaded = NULL;
+    g_autoptr(GrantToken) elsewhere = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (store_save (store, key, token, &error));
+    g_assert_no_error (error);
+    loaded = store_load (store, key, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "auth-token");
+
+    /* Database 1 is another: nothing there. */
+    elsewhere = store_load (alice, key, &error);
+    g_assert_no_error (error);
+    g_assert_null (elsewhere);
+    g_assert_true (store_save (alice, key, token, &error));
+    g_assert_no_error (error);
+  }
+
+  /* A wrong password, a wrong user's, or none: clear errors, no password. */
+  {
+    const char *urls[] = { wrong_url, alice_wrong_url, none_url };
+
+    for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+      {
+        g_autoptr(GrantRedisStore) store = store_for (urls[i], 1);
+        g_autoptr(GrantToken) loaded = NULL;
+        g_autoptr(GError) error = NULL;
+
+        loaded = store_load (store, key, &error);
+        g_test_message ("%s", error != NULL ? error->message : "(no error)");
+        g_assert_null (loaded);
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+        g_assert_null (strstr (error->message, PASSWORD));
+        g_assert_null (strstr (error->message, "not-the-password"));
+        g_clear_error (&error);
+
+        g_assert_false (store_save (store, key, token, &error));
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+      }
+  }
+}
+
+static void
+test_down_and_back (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) token = token_expiring_in ("down-token", 3600);
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  store = store_for (redis->url, 1);
+  g_assert_true (store_save (store, key, token, &error));
+  g_assert_no_error (error);
+
+  /* Stopped: the store's connection is dead, and nobody listens. */
+  test_redis_kill (redis);
+  start = g_get_monotonic_time ();
+  loaded = store_load (store, key, &error);
+  g_assert_null (loaded);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "Redis at redis://127.0.0.1:"));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  g_assert_false (store_save (store, key, token, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* Back (empty: it keeps nothing on disk): used again at once. */
+  test_redis_run (redis, NULL);
+  loaded = store_load (store, key, &error);
+  g_assert_no_error (error);
+  g_assert_null (loaded);
+  g_assert_true (store_save (store, key, token, &error));
+  g_assert_no_error (error);
+  loaded = store_load (store, key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "down-token");
+}
+
+static void
+test_cancelled (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  StoreResult result = { 0 };
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  store = store_for (redis->url, 1);
+
+  g_cancellable_cancel (cancellable);
+  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, cancellable, load_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_null (result.token);
+  g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&result.error);
+}
+
+static GrantTokenProvider *
+provider_with_store (LocalEndpoint   *endpoint,
+                     GrantRedisStore *store)
+{
+  GrantTokenProvider *provider = grant_token_provider_new (endpoint->token_url, endpoint->client_id,
+                                                           endpoint->client_secret);
+
+  grant_token_provider_set_auto_refresh (provider, FALSE);
+  grant_token_provider_set_store (provider, GRANT_TOKEN_STORE (store));
+
+  return provider;
+}
+
+static void
+test_provider (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantRedisStore) other_host = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) reloaded = NULL;
+  g_autoptr(GError) error = NULL;
+  GrantTokenProvider *first;
+  GrantTokenProvider *second;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  endpoint = test_endpoint_new (FALSE);
+  store = store_for (redis->url, 1);
+
+  first = provider_with_store (endpoint, store);
+  token = test_provider_get_token (first, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_finalize_object (first);
+
+  /* Another "host": its own store object, connection and provider. */
+  other_host = store_for (redis->url, 1);
+  second = provider_with_store (endpoint, other_host);
+  reloaded = test_provider_get_token (second, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (reloaded), ==, grant_token_get_access_token (token));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_finalize_object (second);
+}
+
+/* Redis down: the provider warns once and fetches from the network. */
+static void
+test_provider_redis_down (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = redis_url (free_port (), NULL);
+  GrantTokenProvider *provider;
+
+  store = store_for (url, 1);
+  provider = provider_with_store (endpoint, store);
+
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_finalize_object (provider);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/redis/url", test_url);
+  g_test_add_func ("/redis/properties", test_properties);
+  g_test_add_func ("/redis/no-key", test_no_key);
+  g_test_add_func ("/redis/round-trip", test_round_trip);
+  g_test_add_func ("/redis/expiry", test_expiry);
+  g_test_add_func ("/redis/garbage", test_garbage);
+  g_test_add_func ("/redis/wrong-key", test_wrong_key);
+  g_test_add_func ("/redis/auth", test_auth);
+  g_test_add_func ("/redis/down-and-back", test_down_and_back);
+  g_test_add_func ("/redis/cancelled", test_cancelled);
+  g_test_add_func ("/redis/provider/shared", test_provider);
+  g_test_add_func ("/redis/provider/redis-down", test_provider_redis_down);
+
+  return g_test_run ();
+}
