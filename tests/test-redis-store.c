@@ -754,6 +754,59 @@ test_down_and_back (void)
   g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "down-token");
 }
 
+/* A server that accepts and never answers: the call ends with
+ * G_IO_ERROR_TIMED_OUT after the store's 5 seconds, not never. */
+static gpointer
+silent_server_thread (gpointer user_data)
+{
+  GSocket *listener = user_data;
+  g_autoptr(GSocket) accepted = g_socket_accept (listener, NULL, NULL);
+  char buffer[256];
+
+  /* Reads until the store gives up and closes. */
+  while (accepted != NULL && g_socket_receive (accepted, buffer, sizeof buffer, NULL, NULL) > 0)
+    ;
+
+  return NULL;
+}
+
+static void
+test_timeout (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                              G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autofree char *url = NULL;
+  GThread *thread;
+  gint64 start;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (listener, address, FALSE, &error));
+  g_assert_true (g_socket_listen (listener, &error));
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  url = redis_url (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), NULL);
+  thread = g_thread_new ("silent-redis", silent_server_thread, listener);
+
+  store = store_for (url, 1);
+  start = g_get_monotonic_time ();
+  loaded = store_load (store, key, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (error->message, "Redis at redis://127.0.0.1:"));
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 4 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+
+  /* The store dropped the connection: the server sees it close. */
+  g_thread_join (thread);
+}
+
 static void
 test_cancelled (void)
 {
@@ -864,6 +917,7 @@ main (int   argc,
   g_test_add_func ("/redis/wrong-key", test_wrong_key);
   g_test_add_func ("/redis/auth", test_auth);
   g_test_add_func ("/redis/down-and-back", test_down_and_back);
+  g_test_add_func ("/redis/timeout", test_timeout);
   g_test_add_func ("/redis/cancelled", test_cancelled);
   g_test_add_func ("/redis/provider/shared", test_provider);
   g_test_add_func ("/redis/provider/redis-down", test_provider_redis_down);
