@@ -830,6 +830,138 @@ test_cancelled (void)
   g_clear_error (&result.error);
 }
 
+/* rediss://: a server certified by a private CA */
+static gboolean
+make_certificates (const char *dir)
+{
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  g_autofree char *script = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (openssl == NULL)
+    return FALSE;
+
+  script = g_strdup_printf (
+    "cd '%s' && "
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+    "  -out ca.pem -days 1 -subj /CN=grant-test-ca && "
+    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key "
+    "  -out server.csr -subj /CN=127.0.0.1 && "
+    "printf 'subjectAltName=IP:127.0.0.1\\n' > ext && "
+    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+    "  -out server.pem -days 1 -extfile ext", dir);
+  {
+    const char *argv[] = { "/bin/sh", "-c", script, NULL };
+
+    g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, NULL, NULL, &status, &error);
+  }
+  g_assert_no_error (error);
+
+  return g_spawn_check_wait_status (status, NULL);
+}
+
+static void
+test_tls (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("grant-redis-XXXXXX", &error);
+  g_autofree char *ca = g_build_filename (dir, "ca.pem", NULL);
+  g_autofree char *cert = g_build_filename (dir, "server.pem", NULL);
+  g_autofree char *server_key = g_build_filename (dir, "server.key", NULL);
+  g_autofree char *url = NULL;
+  g_autofree char *plain_url = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantRedisStore) system_trust = NULL;
+  g_autoptr(GrantRedisStore) plain = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) token = token_expiring_in ("tls-token", 3600);
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autofree char *port = NULL;
+  guint16 tls_port;
+  gint64 deadline;
+
+  g_assert_no_error (error);
+  if (!require_redis ())
+    goto out;
+  if (!make_certificates (dir))
+    {
+      g_test_skip ("openssl cannot make the test certificates");
+      goto out;
+    }
+
+  tls_port = free_port ();
+  port = g_strdup_printf ("%u", tls_port);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  process = g_subprocess_launcher_spawn (launcher, &error, "redis-server", "--port", "0",
+                                         "--tls-port", port, "--bind", "127.0.0.1",
+                                         "--save", "", "--appendonly", "no",
+                                         "--tls-cert-file", cert, "--tls-key-file", server_key,
+                                         "--tls-ca-cert-file", ca, "--tls-auth-clients", "no", NULL);
+  g_assert_no_error (error);
+
+  url = g_strdup_printf ("rediss://127.0.0.1:%u", tls_port);
+  database = g_tls_file_database_new (ca, &error);
+  g_assert_no_error (error);
+  store = store_for (url, 1);
+  grant_redis_store_set_tls_database (store, database);
+
+  /* Until it listens (a redis-server built without TLS never does). */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      const char *ping[] = { "PING", NULL };
+      g_autoptr(GError) ping_error = NULL;
+      g_autoptr(GrantRespValue) reply = grant_redis_store_command (store, ping, NULL, &ping_error);
+
+      if (reply != NULL)
+        break;
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      if (g_subprocess_get_identifier (process) == NULL || g_get_monotonic_time () > deadline)
+        {
+          g_test_skip ("redis-server does not serve TLS");
+          goto out;
+        }
+      g_usleep (20 * G_TIME_SPAN_MILLISECOND);
+    }
+
+  g_assert_true (store_save (store, key, token, &error));
+  g_assert_no_error (error);
+  loaded = store_load (store, key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "tls-token");
+  g_clear_object (&loaded);
+
+  /* The system's trust does not know the private CA. */
+  system_trust = store_for (url, 1);
+  loaded = store_load (system_trust, key, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_nonnull (strstr (error->message, "rediss://127.0.0.1:"));
+  g_clear_error (&error);
+
+  /* Nor does plain RESP reach a TLS port. */
+  plain_url = redis_url (tls_port, NULL);
+  plain = store_for (plain_url, 1);
+  loaded = store_load (plain, key, &error);
+  g_assert_null (loaded);
+  g_assert_nonnull (error);
+
+out:
+  if (process != NULL)
+    {
+      g_subprocess_force_exit (process);
+      g_subprocess_wait (process, NULL, NULL);
+    }
+  test_remove_tree (dir);
+}
+
 static GrantTokenProvider *
 provider_with_store (LocalEndpoint   *endpoint,
                      GrantRedisStore *store)
@@ -917,6 +1049,7 @@ main (int   argc,
   g_test_add_func ("/redis/wrong-key", test_wrong_key);
   g_test_add_func ("/redis/auth", test_auth);
   g_test_add_func ("/redis/down-and-back", test_down_and_back);
+  g_test_add_func ("/redis/tls", test_tls);
   g_test_add_func ("/redis/timeout", test_timeout);
   g_test_add_func ("/redis/cancelled", test_cancelled);
   g_test_add_func ("/redis/provider/shared", test_provider);
