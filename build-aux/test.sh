@@ -63,7 +63,7 @@ echo "== Fuzzing, ${GRANT_FUZZ_SECONDS:=30} s per harness"
 CC=clang setup _build-fuzz -Dfuzzing=true -Dtests=false \
   -Dintrospection=disabled -Dvapi=disabled -Ddocs=disabled
 meson compile -C _build-fuzz
-for harness in response provider-file json-pointer assertion; do
+for harness in response provider-file json-pointer assertion resp; do
   corpus=$(mktemp -d)
   ./_build-fuzz/tests/fuzz/fuzz-$harness -max_total_time="$GRANT_FUZZ_SECONDS" -timeout=10 \
     -artifact_prefix=_build-fuzz/ "$corpus" "tests/fuzz/corpus/$harness" 2>&1 | grep -E 'DONE|ERROR|SUMMARY' || true
