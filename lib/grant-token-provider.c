@@ -717,6 +717,19 @@ quiet_error (GrantTokenProvider *self)
                       (self->quiet_until - now + 999) / 1000, self->quiet_failures);
 }
 
+/* Keeps @nonce for @origin (taken), at most MAX_DPOP_NONCES origins. With
+ * the lock held. */
+static void
+remember_dpop_nonce (GrantTokenProvider *self,
+                     char               *origin,
+                     const char         *nonce)
+{
+  if (g_hash_table_size (self->dpop_nonces) >= MAX_DPOP_NONCES &&
+      !g_hash_table_contains (self->dpop_nonces, origin))
+    g_hash_table_remove_all (self->dpop_nonces);
+  g_hash_table_replace (self->dpop_nonces, origin, g_strdup (nonce));
+}
+
 /* Fetches: grant-fetch.c gets the token on libgrant's worker thread; the
  * provider gives each fetch a snapshot of the request and hears back once,
  * in fetch_done_cb(). */
@@ -843,12 +856,7 @@ fetch_done_cb (GrantFetch       *fetch,
       g_autofree char *origin = grant_dpop_origin (result->dpop_url);
 
       if (origin != NULL)
-        {
-          if (g_hash_table_size (self->dpop_nonces) >= MAX_DPOP_NONCES &&
-              !g_hash_table_contains (self->dpop_nonces, origin))
-            g_hash_table_remove_all (self->dpop_nonces);
-          g_hash_table_replace (self->dpop_nonces, g_steal_pointer (&origin), g_strdup (result->dpop_nonce));
-        }
+        remember_dpop_nonce (self, g_steal_pointer (&origin), result->dpop_nonce);
     }
 
   /* The document depends on the issuer alone (and on what counts as a
@@ -2004,6 +2012,26 @@ grant_token_provider_set_issuer (GrantTokenProvider *self,
     notify_change (self, PROP_ISSUER);
 }
 
+/* Sets an object the request depends on (a key, a certificate), dropping
+ * the cached token and notifying @prop if it changed. */
+static void
+set_request_object (GrantTokenProvider *self,
+                    GObject           **field,
+                    GObject            *object,
+                    guint               prop)
+{
+  gboolean changed;
+
+  g_mutex_lock (&self->lock);
+  changed = g_set_object (field, object);
+  if (changed)
+    request_changed (self);
+  g_mutex_unlock (&self->lock);
+
+  if (changed)
+    notify_change (self, prop);
+}
+
 /**
  * grant_token_provider_get_tls_certificate:
  * @self: a provider
@@ -2038,19 +2066,10 @@ void
 grant_token_provider_set_tls_certificate (GrantTokenProvider *self,
                                           GTlsCertificate    *certificate)
 {
-  gboolean changed;
-
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
 
-  g_mutex_lock (&self->lock);
-  changed = g_set_object (&self->tls_certificate, certificate);
-  if (changed)
-    request_changed (self);
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    notify_change (self, PROP_TLS_CERTIFICATE);
+  set_request_object (self, (GObject **) &self->tls_certificate, G_OBJECT (certificate), PROP_TLS_CERTIFICATE);
 }
 
 /**
@@ -2088,19 +2107,10 @@ void
 grant_token_provider_set_client_key (GrantTokenProvider *self,
                                      GrantClientKey     *key)
 {
-  gboolean changed;
-
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (key == NULL || GRANT_IS_CLIENT_KEY (key));
 
-  g_mutex_lock (&self->lock);
-  changed = g_set_object (&self->client_key, key);
-  if (changed)
-    request_changed (self);
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    notify_change (self, PROP_CLIENT_KEY);
+  set_request_object (self, (GObject **) &self->client_key, G_OBJECT (key), PROP_CLIENT_KEY);
 }
 
 /**
@@ -2137,19 +2147,10 @@ void
 grant_token_provider_set_dpop_key (GrantTokenProvider *self,
                                    GrantClientKey     *key)
 {
-  gboolean changed;
-
   g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
   g_return_if_fail (key == NULL || GRANT_IS_CLIENT_KEY (key));
 
-  g_mutex_lock (&self->lock);
-  changed = g_set_object (&self->dpop_key, key);
-  if (changed)
-    request_changed (self);
-  g_mutex_unlock (&self->lock);
-
-  if (changed)
-    notify_change (self, PROP_DPOP_KEY);
+  set_request_object (self, (GObject **) &self->dpop_key, G_OBJECT (key), PROP_DPOP_KEY);
 }
 
 /**
@@ -2183,12 +2184,7 @@ grant_token_provider_set_dpop_nonce (GrantTokenProvider *self,
   if (nonce == NULL)
     g_hash_table_remove (self->dpop_nonces, origin);
   else
-    {
-      if (g_hash_table_size (self->dpop_nonces) >= MAX_DPOP_NONCES &&
-          !g_hash_table_contains (self->dpop_nonces, origin))
-        g_hash_table_remove_all (self->dpop_nonces);
-      g_hash_table_replace (self->dpop_nonces, g_steal_pointer (&origin), g_strdup (nonce));
-    }
+    remember_dpop_nonce (self, g_steal_pointer (&origin), nonce);
   g_mutex_unlock (&self->lock);
 }
 

@@ -37,7 +37,7 @@ decode_part (const char *part)
   decoded = g_base64_decode (padded, &length);
   text = g_strndup ((const char *) decoded, length);
   node = json_from_string (text, NULL);
-  g_assert (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
+  g_assert_true (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
 
   return json_object_ref (json_node_get_object (node));
 }
@@ -50,15 +50,15 @@ check (const char                 *assertion,
   g_autoptr(JsonObject) header = NULL;
   g_autoptr(JsonObject) body = NULL;
 
-  g_assert (g_strv_length (parts) == 3);
+  g_assert_true (g_strv_length (parts) == 3);
   header = decode_part (parts[0]);
   body = decode_part (parts[1]);
-  g_assert (json_object_has_member (header, "alg"));
-  g_assert (g_strcmp0 (json_object_get_string_member (body, "iss"), claims->client_id) == 0);
-  g_assert (g_strcmp0 (json_object_get_string_member (body, "sub"), claims->client_id) == 0);
-  g_assert (g_strcmp0 (json_object_get_string_member (body, "aud"), claims->audience) == 0);
-  g_assert (g_strcmp0 (json_object_get_string_member (body, "jti"), claims->jti) == 0);
-  g_assert (json_object_get_int_member (body, "exp") == claims->issued_at + GRANT_ASSERTION_LIFETIME);
+  g_assert_true (json_object_has_member (header, "alg"));
+  g_assert_true (g_strcmp0 (json_object_get_string_member (body, "iss"), claims->client_id) == 0);
+  g_assert_true (g_strcmp0 (json_object_get_string_member (body, "sub"), claims->client_id) == 0);
+  g_assert_true (g_strcmp0 (json_object_get_string_member (body, "aud"), claims->audience) == 0);
+  g_assert_true (g_strcmp0 (json_object_get_string_member (body, "jti"), claims->jti) == 0);
+  g_assert_true (json_object_get_int_member (body, "exp") == claims->issued_at + GRANT_ASSERTION_LIFETIME);
 }
 
 int
@@ -91,7 +91,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   signed_one = grant_assertion_sign (key, NULL, &claims, NULL);
   if (utf8)
     {
-      g_assert (hs != NULL && signed_one != NULL);
+      g_assert_true (hs != NULL && signed_one != NULL);
       check (hs, &claims);
       check (signed_one, &claims);
     }
@@ -108,15 +108,15 @@ LLVMFuzzerTestOneInput (const guint8 *data,
         g_autoptr(JsonObject) body = NULL;
         const char *htu;
 
-        g_assert (g_strv_length (parts) == 3);
+        g_assert_true (g_strv_length (parts) == 3);
         header = decode_part (parts[0]);
         body = decode_part (parts[1]);
         htu = json_object_get_string_member (body, "htu");
-        g_assert (strchr (htu, '?') == NULL && strchr (htu, '#') == NULL);
-        g_assert (g_strcmp0 (json_object_get_string_member (header, "typ"), "dpop+jwt") == 0);
-        g_assert (!json_object_has_member (json_object_get_object_member (header, "jwk"), "d"));
-        g_assert ((dpop.access_token != NULL) == json_object_has_member (body, "ath"));
-        g_assert (g_strcmp0 (json_object_has_member (body, "nonce") ? json_object_get_string_member (body, "nonce") : NULL,
+        g_assert_true (strchr (htu, '?') == NULL && strchr (htu, '#') == NULL);
+        g_assert_true (g_strcmp0 (json_object_get_string_member (header, "typ"), "dpop+jwt") == 0);
+        g_assert_true (!json_object_has_member (json_object_get_object_member (header, "jwk"), "d"));
+        g_assert_true ((dpop.access_token != NULL) == json_object_has_member (body, "ath"));
+        g_assert_true (g_strcmp0 (json_object_has_member (body, "nonce") ? json_object_get_string_member (body, "nonce") : NULL,
                              dpop.nonce) == 0);
       }
   }

@@ -21,17 +21,17 @@ static void
 check_value (const GrantRespValue *value,
              guint                 depth)
 {
-  g_assert (depth <= GRANT_RESP_MAX_DEPTH);
+  g_assert_true (depth <= GRANT_RESP_MAX_DEPTH);
   switch (value->type)
     {
     case GRANT_RESP_SIMPLE:
     case GRANT_RESP_ERROR:
     case GRANT_RESP_BULK:
-      g_assert (value->data != NULL && value->data[value->length] == '\0');
-      g_assert (value->length <= GRANT_RESP_MAX_BULK);
+      g_assert_true (value->data != NULL && value->data[value->length] == '\0');
+      g_assert_true (value->length <= GRANT_RESP_MAX_BULK);
       break;
     case GRANT_RESP_ARRAY:
-      g_assert (value->elements != NULL && value->elements->len <= GRANT_RESP_MAX_ELEMENTS);
+      g_assert_true (value->elements != NULL && value->elements->len <= GRANT_RESP_MAX_ELEMENTS);
       for (guint i = 0; i < value->elements->len; i++)
         check_value (g_ptr_array_index (value->elements, i), depth + 1);
       break;
@@ -56,10 +56,10 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 
       if (result != GRANT_RESP_PARSE_DONE)
         {
-          g_assert (result == GRANT_RESP_PARSE_INCOMPLETE || error != NULL);
+          g_assert_true (result == GRANT_RESP_PARSE_INCOMPLETE || error != NULL);
           break;
         }
-      g_assert (value != NULL && consumed > 0 && consumed <= size - offset);
+      g_assert_true (value != NULL && consumed > 0 && consumed <= size - offset);
       check_value (value, 0);
 
       /* Any shorter prefix of this reply asks for more, or is refused. */
@@ -68,7 +68,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
         g_autoptr(GError) partial_error = NULL;
         gsize partial_consumed = 0;
 
-        g_assert (grant_resp_parse (data + offset, consumed - 1, &partial_consumed, &partial,
+        g_assert_true (grant_resp_parse (data + offset, consumed - 1, &partial_consumed, &partial,
                                     &partial_error) != GRANT_RESP_PARSE_DONE);
       }
       offset += consumed;
