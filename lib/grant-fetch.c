@@ -45,7 +45,8 @@
 #include "grant-utils-private.h"
 
 typedef enum {
-  FETCH_STARTING,     /* check the client; take the store's lock */
+  FETCH_STARTING,     /* check the client */
+  FETCH_LOCK,         /* take the store's lock */
   FETCH_LOCKING,      /* waiting for the store's lock */
   FETCH_LOAD,         /* load the stored token */
   FETCH_LOADING,      /* waiting for the stored token */
@@ -115,6 +116,8 @@ struct _GrantFetch {
   GError *store_error;
 
   GObject *lock_held;          /* the store's lock */
+  gboolean lock_on_miss;       /* loaded before locking: lock if nothing fit */
+  gboolean missed;             /* loaded and found nothing, before locking */
 
   /* The endpoint and the token request. */
   char *token_url;             /* the configured one, or the document's */
@@ -1396,9 +1399,14 @@ store_call_returned_cb (gpointer user_data)
         fetch_fail_cancelled (fetch, "Every caller cancelled");
       else
         {
-          if (fetch->lock_held == NULL)
-            store_failed (fetch, call->error);
           fetch->state = FETCH_LOAD;
+          if (fetch->lock_held == NULL)
+            {
+              store_failed (fetch, call->error);
+              /* Without the lock, nothing will have changed in the store. */
+              if (fetch->missed)
+                fetch->state = FETCH_RESOLVE;
+            }
         }
       break;
 
@@ -1407,6 +1415,7 @@ store_call_returned_cb (gpointer user_data)
         fetch_fail_cancelled (fetch, "Every caller cancelled");
       else if (call->error != NULL)
         {
+          /* A store that cannot load is not asked for its lock either. */
           store_failed (fetch, call->error);
           fetch->state = FETCH_RESOLVE;
         }
@@ -1416,8 +1425,14 @@ store_call_returned_cb (gpointer user_data)
           fetch->token = g_steal_pointer (&call->token);
           fetch->state = FETCH_FINISHING;
         }
+      else if (fetch->lock_on_miss)
+        {
+          fetch->missed = TRUE;
+          fetch->state = FETCH_LOCK;
+        }
       else
         fetch->state = FETCH_RESOLVE;
+      fetch->lock_on_miss = FALSE;
       break;
 
     case STORE_SAVE:
@@ -2297,15 +2312,22 @@ fetch_process (GrantFetch *fetch)
               break;
             }
           /* With a store that locks, one process fetches while the others
-           * wait for the token it saves. */
+           * wait for the token it saves. A token already stored is taken
+           * without the lock; only a miss locks, then loads again. */
           fetch->state = FETCH_LOAD;
           if (config->key != NULL && grant_token_store_can_lock (config->store))
             {
-              fetch->state = FETCH_LOCKING;
-              store_call (fetch, STORE_LOCK);
-              return;
+              if (config->load_stored)
+                fetch->lock_on_miss = TRUE;
+              else
+                fetch->state = FETCH_LOCK;
             }
           break;
+
+        case FETCH_LOCK:
+          fetch->state = FETCH_LOCKING;
+          store_call (fetch, STORE_LOCK);
+          return;
 
         case FETCH_LOAD:
           fetch->state = FETCH_RESOLVE;
