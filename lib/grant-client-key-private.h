@@ -23,4 +23,9 @@ GBytes *grant_client_key_sign          (GrantClientKey  *self,
  * or NULL when the key has no certificate. */
 char   *grant_client_key_dup_x5t_s256  (GrantClientKey  *self);
 
+/* The private key in DER, for deriving other keys from it: the caller
+ * wipes and frees it. NULL for a key that cannot leave its PKCS#11 token. */
+guint8 *grant_client_key_dup_private_der (GrantClientKey *self,
+                                          gsize          *length);
+
 G_END_DECLS

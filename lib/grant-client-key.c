@@ -1498,3 +1498,35 @@ grant_client_key_dup_x5t_s256 (GrantClientKey *self)
 
   return g_strdup (self->x5t_s256);
 }
+
+guint8 *
+grant_client_key_dup_private_der (GrantClientKey *self,
+                                  gsize          *length)
+{
+  gnutls_x509_privkey_t x509 = NULL;
+  gnutls_datum_t der = { NULL, 0 };
+  guint8 *bytes = NULL;
+  int ret;
+
+  g_return_val_if_fail (GRANT_IS_CLIENT_KEY (self), NULL);
+
+  if (self->privkey == NULL)
+    return NULL;
+
+  g_mutex_lock (&self->mutex);
+  ret = gnutls_privkey_export_x509 (self->privkey, &x509);
+  g_mutex_unlock (&self->mutex);
+  if (ret < 0)
+    return NULL;
+
+  if (gnutls_x509_privkey_export2 (x509, GNUTLS_X509_FMT_DER, &der) >= 0)
+    {
+      bytes = g_memdup2 (der.data, der.size);
+      *length = der.size;
+      grant_memory_wipe (der.data, der.size);
+      gnutls_free (der.data);
+    }
+  gnutls_x509_privkey_deinit (x509);
+
+  return bytes;
+}

@@ -17,4 +17,9 @@ GrantRespValue *grant_redis_store_command (GrantRedisStore     *self,
                                            GCancellable        *cancellable,
                                            GError             **error);
 
+/* How long each step of a command may take (5 seconds): tests shorten
+ * it. Set before the store is used. */
+void grant_redis_store_set_step_timeout (GrantRedisStore *self,
+                                         guint            seconds);
+
 G_END_DECLS

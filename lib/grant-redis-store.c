@@ -12,6 +12,7 @@
 
 #include "grant-error.h"
 #include "grant-redis-store-private.h"
+#include "grant-token-store-private.h"
 #include "grant-utils-private.h"
 
 /**
@@ -33,19 +34,29 @@
  * with an expiry 60 seconds before the token's (or the token's own expiry
  * when less than a minute is left; one hour for a token that does not say
  * when it expires), so that every key the store writes goes away by
- * itself. The value is the serialized token sealed with AES-256-GCM under
- * [property@Grant.RedisStore:encryption-key], with the Redis key as
- * associated data: a reader of Redis without that key learns nothing of
- * the token, and a value moved to another key does not open. Without an
- * encryption key the store writes nothing: saving fails, and so does
- * loading, with `GRANT_ERROR_INVALID_CONFIGURATION`.
+ * itself. The value is the serialized token sealed with AES-256-GCM, with
+ * the Redis key as associated data, under
+ * [property@Grant.RedisStore:encryption-key] when the application sets
+ * one, else under the key the provider derives from the client's
+ * credentials ([method@Grant.TokenKey.dup_sealing_key]): a reader of
+ * Redis without them learns nothing of the token, a process with the
+ * right client id but another secret cannot open it, and a value moved
+ * to another key does not open. A client with neither (no secret, and a
+ * key that never leaves its PKCS#11 token) keeps nothing: saving and
+ * loading fail with `GRANT_ERROR_INVALID_CONFIGURATION`.
+ *
+ * The store locks across machines ([method@Grant.TokenStore.lock_async]):
+ * of all the processes, on every host, that need the same token at once,
+ * one fetches it and the others wait for its save, woken by a message
+ * on a Redis channel. The lock expires a second before the provider's
+ * [property@Grant.TokenProvider:timeout], so that one held by a process
+ * that died is taken over; a wait lasts a little less than that timeout,
+ * then the waiter fetches alone.
  *
  * When Redis cannot be reached, refuses the password, takes too long, or
  * holds a value that does not open with the key, the call fails with an
- * error saying so, and a provider then fetches its token from the network.
- *
- * This version does not yet lock across machines: several hosts that need
- * a token at once each fetch one.
+ * error saying so, and a provider then fetches its token from the network;
+ * every call tries Redis again, so it is used as soon as it is back.
  */
 
 /* How long each step of a command may take. */
@@ -62,6 +73,12 @@
 #define NONCE_SIZE 12
 #define TAG_SIZE 16
 #define VALUE_VERSION 1
+
+/* One connection to Redis and what it read but did not parse yet. */
+typedef struct {
+  GIOStream *stream;
+  GByteArray *input;
+} Connection;
 
 struct _GrantRedisStore
 {
@@ -83,9 +100,12 @@ struct _GrantRedisStore
   guint8 key[KEY_SIZE];
   gsize key_length;  /* 0 when unset; KEY_SIZE when usable */
 
+  guint step_timeout; /* seconds; COMMAND_TIMEOUT_SECONDS but in tests */
+
   GMutex io_lock;    /* guards the connection; held for a whole command */
-  GIOStream *connection;
-  GByteArray *input;
+  Connection main;
+
+  GHashTable *held;  /* Redis key -> GrantRedisLock held, unowned; under lock */
 };
 
 static void grant_redis_store_iface_init (GrantTokenStoreInterface *iface);
@@ -234,33 +254,33 @@ parse_url (GrantRedisStore  *self,
 /* The connection */
 
 static void
-drop_connection_locked (GrantRedisStore *self)
+connection_drop (Connection *connection)
 {
-  if (self->connection != NULL)
-    g_io_stream_close (self->connection, NULL, NULL);
-  g_clear_object (&self->connection);
-  g_byte_array_set_size (self->input, 0);
+  if (connection->stream != NULL)
+    g_io_stream_close (connection->stream, NULL, NULL);
+  g_clear_object (&connection->stream);
+  if (connection->input != NULL)
+    g_byte_array_set_size (connection->input, 0);
 }
 
-static GrantRespValue *
-exchange_locked (GrantRedisStore  *self,
-                 GBytes           *request,
-                 GCancellable     *cancellable,
-                 GError          **error)
+static void
+connection_clear (Connection *connection)
 {
-  GOutputStream *out = g_io_stream_get_output_stream (self->connection);
-  GInputStream *in = g_io_stream_get_input_stream (self->connection);
+  connection_drop (connection);
+  g_clear_pointer (&connection->input, g_byte_array_unref);
+}
+
+/* Reads one reply: parsed from what was read before if it is there, else
+ * read with a blocking read (the socket's timeout bounds it). */
+static GrantRespValue *
+read_reply (GrantRedisStore  *self,
+            Connection       *connection,
+            GCancellable     *cancellable,
+            GError          **error)
+{
+  GInputStream *in = g_io_stream_get_input_stream (connection->stream);
   g_autoptr(GError) local_error = NULL;
   guint8 buffer[16384];
-  gsize size;
-  gconstpointer data = g_bytes_get_data (request, &size);
-
-  if (!g_output_stream_write_all (out, data, size, NULL, cancellable, &local_error))
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   "Cannot send a command to Redis at %s: %s", self->url, local_error->message);
-      return NULL;
-    }
 
   for (;;)
     {
@@ -268,10 +288,11 @@ exchange_locked (GrantRedisStore  *self,
       gsize consumed = 0;
       gssize n;
 
-      switch (grant_resp_parse (self->input->data, self->input->len, &consumed, &value, &local_error))
+      switch (grant_resp_parse (connection->input->data, connection->input->len,
+                                &consumed, &value, &local_error))
         {
         case GRANT_RESP_PARSE_DONE:
-          g_byte_array_remove_range (self->input, 0, consumed);
+          g_byte_array_remove_range (connection->input, 0, consumed);
           return value;
 
         case GRANT_RESP_PARSE_INVALID:
@@ -298,8 +319,30 @@ exchange_locked (GrantRedisStore  *self,
                        "Redis at %s closed the connection", self->url);
           return NULL;
         }
-      g_byte_array_append (self->input, buffer, n);
+      g_byte_array_append (connection->input, buffer, n);
     }
+}
+
+static GrantRespValue *
+exchange (GrantRedisStore  *self,
+          Connection       *connection,
+          GBytes           *request,
+          GCancellable     *cancellable,
+          GError          **error)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (connection->stream);
+  g_autoptr(GError) local_error = NULL;
+  gsize size;
+  gconstpointer data = g_bytes_get_data (request, &size);
+
+  if (!g_output_stream_write_all (out, data, size, NULL, cancellable, &local_error))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "Cannot send a command to Redis at %s: %s", self->url, local_error->message);
+      return NULL;
+    }
+
+  return read_reply (self, connection, cancellable, error);
 }
 
 static void
@@ -315,16 +358,17 @@ client_event_cb (GSocketClient      *client,
 
 /* Sends a setup command (AUTH, SELECT) and checks that Redis said OK. */
 static gboolean
-setup_command_locked (GrantRedisStore     *self,
-                      guint                n_args,
-                      const char * const  *args,
-                      const char          *what,
-                      int                  refused_code,
-                      GCancellable        *cancellable,
-                      GError             **error)
+setup_command (GrantRedisStore     *self,
+               Connection          *connection,
+               guint                n_args,
+               const char * const  *args,
+               const char          *what,
+               int                  refused_code,
+               GCancellable        *cancellable,
+               GError             **error)
 {
   g_autoptr(GBytes) request = grant_resp_encode (n_args, args, NULL);
-  g_autoptr(GrantRespValue) reply = exchange_locked (self, request, cancellable, error);
+  g_autoptr(GrantRespValue) reply = exchange (self, connection, request, cancellable, error);
 
   if (reply == NULL)
     return FALSE;
@@ -348,10 +392,12 @@ setup_command_locked (GrantRedisStore     *self,
   return TRUE;
 }
 
+/* Opens @connection: connects, then AUTH and SELECT as the URL says. */
 static gboolean
-connect_locked (GrantRedisStore  *self,
-                GCancellable     *cancellable,
-                GError          **error)
+connection_open (GrantRedisStore  *self,
+                 Connection       *connection_out,
+                 GCancellable     *cancellable,
+                 GError          **error)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnectable) address = g_network_address_new (self->host, self->port);
@@ -359,7 +405,7 @@ connect_locked (GrantRedisStore  *self,
   g_autoptr(GTlsDatabase) database = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  g_socket_client_set_timeout (client, COMMAND_TIMEOUT_SECONDS);
+  g_socket_client_set_timeout (client, self->step_timeout);
   if (self->tls)
     {
       g_socket_client_set_tls (client, TRUE);
@@ -378,9 +424,11 @@ connect_locked (GrantRedisStore  *self,
       return FALSE;
     }
 
-  g_socket_set_timeout (g_socket_connection_get_socket (connection), COMMAND_TIMEOUT_SECONDS);
-  self->connection = G_IO_STREAM (g_steal_pointer (&connection));
-  g_byte_array_set_size (self->input, 0);
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), self->step_timeout);
+  connection_drop (connection_out);
+  if (connection_out->input == NULL)
+    connection_out->input = g_byte_array_new ();
+  connection_out->stream = G_IO_STREAM (g_steal_pointer (&connection));
 
   if (self->password != NULL)
     {
@@ -389,14 +437,14 @@ connect_locked (GrantRedisStore  *self,
       gboolean ok;
 
       if (self->user != NULL)
-        ok = setup_command_locked (self, 3, args, "the password", G_IO_ERROR_PERMISSION_DENIED,
-                                   cancellable, error);
+        ok = setup_command (self, connection_out, 3, args, "the password", G_IO_ERROR_PERMISSION_DENIED,
+                            cancellable, error);
       else
-        ok = setup_command_locked (self, 2, no_user, "the password", G_IO_ERROR_PERMISSION_DENIED,
-                                   cancellable, error);
+        ok = setup_command (self, connection_out, 2, no_user, "the password",
+                            G_IO_ERROR_PERMISSION_DENIED, cancellable, error);
       if (!ok)
         {
-          drop_connection_locked (self);
+          connection_drop (connection_out);
           return FALSE;
         }
     }
@@ -406,10 +454,10 @@ connect_locked (GrantRedisStore  *self,
       g_autofree char *db = g_strdup_printf ("%u", self->db);
       const char *args[] = { "SELECT", db };
 
-      if (!setup_command_locked (self, 2, args, "to select the database", G_IO_ERROR_FAILED,
-                                 cancellable, error))
+      if (!setup_command (self, connection_out, 2, args, "to select the database", G_IO_ERROR_FAILED,
+                          cancellable, error))
         {
-          drop_connection_locked (self);
+          connection_drop (connection_out);
           return FALSE;
         }
     }
@@ -442,16 +490,16 @@ run_command (GrantRedisStore     *self,
   for (guint attempt = 0; reply == NULL; attempt++)
     {
       g_autoptr(GError) local_error = NULL;
-      gboolean fresh = self->connection == NULL;
+      gboolean fresh = self->main.stream == NULL;
 
-      if (fresh && !connect_locked (self, cancellable, error))
+      if (fresh && !connection_open (self, &self->main, cancellable, error))
         break;
 
-      reply = exchange_locked (self, request, cancellable, &local_error);
+      reply = exchange (self, &self->main, request, cancellable, &local_error);
       if (reply != NULL)
         break;
 
-      drop_connection_locked (self);
+      connection_drop (&self->main);
       if (fresh || attempt > 0 ||
           g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
           g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
@@ -464,6 +512,16 @@ run_command (GrantRedisStore     *self,
   g_mutex_unlock (&self->io_lock);
 
   return reply;
+}
+
+void
+grant_redis_store_set_step_timeout (GrantRedisStore *self,
+                                    guint            seconds)
+{
+  g_return_if_fail (GRANT_IS_REDIS_STORE (self));
+  g_return_if_fail (seconds > 0);
+
+  self->step_timeout = seconds;
 }
 
 GrantRespValue *
@@ -513,12 +571,16 @@ dup_redis_key (GrantRedisStore *self,
   return redis_key;
 }
 
-/* Copies the encryption key into @key, or says why there is none. */
+/* Copies the key that seals tokens under @token_key into @key: the
+ * application's encryption-key, else the one derived from the client's
+ * credentials; or says why there is none. */
 static gboolean
 get_encryption_key (GrantRedisStore  *self,
+                    GrantTokenKey    *token_key,
                     guint8           *key,
                     GError          **error)
 {
+  g_autoptr(GBytes) derived = NULL;
   gsize length;
 
   g_mutex_lock (&self->lock);
@@ -530,13 +592,24 @@ get_encryption_key (GrantRedisStore  *self,
   if (length == KEY_SIZE)
     return TRUE;
 
-  if (length == 0)
-    g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                 "The Redis store at %s has no encryption-key, and keeps no token without one", self->url);
-  else
-    g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
-                 "The encryption-key of the Redis store at %s has %" G_GSIZE_FORMAT " bytes, not %d: "
-                 "the store keeps no token", self->url, length, KEY_SIZE);
+  if (length != 0)
+    {
+      g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+                   "The encryption-key of the Redis store at %s has %" G_GSIZE_FORMAT " bytes, not %d: "
+                   "the store keeps no token", self->url, length, KEY_SIZE);
+      return FALSE;
+    }
+
+  derived = grant_token_key_dup_sealing_key (token_key);
+  if (derived != NULL && g_bytes_get_size (derived) == KEY_SIZE)
+    {
+      memcpy (key, g_bytes_get_data (derived, NULL), KEY_SIZE);
+      return TRUE;
+    }
+
+  g_set_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION,
+               "The Redis store at %s keeps no token: the client has no secret and no exportable "
+               "private key to seal tokens with, and the store has no encryption-key", self->url);
 
   return FALSE;
 }
@@ -629,8 +702,8 @@ unseal (guint8      *key,
       grant_memory_wipe (plain, sealed_length - 1 - NONCE_SIZE);
       g_free (plain);
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "it does not open with this store's encryption-key "
-                           "(another key sealed it, or it was altered)");
+                           "it does not open with this client's sealing key (it was sealed "
+                           "with other client credentials or another encryption-key, or altered)");
       return NULL;
     }
 
@@ -638,6 +711,522 @@ unseal (guint8      *key,
   *plain_length = length;
 
   return plain;
+}
+
+/* The lock, across machines
+ *
+ * A process that finds no token subscribes to the key's channel, then
+ * tries `SET <key>:lock <random> NX PX <ttl>`. The one that gets it
+ * fetches; its save of the token releases the lock (compare-and-delete,
+ * in a script) and publishes "saved" on the channel, in one round trip,
+ * before the save returns; a holder that saves nothing releases when its
+ * lock object goes, publishing "released". The others wait for a
+ * message, polling meanwhile (jittered, 50 ms growing to 500 ms) for the
+ * lock to come free and for the token's value to change; a "saved"
+ * message or a new value sends them to the store, where the token now
+ * is. A lock lives a second less than the provider's timeout, so that a
+ * holder that died loses it before its waiters give up (a little less
+ * than the timeout; then they fetch alone). */
+
+#define DEFAULT_LOCK_SECONDS 30
+#define LOCK_POLL_MIN_MS 50
+#define LOCK_POLL_MAX_MS 500
+
+/* Takes the lock, or says how long it has left and what the token's value
+ * is now (its SHA-1, "" for none), in one round trip. */
+static const char take_script[] =
+  "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, 0, ''} end "
+  "local value = redis.call('get', KEYS[2]) "
+  "return {0, redis.call('pttl', KEYS[1]), value and redis.sha1hex(value) or ''}";
+
+static const char release_script[] =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end "
+  "redis.call('publish', ARGV[2], ARGV[3]) "
+  "return 1";
+
+#define GRANT_TYPE_REDIS_LOCK (grant_redis_lock_get_type ())
+G_DECLARE_FINAL_TYPE (GrantRedisLock, grant_redis_lock, GRANT, REDIS_LOCK, GObject)
+
+struct _GrantRedisLock
+{
+  GObject parent_instance;
+
+  GrantRedisStore *store;
+  char *redis_key;   /* the token's */
+  char *lock_key;
+  char *channel;
+  char *owner;       /* the random value in the lock key */
+  gboolean held;     /* under store->lock; in store->held while TRUE */
+};
+
+G_DEFINE_FINAL_TYPE (GrantRedisLock, grant_redis_lock, G_TYPE_OBJECT)
+
+typedef struct {
+  char *lock_key;
+  char *owner;
+  char *channel;
+  const char *payload;
+} Release;
+
+static void
+release_free (Release *release)
+{
+  g_free (release->lock_key);
+  g_free (release->owner);
+  g_free (release->channel);
+  g_free (release);
+}
+
+/* Takes @lock out of the held ones: what releasing it needs, or NULL if
+ * it is not held (any more). With store->lock held. */
+static Release *
+lock_take_locked (GrantRedisLock *lock,
+                  const char     *payload)
+{
+  GrantRedisStore *store = lock->store;
+  Release *release;
+
+  if (!lock->held)
+    return NULL;
+
+  lock->held = FALSE;
+  if (g_hash_table_lookup (store->held, lock->redis_key) == lock)
+    g_hash_table_remove (store->held, lock->redis_key);
+
+  release = g_new0 (Release, 1);
+  release->lock_key = g_strdup (lock->lock_key);
+  release->owner = g_strdup (lock->owner);
+  release->channel = g_strdup (lock->channel);
+  release->payload = payload;
+
+  return release;
+}
+
+/* Blocking. A release that fails costs only time: the lock expires. */
+static void
+release_run (GrantRedisStore *self,
+             Release         *release)
+{
+  const char *args[] = { "EVAL", release_script, "1", release->lock_key, release->owner,
+                         release->channel, release->payload };
+  g_autoptr(GrantRespValue) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = run_command (self, G_N_ELEMENTS (args), args, NULL, NULL, &error);
+  if (reply != NULL)
+    check_reply (self, reply, "to release the lock", &error);
+  if (error != NULL)
+    g_debug ("Cannot release the lock %s (it expires by itself): %s", release->lock_key, error->message);
+}
+
+static void
+release_in_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  release_run (source_object, task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+grant_redis_lock_dispose (GObject *object)
+{
+  GrantRedisLock *self = GRANT_REDIS_LOCK (object);
+  Release *release = NULL;
+
+  if (self->store != NULL)
+    {
+      g_mutex_lock (&self->store->lock);
+      release = lock_take_locked (self, "released");
+      g_mutex_unlock (&self->store->lock);
+    }
+
+  /* Let go of without a save: in a thread, never on the caller's. */
+  if (release != NULL)
+    {
+      g_autoptr(GTask) task = g_task_new (self->store, NULL, NULL, NULL);
+
+      g_task_set_source_tag (task, grant_redis_lock_dispose);
+      g_task_set_task_data (task, release, (GDestroyNotify) release_free);
+      g_task_run_in_thread (task, release_in_thread);
+    }
+
+  g_clear_object (&self->store);
+
+  G_OBJECT_CLASS (grant_redis_lock_parent_class)->dispose (object);
+}
+
+static void
+grant_redis_lock_finalize (GObject *object)
+{
+  GrantRedisLock *self = GRANT_REDIS_LOCK (object);
+
+  g_free (self->redis_key);
+  g_free (self->lock_key);
+  g_free (self->channel);
+  g_free (self->owner);
+
+  G_OBJECT_CLASS (grant_redis_lock_parent_class)->finalize (object);
+}
+
+static void
+grant_redis_lock_class_init (GrantRedisLockClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = grant_redis_lock_dispose;
+  G_OBJECT_CLASS (klass)->finalize = grant_redis_lock_finalize;
+}
+
+static void
+grant_redis_lock_init (GrantRedisLock *self)
+{
+}
+
+/* After a save under @redis_key: the lock this process holds on it is
+ * released now, telling the waiters the token is there. */
+static void
+release_after_save (GrantRedisStore *self,
+                    const char      *redis_key)
+{
+  GrantRedisLock *lock;
+  Release *release = NULL;
+
+  g_mutex_lock (&self->lock);
+  lock = g_hash_table_lookup (self->held, redis_key);
+  if (lock != NULL)
+    release = lock_take_locked (lock, "saved");
+  g_mutex_unlock (&self->lock);
+
+  if (release != NULL)
+    {
+      release_run (self, release);
+      release_free (release);
+    }
+}
+
+typedef struct {
+  GMainContext *context;
+  gboolean ready;
+} Wake;
+
+static gboolean
+wake_cb (gpointer user_data)
+{
+  Wake *wake = user_data;
+
+  wake->ready = TRUE;
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+pollable_wake_cb (GObject  *stream,
+                  gpointer  user_data)
+{
+  return wake_cb (user_data);
+}
+
+/* Waits at most @timeout_ms for a message on the subscription @sub: TRUE
+ * with the message's payload in @payload, or NULL when none came. */
+static gboolean
+wait_for_message (GrantRedisStore  *self,
+                  Connection       *sub,
+                  gint64            timeout_ms,
+                  GCancellable     *cancellable,
+                  char            **payload,
+                  GError          **error)
+{
+  GInputStream *in = g_io_stream_get_input_stream (sub->stream);
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+  g_autoptr(GMainContext) context = NULL;
+  guint8 buffer[4096];
+
+  *payload = NULL;
+
+  if (!G_IS_POLLABLE_INPUT_STREAM (in) || !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (in)))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Cannot wait on the connection to Redis at %s", self->url);
+      return FALSE;
+    }
+
+  for (;;)
+    {
+      g_autoptr(GrantRespValue) value = NULL;
+      g_autoptr(GError) local_error = NULL;
+      gsize consumed = 0;
+      gint64 remaining;
+      gssize n;
+
+      switch (grant_resp_parse (sub->input->data, sub->input->len, &consumed, &value, &local_error))
+        {
+        case GRANT_RESP_PARSE_DONE:
+          g_byte_array_remove_range (sub->input, 0, consumed);
+          /* ["message", channel, payload]; anything else is skipped. */
+          if (value->type == GRANT_RESP_ARRAY && value->elements->len == 3)
+            {
+              GrantRespValue *kind = g_ptr_array_index (value->elements, 0);
+              GrantRespValue *data = g_ptr_array_index (value->elements, 2);
+
+              if (kind->type == GRANT_RESP_BULK && strcmp (kind->data, "message") == 0 &&
+                  data->type == GRANT_RESP_BULK)
+                {
+                  *payload = g_strdup (data->data);
+                  return TRUE;
+                }
+            }
+          continue;
+
+        case GRANT_RESP_PARSE_INVALID:
+          g_set_error (error, local_error->domain, local_error->code,
+                       "Redis at %s sent something that is not RESP2: %s", self->url, local_error->message);
+          return FALSE;
+
+        case GRANT_RESP_PARSE_INCOMPLETE:
+        default:
+          break;
+        }
+
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), buffer, sizeof buffer,
+                                                    cancellable, &local_error);
+      if (n > 0)
+        {
+          g_byte_array_append (sub->input, buffer, n);
+          continue;
+        }
+      if (n == 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                       "Redis at %s closed the connection", self->url);
+          return FALSE;
+        }
+      if (!g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_set_error (error, local_error->domain, local_error->code,
+                       "Cannot read from Redis at %s: %s", self->url, local_error->message);
+          return FALSE;
+        }
+
+      remaining = end - g_get_monotonic_time ();
+      if (remaining <= 0)
+        return TRUE;
+
+      /* Nothing to read yet: sleep until there is, or the time is up. */
+      {
+        g_autoptr(GSource) readable = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (in),
+                                                                              cancellable);
+        g_autoptr(GSource) timer = g_timeout_source_new ((remaining + 999) / 1000);
+        Wake wake = { NULL, FALSE };
+
+        if (context == NULL)
+          context = g_main_context_new ();
+        g_source_set_callback (readable, G_SOURCE_FUNC (pollable_wake_cb), &wake, NULL);
+        g_source_set_callback (timer, wake_cb, &wake, NULL);
+        g_source_attach (readable, context);
+        g_source_attach (timer, context);
+        while (!wake.ready)
+          g_main_context_iteration (context, TRUE);
+        g_source_destroy (readable);
+        g_source_destroy (timer);
+      }
+    }
+}
+
+typedef struct {
+  GrantTokenKey *key;
+} LockData;
+
+static void
+lock_data_free (LockData *data)
+{
+  grant_token_key_unref (data->key);
+  g_free (data);
+}
+
+static GrantRedisLock *
+lock_new (GrantRedisStore *self,
+          const char      *redis_key,
+          const char      *lock_key,
+          const char      *channel,
+          const char      *owner)
+{
+  GrantRedisLock *lock = g_object_new (GRANT_TYPE_REDIS_LOCK, NULL);
+
+  lock->store = g_object_ref (self);
+  lock->redis_key = g_strdup (redis_key);
+  lock->lock_key = g_strdup (lock_key);
+  lock->channel = g_strdup (channel);
+  lock->owner = g_strdup (owner);
+
+  return lock;
+}
+
+static char *
+random_owner (void)
+{
+  guint8 bytes[16];
+  GString *owner = g_string_sized_new (2 * sizeof bytes);
+
+  if (gnutls_rnd (GNUTLS_RND_NONCE, bytes, sizeof bytes) < 0)
+    for (guint i = 0; i < sizeof bytes; i++)
+      bytes[i] = g_random_int_range (0, 256);
+  for (guint i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (owner, "%02x", bytes[i]);
+
+  return g_string_free (owner, FALSE);
+}
+
+/* On a thread of its own: a wait may last a whole timeout, too long to
+ * hold one of GTask's shared threads. */
+static gpointer
+lock_thread (gpointer user_data)
+{
+  GTask *task = user_data;
+  GrantRedisStore *self = g_task_get_source_object (task);
+  LockData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autofree char *redis_key = dup_redis_key (self, data->key);
+  g_autofree char *lock_key = g_strconcat (redis_key, ":lock", NULL);
+  g_autofree char *channel = g_strconcat (redis_key, ":saved", NULL);
+  g_autofree char *owner = random_owner ();
+  g_autofree char *first_digest = NULL;  /* of the token's value at first */
+  g_autofree char *ttl = NULL;
+  g_autoptr(GrantRespValue) subscribed = NULL;
+  g_autoptr(GBytes) subscribe = NULL;
+  g_autoptr(GError) error = NULL;
+  guint seconds = grant_token_key_get_lock_timeout (data->key);
+  Connection sub = { NULL, g_byte_array_new () };
+  GrantRedisLock *lock = NULL;
+  gint64 started = g_get_monotonic_time ();
+  gint64 deadline;
+
+  if (seconds == 0)
+    seconds = DEFAULT_LOCK_SECONDS;
+  ttl = g_strdup_printf ("%u", MAX (1000, seconds * 1000 - 1000));
+  deadline = started + (gint64) MAX (500, seconds * 1000 - 250) * 1000;
+
+  /* Subscribed first, so that no message between a look and the wait is
+   * missed. */
+  if (!connection_open (self, &sub, cancellable, &error))
+    goto out;
+  {
+    const char *args[] = { "SUBSCRIBE", channel };
+
+    subscribe = grant_resp_encode (2, args, NULL);
+  }
+  subscribed = exchange (self, &sub, subscribe, cancellable, &error);
+  if (subscribed == NULL)
+    goto out;
+  if (subscribed->type != GRANT_RESP_ARRAY)
+    {
+      if (subscribed->type == GRANT_RESP_ERROR)
+        check_reply (self, subscribed, "SUBSCRIBE", &error);
+      else
+        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     "Redis at %s answered SUBSCRIBE with something other than a confirmation", self->url);
+      goto out;
+    }
+
+  for (guint round = 0; ; round++)
+    {
+      const char *take[] = { "EVAL", take_script, "2", lock_key, redis_key, owner, ttl };
+      g_autoptr(GrantRespValue) reply = NULL;
+      g_autofree char *payload = NULL;
+      GrantRespValue *taken, *left, *digest;
+      gint64 wait_ms, remaining_ms;
+
+      reply = run_command (self, G_N_ELEMENTS (take), take, NULL, cancellable, &error);
+      if (reply == NULL || !check_reply (self, reply, "the script that takes the lock", &error))
+        goto out;
+      if (reply->type != GRANT_RESP_ARRAY || reply->elements->len != 3 ||
+          (taken = g_ptr_array_index (reply->elements, 0))->type != GRANT_RESP_INTEGER ||
+          (left = g_ptr_array_index (reply->elements, 1))->type != GRANT_RESP_INTEGER ||
+          (digest = g_ptr_array_index (reply->elements, 2))->type != GRANT_RESP_BULK)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "Redis at %s answered the script that takes the lock with something unexpected",
+                       self->url);
+          goto out;
+        }
+
+      if (taken->integer == 1)
+        {
+          lock = lock_new (self, redis_key, lock_key, channel, owner);
+          g_mutex_lock (&self->lock);
+          lock->held = TRUE;
+          g_hash_table_replace (self->held, g_strdup (redis_key), lock);
+          g_mutex_unlock (&self->lock);
+          break;
+        }
+
+      /* Another process holds it: has a token been saved since we began? */
+      if (first_digest == NULL)
+        first_digest = g_strdup (digest->data);
+      else if (strcmp (digest->data, first_digest) != 0)
+        {
+          lock = lock_new (self, redis_key, lock_key, channel, owner);
+          break;
+        }
+
+      remaining_ms = (deadline - g_get_monotonic_time ()) / 1000;
+      if (remaining_ms <= 0)
+        {
+          g_debug ("Another process held the lock %s for %" G_GINT64_FORMAT " ms: going on without it",
+                   lock_key, (g_get_monotonic_time () - started) / 1000);
+          lock = lock_new (self, redis_key, lock_key, channel, owner);
+          break;
+        }
+
+      /* Polled, jittered, and at the latest when the lock runs out. */
+      wait_ms = MIN (LOCK_POLL_MAX_MS, LOCK_POLL_MIN_MS << MIN (round, 4));
+      wait_ms = g_random_int_range (wait_ms / 2, wait_ms + 1);
+      if (left->integer >= 0)
+        wait_ms = MIN (wait_ms, left->integer + g_random_int_range (1, 10));
+      if (!wait_for_message (self, &sub, MIN (wait_ms, remaining_ms), cancellable, &payload, &error))
+        goto out;
+      if (g_strcmp0 (payload, "saved") == 0)
+        {
+          lock = lock_new (self, redis_key, lock_key, channel, owner);
+          break;
+        }
+    }
+
+out:
+  connection_clear (&sub);
+  if (lock != NULL)
+    g_task_return_pointer (task, lock, g_object_unref);
+  else
+    g_task_return_new_error (task, error->domain, error->code,
+                             "Cannot take the lock on the token: %s", error->message);
+  g_object_unref (task);
+
+  return NULL;
+}
+
+static void
+grant_redis_store_lock_async (GrantTokenStore     *store,
+                              GrantTokenKey       *key,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GTask *task = g_task_new (store, cancellable, callback, user_data);
+  LockData *data = g_new0 (LockData, 1);
+
+  data->key = grant_token_key_ref (key);
+  g_task_set_source_tag (task, grant_redis_store_lock_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) lock_data_free);
+  g_thread_unref (g_thread_new ("grant-redis-lock", lock_thread, task));
+}
+
+static GObject *
+grant_redis_store_lock_finish (GrantTokenStore  *store,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* Load, save, clear */
@@ -658,7 +1247,7 @@ load_in_thread (GTask        *task,
   GrantToken *token;
   gsize length = 0;
 
-  if (!get_encryption_key (self, key, &error))
+  if (!get_encryption_key (self, task_data, key, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -770,7 +1359,7 @@ save_in_thread (GTask        *task,
   gsize sealed_length = 0;
   guint8 key[KEY_SIZE];
 
-  if (!get_encryption_key (self, key, &error))
+  if (!get_encryption_key (self, data->key, key, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -829,6 +1418,10 @@ save_in_thread (GTask        *task,
                                "Cannot save the token: %s", error->message);
       return;
     }
+
+  /* Before the save returns, so that a process that exits once it has
+   * its token still tells the others. */
+  release_after_save (self, redis_key);
 
   g_task_return_boolean (task, TRUE);
 }
@@ -903,6 +1496,8 @@ grant_redis_store_iface_init (GrantTokenStoreInterface *iface)
   iface->save_finish = grant_redis_store_boolean_finish;
   iface->clear_async = grant_redis_store_clear_async;
   iface->clear_finish = grant_redis_store_boolean_finish;
+  iface->lock_async = grant_redis_store_lock_async;
+  iface->lock_finish = grant_redis_store_lock_finish;
 }
 
 /* The object */
@@ -913,7 +1508,7 @@ grant_redis_store_dispose (GObject *object)
   GrantRedisStore *self = GRANT_REDIS_STORE (object);
 
   g_mutex_lock (&self->io_lock);
-  drop_connection_locked (self);
+  connection_drop (&self->main);
   g_mutex_unlock (&self->io_lock);
   g_clear_object (&self->tls_database);
 
@@ -932,7 +1527,8 @@ grant_redis_store_finalize (GObject *object)
   grant_secret_free (self->password);
   g_free (self->key_prefix);
   grant_memory_wipe (self->key, sizeof self->key);
-  g_byte_array_unref (self->input);
+  connection_clear (&self->main);
+  g_hash_table_unref (self->held);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->io_lock);
 
@@ -1091,7 +1687,9 @@ grant_redis_store_init (GrantRedisStore *self)
   g_mutex_init (&self->lock);
   g_mutex_init (&self->io_lock);
   self->key_prefix = g_strdup ("grant:");
-  self->input = g_byte_array_new ();
+  self->main.input = g_byte_array_new ();
+  self->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->step_timeout = COMMAND_TIMEOUT_SECONDS;
   self->url = g_strdup ("");
 }
 

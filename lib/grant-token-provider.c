@@ -18,6 +18,7 @@
 
 /* At most this many origins' DPoP nonces are kept (oauth4webapi keeps 100). */
 #define MAX_DPOP_NONCES 100
+#include "grant-token-store-private.h"
 #include "grant-token-private.h"
 #include "grant-token-provider-private.h"
 #include "grant-utils-private.h"
@@ -81,6 +82,7 @@ struct _GrantTokenProvider
   char *token_url;
   char *client_id;
   char *client_secret;
+  GrantSealer *sealer;         /* the stores' key, from the credentials */
   char *scope;
   GrantAuthMethod auth_method;
   GrantRequestFormat request_format;
@@ -307,6 +309,7 @@ dup_token_key (GrantTokenProvider *self)
 {
   g_autoptr(GPtrArray) parameters = g_ptr_array_new_with_free_func (g_free);
   const char *url = request_url (self);
+  GrantTokenKey *key;
 
   if (url == NULL || *url == '\0' || self->client_id == NULL || *self->client_id == '\0')
     return NULL;
@@ -338,8 +341,22 @@ dup_token_key (GrantTokenProvider *self)
     g_ptr_array_add (parameters, g_strconcat ("dpop-jkt=", grant_client_key_get_thumbprint (self->dpop_key), NULL));
   g_ptr_array_add (parameters, NULL);
 
-  return grant_token_key_new (url, self->client_id, self->auth_method, self->scope,
-                              (const char * const *) parameters->pdata);
+  key = grant_token_key_new (url, self->client_id, self->auth_method, self->scope,
+                             (const char * const *) parameters->pdata);
+
+  /* Derived once per set of credentials, by the first store that asks. */
+  if (self->sealer == NULL ||
+      !grant_sealer_matches (self->sealer, url, self->client_id, self->client_secret,
+                             self->client_key, self->tls_certificate))
+    {
+      g_clear_pointer (&self->sealer, grant_sealer_unref);
+      self->sealer = grant_sealer_new (url, self->client_id, self->client_secret,
+                                       self->client_key, self->tls_certificate);
+    }
+  grant_token_key_set_sealer (key, self->sealer);
+  grant_token_key_set_lock_timeout (key, self->timeout);
+
+  return key;
 }
 
 /* Whether a request to @url can go anywhere, by what the network monitor
@@ -1126,6 +1143,7 @@ grant_token_provider_finalize (GObject *object)
   g_free (self->token_url);
   g_free (self->client_id);
   grant_secret_free (self->client_secret);
+  g_clear_pointer (&self->sealer, grant_sealer_unref);
   g_free (self->scope);
   g_free (self->issuer);
   g_clear_object (&self->dialect);

@@ -7,7 +7,8 @@
 
 #include <string.h>
 
-#include "grant-token-store.h"
+#include "grant-sealer-private.h"
+#include "grant-token-store-private.h"
 
 /**
  * GrantTokenStore:
@@ -197,6 +198,10 @@ struct _GrantTokenKey
   char *client_id;
   char *scope;
   GrantAuthMethod auth_method;
+
+  /* Set by the provider that made the key, before anyone else sees it. */
+  GrantSealer *sealer;
+  guint lock_timeout;
 };
 
 G_DEFINE_BOXED_TYPE (GrantTokenKey, grant_token_key, grant_token_key_ref, grant_token_key_unref)
@@ -299,6 +304,7 @@ grant_token_key_unref (GrantTokenKey *self)
   g_free (self->token_url);
   g_free (self->client_id);
   g_free (self->scope);
+  g_clear_pointer (&self->sealer, grant_sealer_unref);
   g_free (self);
 }
 
@@ -381,6 +387,59 @@ grant_token_key_get_auth_method (GrantTokenKey *self)
   g_return_val_if_fail (self != NULL, GRANT_AUTH_METHOD_CLIENT_SECRET_POST);
 
   return self->auth_method;
+}
+
+/**
+ * grant_token_key_dup_sealing_key:
+ * @self: a key
+ *
+ * Gets a key for a store to encrypt what it keeps under @self, derived
+ * from the credentials of the provider that made @self: 32 bytes that only
+ * a process with the same client secret, client key or client certificate
+ * can compute, and that are never stored. [class@Grant.RedisStore] seals
+ * tokens with it.
+ *
+ * A client secret goes through PBKDF2-HMAC-SHA256 (600,000 iterations),
+ * so that a weak secret does not make the stored data an offline guessing
+ * oracle; the first call for a provider's credentials therefore takes
+ * about 100 ms of CPU: call it from a worker thread. Private keys (the
+ * [property@Grant.TokenProvider:client-key], the key of the
+ * [property@Grant.TokenProvider:tls-certificate]) go into the key too.
+ *
+ * Returns: (transfer full) (nullable): 32 bytes, or `NULL` when the
+ *   client has nothing secret to derive them from (no secret, and keys that
+ *   never leave a PKCS#11 token), or when @self was not made by a provider
+ */
+GBytes *
+grant_token_key_dup_sealing_key (GrantTokenKey *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  if (self->sealer == NULL)
+    return NULL;
+
+  return grant_sealer_dup_key (self->sealer);
+}
+
+void
+grant_token_key_set_sealer (GrantTokenKey *self,
+                            GrantSealer   *sealer)
+{
+  g_clear_pointer (&self->sealer, grant_sealer_unref);
+  self->sealer = sealer != NULL ? grant_sealer_ref (sealer) : NULL;
+}
+
+void
+grant_token_key_set_lock_timeout (GrantTokenKey *self,
+                                  guint          seconds)
+{
+  self->lock_timeout = seconds;
+}
+
+guint
+grant_token_key_get_lock_timeout (GrantTokenKey *self)
+{
+  return self->lock_timeout;
 }
 
 /**

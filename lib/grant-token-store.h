@@ -52,6 +52,8 @@ GRANT_AVAILABLE_IN_ALL
 const char    *grant_token_key_get_scope       (GrantTokenKey       *self);
 GRANT_AVAILABLE_IN_ALL
 GrantAuthMethod grant_token_key_get_auth_method (GrantTokenKey      *self);
+GRANT_AVAILABLE_IN_ALL
+GBytes        *grant_token_key_dup_sealing_key (GrantTokenKey       *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GrantTokenKey, grant_token_key_unref)
 

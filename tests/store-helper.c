@@ -1,10 +1,13 @@
 /* store-helper.c: another process sharing a token store, for test-store
  * and test-keyring
  *
- * store-helper TOKEN_URL CLIENT_ID (--dir DIR | --keyring) [--load-only]
+ * store-helper TOKEN_URL CLIENT_ID (--dir DIR | --keyring | --redis URL) [--load-only]
  *
  * Gets a token with the client secret from GRANT_CLIENT_SECRET and prints
  * it, or with --load-only prints what the store holds ("none" if nothing).
+ * With --redis, the key prefix comes from GRANT_TEST_KEY_PREFIX and the
+ * provider's timeout (seconds) from GRANT_TEST_TIMEOUT, when set; the
+ * tokens are sealed with the key derived from the secret.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -43,7 +46,7 @@ main (int   argc,
 
   if (argc < 4)
     {
-      g_printerr ("usage: store-helper TOKEN_URL CLIENT_ID (--dir DIR | --keyring) [--load-only]\n");
+      g_printerr ("usage: store-helper TOKEN_URL CLIENT_ID (--dir DIR | --keyring | --redis URL) [--load-only]\n");
       return 2;
     }
 
@@ -51,6 +54,19 @@ main (int   argc,
     store = GRANT_TOKEN_STORE (grant_secret_store_new ());
   else if (g_str_equal (argv[3], "--dir") && argc >= 5)
     store = GRANT_TOKEN_STORE (grant_file_store_new (argv[4]));
+  else if (g_str_equal (argv[3], "--redis") && argc >= 5)
+    {
+      GrantRedisStore *redis = grant_redis_store_new (argv[4], &error);
+
+      if (redis == NULL)
+        {
+          g_printerr ("store-helper: %s\n", error->message);
+          return 2;
+        }
+      if (g_getenv ("GRANT_TEST_KEY_PREFIX") != NULL)
+        grant_redis_store_set_key_prefix (redis, g_getenv ("GRANT_TEST_KEY_PREFIX"));
+      store = GRANT_TOKEN_STORE (redis);
+    }
   else
     return 2;
   load_only = g_str_equal (argv[argc - 1], "--load-only");
@@ -78,6 +94,8 @@ main (int   argc,
 
   provider = grant_token_provider_new (argv[1], argv[2], g_getenv ("GRANT_CLIENT_SECRET"));
   grant_token_provider_set_auto_refresh (provider, FALSE);
+  if (g_getenv ("GRANT_TEST_TIMEOUT") != NULL)
+    grant_token_provider_set_timeout (provider, atoi (g_getenv ("GRANT_TEST_TIMEOUT")));
   grant_token_provider_set_store (provider, store);
   token = grant_token_provider_get_token (provider, NULL, &error);
   if (token == NULL)

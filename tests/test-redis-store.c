@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include <glib/gstdio.h>
+
 #include "grant-redis-store-private.h"
 #include "test-utils.h"
 
@@ -794,14 +796,16 @@ test_timeout (void)
   url = redis_url (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)), NULL);
   thread = g_thread_new ("silent-redis", silent_server_thread, listener);
 
+  /* Each step may take a second here (5 by default). */
   store = store_for (url, 1);
+  grant_redis_store_set_step_timeout (store, 1);
   start = g_get_monotonic_time ();
   loaded = store_load (store, key, &error);
   g_assert_null (loaded);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_nonnull (strstr (error->message, "Redis at redis://127.0.0.1:"));
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, 4 * G_USEC_PER_SEC);
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, G_USEC_PER_SEC - 100 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 4 * G_USEC_PER_SEC);
 
   /* The store dropped the connection: the server sees it close. */
   g_thread_join (thread);
@@ -1034,6 +1038,331 @@ test_provider_redis_down (void)
   g_assert_finalize_object (provider);
 }
 
+static char *
+make_temp_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("grant-redis-XXXXXX", &error);
+
+  g_assert_no_error (error);
+
+  return dir;
+}
+
+/* The fleet: processes of their own, each with its own store and cache,
+ * as on separate hosts */
+
+#define FLEET_HOSTS 4
+#define FLEET_PROCESSES_PER_HOST 3
+
+typedef struct {
+  GSubprocess *process;
+  gboolean done;
+  gboolean ok;
+  char *output;
+  char *errors;
+} Member;
+
+static void
+member_communicated_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Member *member = user_data;
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_communicate_finish (G_SUBPROCESS (object), result, &out, &err, &error);
+  g_assert_no_error (error);
+  member->output = g_strstrip (g_strndup (g_bytes_get_data (out, NULL) ?: "", g_bytes_get_size (out)));
+  member->errors = g_strndup (g_bytes_get_data (err, NULL) ?: "", g_bytes_get_size (err));
+  member->ok = g_subprocess_get_if_exited (G_SUBPROCESS (object)) &&
+               g_subprocess_get_exit_status (G_SUBPROCESS (object)) == 0;
+  member->done = TRUE;
+}
+
+/* Starts store-helper for the endpoint's client on @host (a directory for
+ * its caches), sharing @redis under @prefix. */
+static void
+member_start (Member        *member,
+              LocalEndpoint *endpoint,
+              TestRedis     *redis,
+              const char    *prefix,
+              const char    *host,
+              const char    *secret,
+              guint          timeout)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autofree char *helper = g_test_build_filename (G_TEST_BUILT, "store-helper", NULL);
+  g_autofree char *seconds = g_strdup_printf ("%u", timeout);
+  g_autoptr(GError) error = NULL;
+
+  memset (member, 0, sizeof *member);
+  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", secret, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GRANT_TEST_KEY_PREFIX", prefix, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GRANT_TEST_TIMEOUT", seconds, TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", host, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", host, TRUE);
+  g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  member->process = g_subprocess_launcher_spawn (launcher, &error, helper, endpoint->token_url,
+                                                 endpoint->client_id, "--redis", redis->url, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_async (member->process, NULL, NULL, member_communicated_cb, member);
+}
+
+static void
+member_clear (Member *member)
+{
+  g_clear_object (&member->process);
+  g_clear_pointer (&member->output, g_free);
+  g_clear_pointer (&member->errors, g_free);
+}
+
+/* How many processes wait on the channel of the endpoint's token. */
+static gint64
+count_waiters (GrantRedisStore *probe,
+               LocalEndpoint   *endpoint,
+               const char      *prefix)
+{
+  g_autoptr(GrantTokenKey) key = grant_token_key_new (endpoint->token_url, endpoint->client_id,
+                                                      GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
+  g_autofree char *channel = g_strconcat (prefix, grant_token_key_get_id (key), ":saved", NULL);
+  const char *numsub[] = { "PUBSUB", "NUMSUB", channel, NULL };
+  g_autoptr(GrantRespValue) reply = grant_redis_store_command (probe, numsub, NULL, NULL);
+  GrantRespValue *count;
+
+  g_assert_nonnull (reply);
+  g_assert_cmpint (reply->type, ==, GRANT_RESP_ARRAY);
+  g_assert_cmpuint (reply->elements->len, ==, 2);
+  count = g_ptr_array_index (reply->elements, 1);
+  g_assert_cmpint (count->type, ==, GRANT_RESP_INTEGER);
+
+  return count->integer;
+}
+
+static void
+wait_for_waiters (GrantRedisStore *probe,
+                  LocalEndpoint   *endpoint,
+                  const char      *prefix,
+                  gint64           n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (count_waiters (probe, endpoint, prefix) < n)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+static void
+wait_for_held (LocalEndpoint *endpoint,
+               guint          n)
+{
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (local_endpoint_get_held (endpoint) < n)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+static void
+members_wait (Member *members,
+              guint   n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      test_wait_until (&members[i].done);
+      if (!members[i].ok)
+        g_error ("A fleet member failed: %s", members[i].errors);
+    }
+}
+
+/* Starts the fleet: FLEET_HOSTS hosts of FLEET_PROCESSES_PER_HOST. */
+static void
+fleet_start (Member        *members,
+             LocalEndpoint *endpoint,
+             TestRedis     *redis,
+             const char    *prefix,
+             char         **hosts)
+{
+  for (guint i = 0; i < FLEET_HOSTS * FLEET_PROCESSES_PER_HOST; i++)
+    member_start (&members[i], endpoint, redis, prefix, hosts[i / FLEET_PROCESSES_PER_HOST],
+                  endpoint->client_secret, 30);
+}
+
+static void
+test_fleet (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  g_autoptr(GrantRedisStore) probe = NULL;
+  g_autofree char *base = NULL;
+  char *hosts[FLEET_HOSTS + 1] = { NULL };
+  Member members[FLEET_HOSTS * FLEET_PROCESSES_PER_HOST];
+  const guint n = G_N_ELEMENTS (members);
+  g_autofree char *token = NULL;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  endpoint = test_endpoint_new (TRUE);
+  probe = store_for (redis->url, 1);
+  base = make_temp_dir ();
+  for (guint h = 0; h < FLEET_HOSTS; h++)
+    {
+      hosts[h] = g_strdup_printf ("%s/host-%u", base, h);
+      g_assert_cmpint (g_mkdir (hosts[h], 0700), ==, 0);
+    }
+
+  /* A cold store, and every process at once: the first request is held
+   * until all the others wait on the lock, so that they surely meet. */
+  local_endpoint_hold (endpoint, TRUE);
+  fleet_start (members, endpoint, redis, "fleet:", hosts);
+  wait_for_held (endpoint, 1);
+  wait_for_waiters (probe, endpoint, "fleet:", n - 1);
+  local_endpoint_hold (endpoint, FALSE);
+  local_endpoint_release (endpoint);
+  members_wait (members, n);
+
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  token = g_strdup (members[0].output);
+  g_assert_cmpuint (strlen (token), >, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpstr (members[i].output, ==, token);
+      member_clear (&members[i]);
+    }
+
+  /* Restarts, all at once again: the token is in Redis, nobody fetches. */
+  fleet_start (members, endpoint, redis, "fleet:", hosts);
+  members_wait (members, n);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpstr (members[i].output, ==, token);
+      member_clear (&members[i]);
+    }
+
+  /* Another environment, under its own prefix, has tokens of its own. */
+  member_start (&members[0], endpoint, redis, "staging:", hosts[0], endpoint->client_secret, 30);
+  members_wait (members, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpstr (members[0].output, !=, token);
+  member_clear (&members[0]);
+
+  for (guint h = 0; h < FLEET_HOSTS; h++)
+    g_free (hosts[h]);
+  test_remove_tree (base);
+}
+
+/* The holder dies mid-fetch: its lock runs out a second before the
+ * timeout, and one of the waiters fetches for the others. */
+static void
+test_fleet_holder_killed (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  g_autoptr(GrantRedisStore) probe = NULL;
+  g_autofree char *base = NULL;
+  Member holder, waiters[2];
+  gint64 killed;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  endpoint = test_endpoint_new (TRUE);
+  probe = store_for (redis->url, 1);
+  base = make_temp_dir ();
+
+  local_endpoint_hold (endpoint, TRUE);
+  member_start (&holder, endpoint, redis, "fleet:", base, endpoint->client_secret, 4);
+  wait_for_held (endpoint, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (waiters); i++)
+    member_start (&waiters[i], endpoint, redis, "fleet:", base, endpoint->client_secret, 4);
+  wait_for_waiters (probe, endpoint, "fleet:", G_N_ELEMENTS (waiters));
+
+  g_subprocess_send_signal (holder.process, SIGKILL);
+  test_wait_until (&holder.done);
+  g_assert_false (holder.ok);
+  killed = g_get_monotonic_time ();
+  local_endpoint_hold (endpoint, FALSE);
+  local_endpoint_release (endpoint);
+
+  members_wait (waiters, G_N_ELEMENTS (waiters));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpstr (waiters[0].output, ==, waiters[1].output);
+  /* Within the lock's life (3 s), not after each waited it out. */
+  g_assert_cmpint (g_get_monotonic_time () - killed, <, 4 * G_USEC_PER_SEC);
+
+  member_clear (&holder);
+  for (guint i = 0; i < G_N_ELEMENTS (waiters); i++)
+    member_clear (&waiters[i]);
+  test_remove_tree (base);
+}
+
+/* A process with the client's id but another secret cannot open what the
+ * others stored, and gets nothing from the endpoint either. */
+static void
+test_fleet_wrong_secret (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  g_autoptr(GrantRedisStore) probe = NULL;
+  g_autoptr(GrantTokenKey) key = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *redis_key = NULL;
+  g_autoptr(GrantRespValue) raw = NULL;
+  Member right, wrong;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  endpoint = test_endpoint_new (TRUE);
+  probe = store_for (redis->url, 1);
+  base = make_temp_dir ();
+
+  member_start (&right, endpoint, redis, "fleet:", base, endpoint->client_secret, 30);
+  members_wait (&right, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  /* What Redis holds shows neither the token nor the secret. */
+  key = grant_token_key_new (endpoint->token_url, endpoint->client_id,
+                             GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
+  redis_key = g_strconcat ("fleet:", grant_token_key_get_id (key), NULL);
+  {
+    const char *get[] = { "GET", redis_key, NULL };
+
+    raw = grant_redis_store_command (probe, get, NULL, NULL);
+  }
+  g_assert_nonnull (raw);
+  g_assert_cmpint (raw->type, ==, GRANT_RESP_BULK);
+  g_assert_null (g_strstr_len (raw->data, raw->length, right.output));
+  g_assert_null (g_strstr_len (raw->data, raw->length, endpoint->client_secret));
+
+  member_start (&wrong, endpoint, redis, "fleet:", base, "not-the-secret", 30);
+  test_wait_until (&wrong.done);
+  g_assert_false (wrong.ok);
+  g_assert_cmpstr (wrong.output, ==, "");
+  g_assert_nonnull (strstr (wrong.errors, "does not open with this client's sealing key"));
+  g_assert_null (strstr (wrong.errors, right.output));
+  g_assert_null (strstr (wrong.errors, "not-the-secret"));
+
+  member_clear (&right);
+  member_clear (&wrong);
+  test_remove_tree (base);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1054,6 +1383,9 @@ main (int   argc,
   g_test_add_func ("/redis/cancelled", test_cancelled);
   g_test_add_func ("/redis/provider/shared", test_provider);
   g_test_add_func ("/redis/provider/redis-down", test_provider_redis_down);
+  g_test_add_func ("/redis/fleet/one-request", test_fleet);
+  g_test_add_func ("/redis/fleet/holder-killed", test_fleet_holder_killed);
+  g_test_add_func ("/redis/fleet/wrong-secret", test_fleet_wrong_secret);
 
   return g_test_run ();
 }
