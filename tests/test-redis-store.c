@@ -1363,6 +1363,65 @@ test_fleet_wrong_secret (void)
   test_remove_tree (base);
 }
 
+/* grant-token --store redis, the URL from GRANT_REDIS_URL */
+static void
+cli_run (Member        *member,
+         LocalEndpoint *endpoint,
+         const char    *redis_url)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "grant-token", NULL);
+  g_autoptr(GError) error = NULL;
+
+  memset (member, 0, sizeof *member);
+  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", endpoint->client_secret, TRUE);
+  if (redis_url != NULL)
+    g_subprocess_launcher_setenv (launcher, "GRANT_REDIS_URL", redis_url, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "GRANT_REDIS_URL");
+  g_subprocess_launcher_setenv (launcher, "GRANT_REDIS_KEY_PREFIX", "cli:", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  member->process = g_subprocess_launcher_spawn (launcher, &error, tool, "-v", "-c", endpoint->client_id,
+                                                 "-u", endpoint->token_url, "--store", "redis", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_async (member->process, NULL, NULL, member_communicated_cb, member);
+  test_wait_until (&member->done);
+}
+
+static void
+test_cli (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  Member unset, one, two;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (PASSWORD, NULL);
+  endpoint = test_endpoint_new (TRUE);
+
+  /* The URL (with its password) comes from the environment only. */
+  cli_run (&unset, endpoint, NULL);
+  g_assert_false (unset.ok);
+  g_assert_nonnull (strstr (unset.errors, "GRANT_REDIS_URL"));
+
+  cli_run (&one, endpoint, redis->url);
+  cli_run (&two, endpoint, redis->url);
+  g_assert_true (one.ok);
+  g_assert_true (two.ok);
+  g_assert_cmpstr (one.output, ==, two.output);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_nonnull (strstr (two.errors, "redis store"));
+  g_assert_null (strstr (one.errors, PASSWORD));
+  g_assert_null (strstr (two.errors, PASSWORD));
+
+  member_clear (&unset);
+  member_clear (&one);
+  member_clear (&two);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1386,6 +1445,7 @@ main (int   argc,
   g_test_add_func ("/redis/fleet/one-request", test_fleet);
   g_test_add_func ("/redis/fleet/holder-killed", test_fleet_holder_killed);
   g_test_add_func ("/redis/fleet/wrong-secret", test_fleet_wrong_secret);
+  g_test_add_func ("/redis/cli", test_cli);
 
   return g_test_run ();
 }

@@ -84,7 +84,8 @@ static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_STRING, &opt_output,
     "What to print: token (the default), header (an Authorization header line) or json", "WHAT" },
   { "store", 0, 0, G_OPTION_ARG_STRING, &opt_store,
-    "Keep tokens across runs: none (the default), file (in ~/.cache/grant) or keyring", "STORE" },
+    "Keep tokens across runs: none (the default), file (in ~/.cache/grant), keyring, "
+    "or redis (shared by every machine; the URL from GRANT_REDIS_URL)", "STORE" },
   { "timeout", 't', 0, G_OPTION_ARG_INT, &opt_timeout,
     "Seconds one request may take (default 30; 0: no limit)", "SECONDS" },
   { "watch", 'w', 0, G_OPTION_ARG_NONE, &opt_watch,
@@ -655,8 +656,29 @@ main (int   argc,
         store = GRANT_TOKEN_STORE (grant_file_store_new (NULL));
       else if (g_str_equal (opt_store, "keyring"))
         store = GRANT_TOKEN_STORE (grant_secret_store_new ());
+      else if (g_str_equal (opt_store, "redis"))
+        {
+          /* From the environment, never argv: the URL may hold a password. */
+          char *url = g_strdup (g_getenv ("GRANT_REDIS_URL"));
+          g_autoptr(GError) store_error = NULL;
+          GrantRedisStore *redis;
+
+          if (url == NULL || *url == '\0')
+            {
+              g_free (url);
+              return fail (EXIT_USAGE, "--store redis takes the Redis URL from GRANT_REDIS_URL, which is not set");
+            }
+          g_unsetenv ("GRANT_REDIS_URL");
+          redis = grant_redis_store_new (url, &store_error);
+          wipe_secret (url);
+          if (redis == NULL)
+            return fail (EXIT_USAGE, "%s", store_error->message);
+          if (g_getenv ("GRANT_REDIS_KEY_PREFIX") != NULL)
+            grant_redis_store_set_key_prefix (redis, g_getenv ("GRANT_REDIS_KEY_PREFIX"));
+          store = GRANT_TOKEN_STORE (redis);
+        }
       else
-        return fail (EXIT_USAGE, "--store must be none, file or keyring, not “%s”", opt_store);
+        return fail (EXIT_USAGE, "--store must be none, file, keyring or redis, not “%s”", opt_store);
       grant_token_provider_set_store (provider, store);
       say ("keeping tokens in the %s store", opt_store);
     }
