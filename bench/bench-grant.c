@@ -14,6 +14,10 @@
  *               session, each holding a token and a refresh alarm
  *   restarts    processes x restarts sharing a GrantFileStore: token
  *               requests per token lifetime
+ *   fleet       4 hosts x 8 processes x 10 restarts sharing a
+ *               GrantRedisStore (a redis-server of its own): token requests
+ *               per lifetime; the time to a token from a warm Redis store
+ *               against a fresh fetch
  *
  * "bench-grant peer fetch|cached|concurrent BASE_URL N" measures one figure
  * the way bench/go/fetch.go and bench/python/fetch.py measure the peers,
@@ -43,6 +47,9 @@
 #define MEMORY_PROVIDERS 1000
 #define RESTART_PROCESSES 8
 #define RESTARTS 10
+#define FLEET_HOSTS 4
+#define FLEET_PROCESSES 8
+#define FLEET_TIMINGS 50
 
 typedef struct {
   char *base_url;
@@ -823,6 +830,214 @@ bench_restarts (Bench      *bench,
   row (metric, figure, "1", verdict (bench, requests == 1 && g_hash_table_size (digests) == 1));
 }
 
+/* 8. A fleet sharing a GrantRedisStore */
+
+/* The application key the fleet's processes share (a benchmark's). */
+static GBytes *
+fleet_key (void)
+{
+  static const guint8 key[32] = "libgrant-benchmark-fleet-key-32b";
+
+  return g_bytes_new_static (key, sizeof key);
+}
+
+static GrantRedisStore *
+fleet_store (const char *redis_url,
+             gboolean    application_key)
+{
+  g_autoptr(GError) error = NULL;
+  GrantRedisStore *store = grant_redis_store_new (redis_url, &error);
+
+  if (store == NULL)
+    g_error ("%s", error->message);
+  /* Tokens sealed with the derived key live apart from the others. */
+  grant_redis_store_set_key_prefix (store, application_key ? "bench:" : "bench-derived:");
+  if (application_key)
+    {
+      g_autoptr(GBytes) key = fleet_key ();
+
+      grant_redis_store_set_encryption_key (store, key);
+    }
+
+  return store;
+}
+
+/* In a process of its own: a token through the Redis store, its digest
+ * printed. */
+static int
+fleet_child (const char *token_url,
+             const char *redis_url)
+{
+  g_autoptr(GrantRedisStore) store = fleet_store (redis_url, TRUE);
+  Bench bench = { NULL, (char *) token_url, NULL, NULL, FALSE, 0 };
+  g_autoptr(GrantTokenProvider) provider = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autofree char *digest = NULL;
+
+  bench.session = soup_session_new ();
+  provider = new_provider (&bench);
+  grant_token_provider_set_store (provider, GRANT_TOKEN_STORE (store));
+  token = get_token (provider);
+  digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, grant_token_get_access_token (token), -1);
+  printf ("%s\n", digest);
+  g_object_unref (bench.session);
+
+  return EXIT_SUCCESS;
+}
+
+/* A redis-server of the benchmark's own, on 127.0.0.1, without
+ * persistence; NULL when there is none to run. */
+static GSubprocess *
+start_redis (char **url)
+{
+  g_autofree char *path = g_find_program_in_path ("redis-server");
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port = NULL;
+  GSubprocess *process;
+
+  if (path == NULL)
+    return NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  if (socket == NULL || !g_socket_bind (socket, any, FALSE, &error) ||
+      (bound = g_socket_get_local_address (socket, &error)) == NULL)
+    g_error ("No free port: %s", error->message);
+  port = g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  g_socket_close (socket, NULL);
+
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                              path, "--port", port, "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", NULL);
+  if (process == NULL)
+    g_error ("Could not start redis-server: %s", error->message);
+
+  for (guint i = 0; ; i++)
+    {
+      g_autoptr(GSocketConnection) connection = NULL;
+
+      connection = g_socket_client_connect_to_host (client, "127.0.0.1", atoi (port), NULL, NULL);
+      if (connection != NULL)
+        break;
+      if (i == 500)
+        g_error ("redis-server did not start");
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+
+  *url = g_strdup_printf ("redis://127.0.0.1:%s", port);
+
+  return process;
+}
+
+/* The median time to a first token of a new provider, in µs: with a new
+ * store each time (a new connection) when @redis_url is set, else a fresh
+ * fetch. */
+static double
+time_to_token (Bench      *bench,
+               const char *redis_url,
+               gboolean    application_key)
+{
+  double times[FLEET_TIMINGS];
+  guint n = bench->quick ? 10 : FLEET_TIMINGS;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GrantTokenProvider) provider = new_provider (bench);
+      g_autoptr(GrantRedisStore) store = NULL;
+      g_autoptr(GrantToken) token = NULL;
+      gint64 start;
+
+      if (redis_url != NULL)
+        {
+          store = fleet_store (redis_url, application_key);
+          grant_token_provider_set_store (provider, GRANT_TOKEN_STORE (store));
+        }
+      start = now_ns ();
+      token = get_token (provider);
+      times[i] = (double) (now_ns () - start) / 1e3;
+    }
+
+  return median (times, n);
+}
+
+static void
+bench_fleet (Bench      *bench,
+             const char *self_path)
+{
+  g_autoptr(GSubprocess) redis = NULL;
+  g_autoptr(GHashTable) digests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *redis_url = NULL;
+  guint restarts = bench->quick ? 3 : RESTARTS;
+  Chain chains[FLEET_HOSTS * FLEET_PROCESSES];
+  guint running = G_N_ELEMENTS (chains);
+  guint before, requests;
+  const char *argv[5];
+  char metric[160], figure[128];
+  double warm, derived, fresh;
+  gint64 start;
+
+  redis = start_redis (&redis_url);
+  if (redis == NULL)
+    {
+      row ("fleet sharing a `GrantRedisStore`", "not run: no redis-server", "", "");
+      return;
+    }
+
+  argv[0] = self_path;
+  argv[1] = "fleet-child";
+  argv[2] = bench->token_url;
+  argv[3] = redis_url;
+  argv[4] = NULL;
+
+  /* Every host's processes at once, each restarting as soon as it has its
+   * token: the first ones meet on a cold store. */
+  before = token_requests (bench);
+  start = now_ns ();
+  for (guint i = 0; i < G_N_ELEMENTS (chains); i++)
+    {
+      chains[i] = (Chain) { argv, restarts, &running, digests };
+      chain_next (&chains[i]);
+    }
+  while (running > 0)
+    g_main_context_iteration (NULL, TRUE);
+  requests = token_requests (bench) - before;
+
+  g_snprintf (metric, sizeof metric,
+              "%u hosts x %u processes x %u restarts, one `GrantRedisStore`: token requests per token lifetime",
+              FLEET_HOSTS, FLEET_PROCESSES, restarts);
+  g_snprintf (figure, sizeof figure, "%u (%u distinct tokens seen, %u processes, %.0f ms in all)",
+              requests, g_hash_table_size (digests), FLEET_HOSTS * FLEET_PROCESSES * restarts,
+              (double) (now_ns () - start) / 1e6);
+  row (metric, figure, "1", verdict (bench, requests == 1 && g_hash_table_size (digests) == 1));
+
+  /* The store is warm now; the first derived-key provider warms its own
+   * prefix. */
+  warm = time_to_token (bench, redis_url, TRUE);
+  {
+    g_autoptr(GrantTokenProvider) provider = new_provider (bench);
+    g_autoptr(GrantRedisStore) store = fleet_store (redis_url, FALSE);
+
+    grant_token_provider_set_store (provider, GRANT_TOKEN_STORE (store));
+    g_object_unref (get_token (provider));
+  }
+  derived = time_to_token (bench, redis_url, FALSE);
+  fresh = time_to_token (bench, NULL, FALSE);
+  g_snprintf (figure, sizeof figure, "%.1f µs", warm);
+  row ("time to a new provider's token, warm `GrantRedisStore` (new connection, GET, AES-GCM), application key",
+       figure, "", "");
+  g_snprintf (figure, sizeof figure, "%.1f µs", derived);
+  row ("the same, key derived from the secret (PBKDF2, once per process)", figure, "", "");
+  g_snprintf (figure, sizeof figure, "%.1f µs (warm Redis: %.2fx of it)", fresh, warm / fresh);
+  row ("time to a new provider's token, fresh fetch (keep-alive, loopback endpoint)", figure, "", "");
+
+  g_subprocess_force_exit (redis);
+  g_subprocess_wait (redis, NULL, NULL);
+}
+
 /* Main */
 
 /* 8. The same figures, measured the way bench/go/fetch.go and
@@ -988,7 +1203,7 @@ peer_child (const char *mode,
   return EXIT_SUCCESS;
 }
 
-static const char *const all_modes[] = { "peek", "cached", "concurrent", "fetch", "memory", "restarts" };
+static const char *const all_modes[] = { "peek", "cached", "concurrent", "fetch", "memory", "restarts", "fleet" };
 
 int
 main (int   argc,
@@ -1016,6 +1231,8 @@ main (int   argc,
     return memory_child (argv[2], (guint) g_ascii_strtoull (argv[3], NULL, 10));
   if (argc == 4 && g_str_equal (argv[1], "restart-child"))
     return restart_child (argv[2], argv[3]);
+  if (argc == 4 && g_str_equal (argv[1], "fleet-child"))
+    return fleet_child (argv[2], argv[3]);
   /* bench/run-benchmarks.sh: bench-grant peer MODE BASE_URL N */
   if (argc == 5 && g_str_equal (argv[1], "peer"))
     {
@@ -1031,7 +1248,7 @@ main (int   argc,
 
   options = g_option_context_new ("[MODE...]");
   g_option_context_set_summary (options, "Where libgrant spends time and memory.\n\n"
-                                "Modes: peek, cached, concurrent, fetch, memory, restarts (default: all).");
+                                "Modes: peek, cached, concurrent, fetch, memory, restarts, fleet (default: all).");
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))
     {
@@ -1081,6 +1298,8 @@ main (int   argc,
         bench_memory (&bench, self_path);
       else if (g_str_equal (mode, "restarts"))
         bench_restarts (&bench, self_path);
+      else if (g_str_equal (mode, "fleet"))
+        bench_fleet (&bench, self_path);
     }
 
   g_object_unref (bench.session);

@@ -106,7 +106,12 @@ struct _GrantRedisStore
   Connection main;
 
   GHashTable *held;  /* Redis key -> GrantRedisLock held, unowned; under lock */
+  GHashTable *seen;  /* Redis key -> SHA-1 of the value last loaded ("": none);
+                      * under lock */
 };
+
+/* The most keys whose last loaded value the store remembers. */
+#define MAX_SEEN 64
 
 static void grant_redis_store_iface_init (GrantTokenStoreInterface *iface);
 
@@ -716,7 +721,8 @@ unseal (guint8      *key,
 /* The lock, across machines
  *
  * A process that finds no token subscribes to the key's channel, then
- * tries `SET <key>:lock <random> NX PX <ttl>`. The one that gets it
+ * tries `SET <key>:lock <random> NX PX <ttl>`, unless the token's value
+ * changed since its load (another process saved one). The one that gets it
  * fetches; its save of the token releases the lock (compare-and-delete,
  * in a script) and publishes "saved" on the channel, in one round trip,
  * before the save returns; a holder that saves nothing releases when its
@@ -732,12 +738,16 @@ unseal (guint8      *key,
 #define LOCK_POLL_MIN_MS 50
 #define LOCK_POLL_MAX_MS 500
 
-/* Takes the lock, or says how long it has left and what the token's value
- * is now (its SHA-1, "" for none), in one round trip. */
+/* In one round trip: 2 if the token's value is no longer the one last
+ * seen (ARGV[3], its SHA-1, or "-" when unknown), else 1 if it took the
+ * lock, else 0 and how long the lock has left; and the value's SHA-1 ("":
+ * none). */
 static const char take_script[] =
-  "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, 0, ''} end "
   "local value = redis.call('get', KEYS[2]) "
-  "return {0, redis.call('pttl', KEYS[1]), value and redis.sha1hex(value) or ''}";
+  "local digest = value and redis.sha1hex(value) or '' "
+  "if ARGV[3] ~= '-' and digest ~= ARGV[3] then return {2, 0, digest} end "
+  "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, 0, digest} end "
+  "return {0, redis.call('pttl', KEYS[1]), digest}";
 
 static const char release_script[] =
   "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end "
@@ -1102,6 +1112,12 @@ lock_thread (gpointer user_data)
 
   if (seconds == 0)
     seconds = DEFAULT_LOCK_SECONDS;
+
+  /* A value other than the one this process loaded last is a token saved
+   * since: no need to wait for it. */
+  g_mutex_lock (&self->lock);
+  first_digest = g_strdup (g_hash_table_lookup (self->seen, redis_key));
+  g_mutex_unlock (&self->lock);
   ttl = g_strdup_printf ("%u", MAX (1000, seconds * 1000 - 1000));
   deadline = started + (gint64) MAX (500, seconds * 1000 - 250) * 1000;
 
@@ -1129,7 +1145,8 @@ lock_thread (gpointer user_data)
 
   for (guint round = 0; ; round++)
     {
-      const char *take[] = { "EVAL", take_script, "2", lock_key, redis_key, owner, ttl };
+      const char *take[] = { "EVAL", take_script, "2", lock_key, redis_key, owner, ttl,
+                             first_digest != NULL ? first_digest : "-" };
       g_autoptr(GrantRespValue) reply = NULL;
       g_autofree char *payload = NULL;
       GrantRespValue *taken, *left, *digest;
@@ -1159,14 +1176,16 @@ lock_thread (gpointer user_data)
           break;
         }
 
-      /* Another process holds it: has a token been saved since we began? */
-      if (first_digest == NULL)
-        first_digest = g_strdup (digest->data);
-      else if (strcmp (digest->data, first_digest) != 0)
+      /* A token saved since this process looked: no lock needed. */
+      if (taken->integer == 2)
         {
           lock = lock_new (self, redis_key, lock_key, channel, owner);
           break;
         }
+
+      /* Another process holds it. */
+      if (first_digest == NULL)
+        first_digest = g_strdup (digest->data);
 
       remaining_ms = (deadline - g_get_monotonic_time ()) / 1000;
       if (remaining_ms <= 0)
@@ -1231,6 +1250,25 @@ grant_redis_store_lock_finish (GrantTokenStore  *store,
 
 /* Load, save, clear */
 
+/* What a load found under @redis_key: a lock taken after it tells a token
+ * saved since from the one the provider already turned down. */
+static void
+remember_seen (GrantRedisStore *self,
+               const char      *redis_key,
+               const char      *value,
+               gsize            length)
+{
+  char *digest = value != NULL
+                 ? g_compute_checksum_for_data (G_CHECKSUM_SHA1, (const guchar *) value, length)
+                 : g_strdup ("");
+
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_size (self->seen) >= MAX_SEEN && !g_hash_table_contains (self->seen, redis_key))
+    g_hash_table_remove_all (self->seen);
+  g_hash_table_replace (self->seen, g_strdup (redis_key), digest);
+  g_mutex_unlock (&self->lock);
+}
+
 static void
 load_in_thread (GTask        *task,
                 gpointer      source_object,
@@ -1262,6 +1300,8 @@ load_in_thread (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+
+  remember_seen (self, redis_key, reply->type == GRANT_RESP_BULK ? reply->data : NULL, reply->length);
 
   if (reply->type == GRANT_RESP_NULL)
     {
@@ -1529,6 +1569,7 @@ grant_redis_store_finalize (GObject *object)
   grant_memory_wipe (self->key, sizeof self->key);
   connection_clear (&self->main);
   g_hash_table_unref (self->held);
+  g_hash_table_unref (self->seen);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->io_lock);
 
@@ -1689,6 +1730,7 @@ grant_redis_store_init (GrantRedisStore *self)
   self->key_prefix = g_strdup ("grant:");
   self->main.input = g_byte_array_new ();
   self->held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->step_timeout = COMMAND_TIMEOUT_SECONDS;
   self->url = g_strdup ("");
 }

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "grant-redis-store-private.h"
+#include "grant-token-store-private.h"
 #include "test-utils.h"
 
 #define PASSWORD "s3cret-redis-pass"
@@ -1049,6 +1050,122 @@ make_temp_dir (void)
   return dir;
 }
 
+/* The lock, one store call at a time */
+
+typedef struct {
+  gboolean done;
+  GObject *lock;
+  GError *error;
+} LockResult;
+
+static void
+lock_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  LockResult *res = user_data;
+
+  res->lock = grant_token_store_lock_finish (GRANT_TOKEN_STORE (object), result, &res->error);
+  res->done = TRUE;
+}
+
+static GObject *
+store_lock (GrantRedisStore *store,
+            GrantTokenKey   *key)
+{
+  LockResult result = { 0 };
+
+  grant_token_store_lock_async (GRANT_TOKEN_STORE (store), key, NULL, lock_cb, &result);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  g_assert_nonnull (result.lock);
+
+  return result.lock;
+}
+
+static gint64
+integer_command (GrantRedisStore    *store,
+                 const char * const *args)
+{
+  g_autoptr(GrantRespValue) reply = grant_redis_store_command (store, args, NULL, NULL);
+
+  g_assert_nonnull (reply);
+  g_assert_cmpint (reply->type, ==, GRANT_RESP_INTEGER);
+
+  return reply->integer;
+}
+
+static void
+test_lock (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(GrantRedisStore) mine = NULL;
+  g_autoptr(GrantRedisStore) theirs = NULL;
+  g_autoptr(GrantTokenKey) key = test_key ();
+  g_autoptr(GrantToken) token = token_expiring_in ("locked-token", 3600);
+  g_autoptr(GrantToken) loaded = NULL;
+  g_autoptr(GObject) lock = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lock_key = NULL;
+  const char *exists[] = { "EXISTS", NULL, NULL };
+  const char *pttl[] = { "PTTL", NULL, NULL };
+  gint64 left;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, NULL);
+  mine = store_for (redis->url, 1);
+  theirs = store_for (redis->url, 1);
+  lock_key = g_strconcat ("grant:", grant_token_key_get_id (key), ":lock", NULL);
+  exists[1] = pttl[1] = lock_key;
+  grant_token_key_set_lock_timeout (key, 10);
+
+  /* A miss, then the lock: held for a second less than the timeout. */
+  loaded = store_load (mine, key, &error);
+  g_assert_no_error (error);
+  g_assert_null (loaded);
+  lock = store_lock (mine, key);
+  left = integer_command (mine, pttl);
+  g_assert_cmpint (left, >, 8000);
+  g_assert_cmpint (left, <=, 9000);
+
+  /* Its save releases it, before the save returns. */
+  g_assert_true (store_save (mine, key, token, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (integer_command (mine, exists), ==, 0);
+  g_clear_object (&lock);
+
+  /* Another process's save between a miss and the lock: the lock is not
+   * taken, since the token is there to load. */
+  g_assert_true (store_clear (mine, key, &error));
+  loaded = store_load (mine, key, &error);
+  g_assert_no_error (error);
+  g_assert_null (loaded);
+  g_assert_true (store_save (theirs, key, token, &error));
+  lock = store_lock (mine, key);
+  g_assert_cmpint (integer_command (mine, exists), ==, 0);
+  g_clear_object (&lock);
+
+  /* A lock let go without a save is released too, in a thread. */
+  g_assert_true (store_clear (mine, key, &error));
+  loaded = store_load (mine, key, &error);
+  g_assert_null (loaded);
+  lock = store_lock (mine, key);
+  g_assert_cmpint (integer_command (mine, exists), ==, 1);
+  g_clear_object (&lock);
+  {
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (integer_command (mine, exists) == 1)
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (G_TIME_SPAN_MILLISECOND);
+      }
+  }
+}
+
 /* The fleet: processes of their own, each with its own store and cache,
  * as on separate hosts */
 
@@ -1209,6 +1326,7 @@ test_fleet (void)
   Member members[FLEET_HOSTS * FLEET_PROCESSES_PER_HOST];
   const guint n = G_N_ELEMENTS (members);
   g_autofree char *token = NULL;
+  gint64 released;
 
   if (!require_redis ())
     return;
@@ -1229,9 +1347,12 @@ test_fleet (void)
   fleet_start (members, endpoint, redis, "fleet:", hosts);
   wait_for_held (endpoint, 1);
   wait_for_waiters (probe, endpoint, "fleet:", n - 1);
+  released = g_get_monotonic_time ();
   local_endpoint_hold (endpoint, FALSE);
   local_endpoint_release (endpoint);
   members_wait (members, n);
+  /* Woken by the holder's message, not by the end of its lock (29 s). */
+  g_assert_cmpint (g_get_monotonic_time () - released, <, 10 * G_USEC_PER_SEC);
 
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
   token = g_strdup (members[0].output);
@@ -1442,6 +1563,7 @@ main (int   argc,
   g_test_add_func ("/redis/cancelled", test_cancelled);
   g_test_add_func ("/redis/provider/shared", test_provider);
   g_test_add_func ("/redis/provider/redis-down", test_provider_redis_down);
+  g_test_add_func ("/redis/lock", test_lock);
   g_test_add_func ("/redis/fleet/one-request", test_fleet);
   g_test_add_func ("/redis/fleet/holder-killed", test_fleet_holder_killed);
   g_test_add_func ("/redis/fleet/wrong-secret", test_fleet_wrong_secret);
