@@ -1039,6 +1039,36 @@ test_provider_redis_down (void)
   g_assert_finalize_object (provider);
 }
 
+/* A wrong password: the same, and the password is never shown. */
+static void
+test_provider_wrong_password (void)
+{
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  g_autoptr(GrantRedisStore) store = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  GrantTokenProvider *provider;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (PASSWORD, NULL);
+  endpoint = test_endpoint_new (FALSE);
+  url = redis_url (redis->port, ":not-the-password");
+  store = store_for (url, 1);
+  provider = provider_with_store (endpoint, store);
+
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store failed*refused the password*");
+  token = test_provider_get_token (provider, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_finalize_object (provider);
+}
+
 static char *
 make_temp_dir (void)
 {
@@ -1563,6 +1593,7 @@ main (int   argc,
   g_test_add_func ("/redis/cancelled", test_cancelled);
   g_test_add_func ("/redis/provider/shared", test_provider);
   g_test_add_func ("/redis/provider/redis-down", test_provider_redis_down);
+  g_test_add_func ("/redis/provider/wrong-password", test_provider_wrong_password);
   g_test_add_func ("/redis/lock", test_lock);
   g_test_add_func ("/redis/fleet/one-request", test_fleet);
   g_test_add_func ("/redis/fleet/holder-killed", test_fleet_holder_killed);
