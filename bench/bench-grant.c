@@ -697,13 +697,12 @@ bench_memory (Bench      *bench,
 
 /* 7. Processes and restarts sharing a file store */
 
-/* In a process of its own: gets a token through a GrantFileStore in
- * @directory and prints a digest of it (never the token itself). */
+/* In a process of its own: gets a token through @store and prints a
+ * digest of it (never the token itself). */
 static int
-restart_child (const char *token_url,
-               const char *directory)
+store_child (const char      *token_url,
+             GrantTokenStore *store)
 {
-  g_autoptr(GrantFileStore) store = grant_file_store_new (directory);
   Bench bench = { NULL, (char *) token_url, NULL, NULL, FALSE, 0 };
   g_autoptr(GrantTokenProvider) provider = NULL;
   g_autoptr(GrantToken) token = NULL;
@@ -711,13 +710,22 @@ restart_child (const char *token_url,
 
   bench.session = soup_session_new ();
   provider = new_provider (&bench);
-  grant_token_provider_set_store (provider, GRANT_TOKEN_STORE (store));
+  grant_token_provider_set_store (provider, store);
   token = get_token (provider);
   digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, grant_token_get_access_token (token), -1);
   printf ("%s\n", digest);
   g_object_unref (bench.session);
 
   return EXIT_SUCCESS;
+}
+
+static int
+restart_child (const char *token_url,
+               const char *directory)
+{
+  g_autoptr(GrantFileStore) store = grant_file_store_new (directory);
+
+  return store_child (token_url, GRANT_TOKEN_STORE (store));
 }
 
 typedef struct {
@@ -862,27 +870,14 @@ fleet_store (const char *redis_url,
   return store;
 }
 
-/* In a process of its own: a token through the Redis store, its digest
- * printed. */
+/* In a process of its own: a token through the Redis store. */
 static int
 fleet_child (const char *token_url,
              const char *redis_url)
 {
   g_autoptr(GrantRedisStore) store = fleet_store (redis_url, TRUE);
-  Bench bench = { NULL, (char *) token_url, NULL, NULL, FALSE, 0 };
-  g_autoptr(GrantTokenProvider) provider = NULL;
-  g_autoptr(GrantToken) token = NULL;
-  g_autofree char *digest = NULL;
 
-  bench.session = soup_session_new ();
-  provider = new_provider (&bench);
-  grant_token_provider_set_store (provider, GRANT_TOKEN_STORE (store));
-  token = get_token (provider);
-  digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, grant_token_get_access_token (token), -1);
-  printf ("%s\n", digest);
-  g_object_unref (bench.session);
-
-  return EXIT_SUCCESS;
+  return store_child (token_url, GRANT_TOKEN_STORE (store));
 }
 
 /* A redis-server of the benchmark's own, on 127.0.0.1, without
