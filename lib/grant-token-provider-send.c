@@ -459,3 +459,119 @@ grant_token_provider_send_finish (GrantTokenProvider  *self,
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+static void
+send_and_read_spliced_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (g_output_stream_splice_finish (G_OUTPUT_STREAM (object), result, &error) < 0)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_pointer (task, g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (object)),
+                         (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+send_and_read_sent_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GOutputStream) body = NULL;
+  GCancellable *cancellable;
+  GError *error = NULL;
+  int priority;
+
+  stream = grant_token_provider_send_finish (GRANT_TOKEN_PROVIDER (object), result, &error);
+  if (stream == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  body = g_memory_output_stream_new_resizable ();
+  priority = g_task_get_priority (task);
+  cancellable = g_task_get_cancellable (task);
+  g_output_stream_splice_async (body, stream,
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                priority, cancellable, send_and_read_spliced_cb, g_steal_pointer (&task));
+}
+
+/**
+ * grant_token_provider_send_and_read_async:
+ * @self: a provider
+ * @session: (nullable): the session to send on, or `NULL` for the
+ *   provider's
+ * @message: the API request
+ * @io_priority: the I/O priority of the request
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async) (closure user_data): called when the whole
+ *   response body is in
+ * @user_data: data for @callback
+ *
+ * Authorizes @message with a valid token, sends it and reads the whole
+ * response body, like soup_session_send_and_read_async(): the same as
+ * [method@Grant.TokenProvider.send_async], with the same rule for a 401
+ * Unauthorized answer (a new token and one more try), then the body read
+ * into memory.
+ *
+ * Call [method@Grant.TokenProvider.send_and_read_finish] in @callback.
+ */
+void
+grant_token_provider_send_and_read_async (GrantTokenProvider  *self,
+                                          SoupSession         *session,
+                                          SoupMessage         *message,
+                                          int                  io_priority,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (GRANT_IS_TOKEN_PROVIDER (self));
+  g_return_if_fail (session == NULL || SOUP_IS_SESSION (session));
+  g_return_if_fail (SOUP_IS_MESSAGE (message));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, grant_token_provider_send_and_read_async);
+  g_task_set_priority (task, io_priority);
+
+  grant_token_provider_send_async (self, session, message, io_priority, cancellable,
+                                   send_and_read_sent_cb, task);
+}
+
+/**
+ * grant_token_provider_send_and_read_finish:
+ * @self: a provider
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Grant.TokenProvider.send_and_read_async].
+ *
+ * As with soup_session_send_and_read_finish(), the status and headers are
+ * on the message, and an HTTP error status is not an error here.
+ *
+ * Returns: (transfer full): the whole response body, or `NULL` with
+ *   @error set
+ */
+GBytes *
+grant_token_provider_send_and_read_finish (GrantTokenProvider  *self,
+                                           GAsyncResult        *result,
+                                           GError             **error)
+{
+  g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == grant_token_provider_send_and_read_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -228,4 +228,17 @@ GInputStream       *grant_token_provider_send_finish         (GrantTokenProvider
                                                               GAsyncResult        *result,
                                                               GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 
+GRANT_AVAILABLE_IN_ALL
+void                grant_token_provider_send_and_read_async (GrantTokenProvider  *self,
+                                                              SoupSession         *session,
+                                                              SoupMessage         *message,
+                                                              int                  io_priority,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+GRANT_AVAILABLE_IN_ALL
+GBytes             *grant_token_provider_send_and_read_finish (GrantTokenProvider  *self,
+                                                               GAsyncResult        *result,
+                                                               GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

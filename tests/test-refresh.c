@@ -993,6 +993,90 @@ test_send_ignores_session_auth (Fixture       *fixture,
 }
 
 static void
+send_and_read_cb (GObject      *object,
+                  GAsyncResult *res,
+                  gpointer      user_data)
+{
+  GBytes **body = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *body = grant_token_provider_send_and_read_finish (GRANT_TOKEN_PROVIDER (object), res, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (*body);
+}
+
+/* The whole body, read; the same 401 rule as send_async(). */
+static void
+test_send_and_read (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *url = local_endpoint_url (fixture->endpoint, "/api");
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  g_autoptr(SoupMessage) again = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) second = NULL;
+
+  grant_token_provider_send_and_read_async (fixture->provider, NULL, message, G_PRIORITY_DEFAULT, NULL,
+                                            send_and_read_cb, &body);
+  while (body == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (soup_message_get_status (message), ==, 200);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "{\"ok\":true}", 11);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 1);
+
+  /* A revoked token: a new one, one more try, and that answer's body. */
+  local_endpoint_revoke_tokens (fixture->endpoint);
+  grant_token_provider_send_and_read_async (fixture->provider, NULL, again, G_PRIORITY_DEFAULT, NULL,
+                                            send_and_read_cb, &second);
+  while (second == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (soup_message_get_status (again), ==, 200);
+  g_assert_cmpmem (g_bytes_get_data (second, NULL), g_bytes_get_size (second), "{\"ok\":true}", 11);
+  g_assert_cmpuint (local_endpoint_get_requests (fixture->endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_api_requests (fixture->endpoint), ==, 3);
+}
+
+static void
+send_and_read_fails_cb (GObject      *object,
+                        GAsyncResult *res,
+                        gpointer      user_data)
+{
+  GError **error = user_data;
+  g_autoptr(GBytes) body = grant_token_provider_send_and_read_finish (GRANT_TOKEN_PROVIDER (object), res,
+                                                                      error);
+
+  g_assert_null (body);
+  g_assert_nonnull (*error);
+}
+
+/* Cancelled, and without a token: errors, and nothing sent. */
+static void
+test_send_and_read_errors (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autofree char *url = local_endpoint_url (fixture->endpoint, "/api");
+  g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_cancellable_cancel (cancellable);
+  grant_token_provider_send_and_read_async (fixture->provider, NULL, message, G_PRIORITY_DEFAULT, cancellable,
+                                            send_and_read_fails_cb, &error);
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  grant_token_provider_set_client_secret (fixture->provider, "not-the-secret");
+  grant_token_provider_send_and_read_async (fixture->provider, NULL, message, G_PRIORITY_DEFAULT, NULL,
+                                            send_and_read_fails_cb, &error);
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
+  g_assert_cmpuint (local_endpoint_get_api_requests (fixture->endpoint), ==, 0);
+}
+
+static void
 test_send_without_token (Fixture       *fixture,
                          gconstpointer  data)
 {
@@ -1106,6 +1190,10 @@ main (int   argc,
               fixture_set_up_real_clock, test_authorize_message, fixture_tear_down);
   g_test_add ("/send/retries-once-after-401", Fixture, NULL,
               fixture_set_up_real_clock, test_send_retries_once_after_401, fixture_tear_down);
+  g_test_add ("/send/and-read", Fixture, NULL,
+              fixture_set_up_real_clock, test_send_and_read, fixture_tear_down);
+  g_test_add ("/send/and-read-errors", Fixture, NULL,
+              fixture_set_up_real_clock, test_send_and_read_errors, fixture_tear_down);
   g_test_add ("/send/without-token", Fixture, NULL,
               fixture_set_up_real_clock, test_send_without_token, fixture_tear_down);
   g_test_add ("/send/ignores-session-auth", Fixture, NULL,

@@ -15,8 +15,7 @@ import Grant from 'gi://Grant?version=1.0';
 import Soup from 'gi://Soup?version=3.0';
 import System from 'system';
 
-Gio._promisify(Grant.TokenProvider.prototype, 'send_async', 'send_finish');
-Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async', 'read_bytes_finish');
+Gio._promisify(Grant.TokenProvider.prototype, 'send_and_read_async', 'send_and_read_finish');
 
 async function main(baseUrl) {
     const provider = Grant.TokenProvider.new_from_preset('officernd',
@@ -36,8 +35,7 @@ async function main(baseUrl) {
 
     const message = Soup.Message.new('GET', `${baseUrl}/api`);
     // On a 401 the provider has already retried once with a new token.
-    const stream = await provider.send_async(null, message, GLib.PRIORITY_DEFAULT, null);
-    const body = await stream.read_bytes_async(64 * 1024, GLib.PRIORITY_DEFAULT, null);
+    const body = await provider.send_and_read_async(null, message, GLib.PRIORITY_DEFAULT, null);
     print(`API answered ${message.get_status()}: ${new TextDecoder().decode(body.toArray())}`);
 }
 

@@ -43,24 +43,20 @@ def main(base_url):
     message = Soup.Message.new('GET', base_url + '/api')
     status = 1
 
-    def on_read(stream, result):
+    def on_read(provider, result):
         nonlocal status
-        body = stream.read_bytes_finish(result).get_data().decode()
-        print(f'API answered {int(message.get_status())}: {body}')
-        status = 0
-        loop.quit()
-
-    def on_sent(provider, result):
         try:
             # On a 401 the provider has already retried once with a new token.
-            stream = provider.send_finish(result)
+            body = provider.send_and_read_finish(result).get_data().decode()
         except GLib.Error as error:
             print(f'The API call failed: {error.message}', file=sys.stderr)
             loop.quit()
             return
-        stream.read_bytes_async(64 * 1024, GLib.PRIORITY_DEFAULT, None, on_read)
+        print(f'API answered {int(message.get_status())}: {body}')
+        status = 0
+        loop.quit()
 
-    provider.send_async(None, message, GLib.PRIORITY_DEFAULT, None, on_sent)
+    provider.send_and_read_async(None, message, GLib.PRIORITY_DEFAULT, None, on_read)
     loop.run()
     return status
 

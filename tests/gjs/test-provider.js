@@ -12,6 +12,7 @@ import Soup from 'gi://Soup?version=3.0';
 import System from 'system';
 
 Gio._promisify(Grant.TokenProvider.prototype, 'get_token_async', 'get_token_finish');
+Gio._promisify(Grant.TokenProvider.prototype, 'send_and_read_async', 'send_and_read_finish');
 
 let failures = 0;
 let count = 0;
@@ -32,7 +33,22 @@ class Endpoint {
         this.server = new Soup.Server();
         this.server.listen_local(0, Soup.ServerListenOptions.IPV4_ONLY);
         this.server.add_handler('/token', (_server, msg) => this.handle(msg));
+        this.server.add_handler('/api', (_server, msg) => this.handleApi(msg));
         this.tokenUrl = `http://127.0.0.1:${this.server.get_uris()[0].get_port()}/token`;
+        this.apiUrl = `http://127.0.0.1:${this.server.get_uris()[0].get_port()}/api`;
+        this.revoked = new Set();
+        this.apiRequests = 0;
+    }
+
+    // The API takes the endpoint's tokens, until they are revoked.
+    handleApi(msg) {
+        this.apiRequests++;
+        const auth = msg.get_request_headers().get_one('Authorization') ?? '';
+        const token = auth.replace(/^Bearer /, '');
+        const ok = token.startsWith('js-token-') && !this.revoked.has(token);
+        msg.set_status(ok ? 200 : 401, null);
+        msg.set_response('application/json', Soup.MemoryUse.COPY,
+            new TextEncoder().encode(JSON.stringify(ok ? {members: [token]} : {error: 'invalid_token'})));
     }
 
     handle(msg) {
@@ -167,6 +183,27 @@ async function testStore() {
         'a restart takes the stored token');
 }
 
+async function testSendAndRead() {
+    const endpoint = new Endpoint();
+    const provider = new Grant.TokenProvider({
+        token_url: endpoint.tokenUrl, client_id: 'js-client', client_secret: 'js secret',
+    });
+    const message = Soup.Message.new('GET', endpoint.apiUrl);
+    const body = await provider.send_and_read_async(null, message, GLib.PRIORITY_DEFAULT, null);
+    const answer = JSON.parse(new TextDecoder().decode(body.toArray()));
+    check(message.get_status() === 200 && answer.members[0] === 'js-token-1',
+        'send_and_read_async gives the whole body');
+
+    // A revoked token: a new one, and one more try.
+    endpoint.revoked.add('js-token-1');
+    const again = Soup.Message.new('GET', endpoint.apiUrl);
+    const second = JSON.parse(new TextDecoder().decode(
+        (await provider.send_and_read_async(null, again, GLib.PRIORITY_DEFAULT, null)).toArray()));
+    check(again.get_status() === 200 && second.members[0] === 'js-token-2' &&
+          endpoint.requests === 2 && endpoint.apiRequests === 3,
+        'send_and_read_async gets another token after a 401');
+}
+
 function testWriteOnlySecret() {
     const provider = new Grant.TokenProvider({client_secret: 'hunter2'});
     let readable = true;
@@ -187,6 +224,7 @@ const loop = new GLib.MainLoop(null, false);
         await testCancellation();
         await testPreset();
         await testStore();
+        await testSendAndRead();
         testWriteOnlySecret();
     } catch (e) {
         failures++;

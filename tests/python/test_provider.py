@@ -24,8 +24,21 @@ class TokenEndpoint:
         self.server = Soup.Server()
         self.server.listen_local(0, Soup.ServerListenOptions.IPV4_ONLY)
         self.server.add_handler('/token', self.handle)
+        self.server.add_handler('/api', self.handle_api)
         port = self.server.get_uris()[0].get_port()
         self.token_url = f'http://127.0.0.1:{port}/token'
+        self.api_url = f'http://127.0.0.1:{port}/api'
+        self.revoked = set()
+        self.api_requests = 0
+
+    def handle_api(self, server, msg, path, query):
+        """An API that takes the endpoint's tokens, until revoked."""
+        self.api_requests += 1
+        token = (msg.get_request_headers().get_one('Authorization') or '').removeprefix('Bearer ')
+        ok = token.startswith('py-token-') and token not in self.revoked
+        answer = {'member': token} if ok else {'error': 'invalid_token'}
+        msg.set_status(200 if ok else 401, None)
+        msg.set_response('application/json', Soup.MemoryUse.COPY, json.dumps(answer).encode())
 
     def handle(self, server, msg, path, query):
         self.requests += 1
@@ -146,6 +159,44 @@ class ProviderTest(unittest.TestCase):
         self.assertEqual(second.props.access_token, 'py-token-2')
         self.assertEqual(len(notified), 3)
         self.assertIsNone(notified[1])
+
+    def send_and_read(self, provider, message):
+        result = {}
+
+        def done(source, res):
+            try:
+                result['body'] = source.send_and_read_finish(res)
+            except GLib.Error as error:
+                result['error'] = error
+            self.loop.quit()
+
+        provider.send_and_read_async(None, message, GLib.PRIORITY_DEFAULT, None, done)
+        GLib.timeout_add_seconds(20, self.loop.quit)
+        self.loop.run()
+        return result
+
+    def test_send_and_read(self):
+        provider = Grant.TokenProvider.new(self.endpoint.token_url, 'py-client', 'py secret&:+%')
+        message = Soup.Message.new('GET', self.endpoint.api_url)
+        body = self.send_and_read(provider, message)['body']
+        self.assertEqual(message.get_status(), 200)
+        self.assertEqual(json.loads(body.get_data()), {'member': 'py-token-1'})
+
+        # A revoked token: a new one, and one more try.
+        self.endpoint.revoked.add('py-token-1')
+        again = Soup.Message.new('GET', self.endpoint.api_url)
+        body = self.send_and_read(provider, again)['body']
+        self.assertEqual(again.get_status(), 200)
+        self.assertEqual(json.loads(body.get_data()), {'member': 'py-token-2'})
+        self.assertEqual(self.endpoint.requests, 2)
+        self.assertEqual(self.endpoint.api_requests, 3)
+
+        # No token: the error, and nothing sent.
+        provider.props.client_secret = 'wrong'
+        provider.invalidate(None)
+        result = self.send_and_read(provider, Soup.Message.new('GET', self.endpoint.api_url))
+        self.assertTrue(result['error'].matches(Grant.error_quark(), Grant.Error.INVALID_CLIENT))
+        self.assertEqual(self.endpoint.api_requests, 3)
 
     def test_secret_is_write_only(self):
         provider = Grant.TokenProvider(client_secret='hunter2')

@@ -21,13 +21,28 @@ void check (bool condition, string what) {
 class Endpoint : Object {
     public Soup.Server server;
     public string token_url;
+    public string api_url;
     public int requests = 0;
+    public int api_requests = 0;
+    public string? revoked = null;
 
     public Endpoint () throws Error {
         server = new Soup.Server (null);
         server.listen_local (0, Soup.ServerListenOptions.IPV4_ONLY);
         server.add_handler ("/token", handle);
+        server.add_handler ("/api", handle_api);
         token_url = "http://127.0.0.1:%d/token".printf (server.get_uris ().data.get_port ());
+        api_url = "http://127.0.0.1:%d/api".printf (server.get_uris ().data.get_port ());
+    }
+
+    /* The API takes the endpoint's tokens, but the one revoked. */
+    void handle_api (Soup.Server server, Soup.ServerMessage msg, string path, HashTable<string, string>? query) {
+        api_requests++;
+        var auth = msg.get_request_headers ().get_one ("Authorization") ?? "";
+        var ok = auth.has_prefix ("Bearer vala-token-") && auth != "Bearer " + (revoked ?? "");
+        msg.set_status (ok ? 200 : 401, null);
+        var answer = ok ? "{\"member\":\"%s\"}".printf (auth.substring (7)) : "{\"error\":\"invalid_token\"}";
+        msg.set_response ("application/json", Soup.MemoryUse.COPY, answer.data);
     }
 
     void handle (Soup.Server server, Soup.ServerMessage msg, string path, HashTable<string, string>? query) {
@@ -144,6 +159,29 @@ async void test_preset_and_store () throws Error {
            "a restart takes the stored token");
 }
 
+string text_of (Bytes bytes) {
+    var text = new StringBuilder ();
+    text.append_len ((string) bytes.get_data (), (ssize_t) bytes.get_size ());
+    return text.str;
+}
+
+async void test_send_and_read () throws Error {
+    var endpoint = new Endpoint ();
+    var provider = new Grant.TokenProvider (endpoint.token_url, "vala-client", "vala secret");
+    var message = new Soup.Message ("GET", endpoint.api_url);
+    var body = yield provider.send_and_read (null, message);
+    check (message.status_code == 200 && text_of (body) == "{\"member\":\"vala-token-1\"}",
+           "send_and_read gives the whole body");
+
+    /* A revoked token: a new one, and one more try. */
+    endpoint.revoked = "vala-token-1";
+    var again = new Soup.Message ("GET", endpoint.api_url);
+    var second = yield provider.send_and_read (null, again);
+    check (again.status_code == 200 && text_of (second) == "{\"member\":\"vala-token-2\"}"
+           && endpoint.requests == 2 && endpoint.api_requests == 3,
+           "send_and_read gets another token after a 401");
+}
+
 void test_write_only_secret () {
     var provider = new Grant.TokenProvider (null, null, "hunter2");
     var pspec = provider.get_class ().find_property ("client-secret");
@@ -158,6 +196,7 @@ async void run_all () {
         yield test_error_signal ();
         yield test_cancellation ();
         yield test_preset_and_store ();
+        yield test_send_and_read ();
         test_write_only_secret ();
     } catch (Error e) {
         check (false, "unexpected: " + e.message);
