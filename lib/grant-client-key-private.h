@@ -23,9 +23,16 @@ GBytes *grant_client_key_sign          (GrantClientKey  *self,
  * or NULL when the key has no certificate. */
 char   *grant_client_key_dup_x5t_s256  (GrantClientKey  *self);
 
-/* The private key in DER, for deriving other keys from it: the caller
- * wipes and frees it. NULL for a key that cannot leave its PKCS#11 token. */
+/* The private key as unencrypted PKCS#8 DER, for deriving other keys from
+ * it: the caller wipes and frees it. NULL for a key that cannot leave its
+ * PKCS#11 token. */
 guint8 *grant_client_key_dup_private_der (GrantClientKey *self,
                                           gsize          *length);
+
+/* A private key in DER (PKCS#1, SEC1 or PKCS#8, unencrypted), written
+ * again as PKCS#8 by GnuTLS, or NULL: the caller wipes and frees it. */
+guint8 *grant_private_key_canonical_der  (const guint8   *der,
+                                          gsize           length,
+                                          gsize          *out_length);
 
 G_END_DECLS

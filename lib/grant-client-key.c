@@ -1500,6 +1500,31 @@ grant_client_key_dup_x5t_s256 (GrantClientKey *self)
 }
 
 guint8 *
+grant_private_key_canonical_der (const guint8 *der,
+                                 gsize         length,
+                                 gsize        *out_length)
+{
+  gnutls_x509_privkey_t x509 = NULL;
+  gnutls_datum_t in = { (guint8 *) der, length };
+  gnutls_datum_t out = { NULL, 0 };
+  guint8 *bytes = NULL;
+
+  if (gnutls_x509_privkey_init (&x509) < 0)
+    return NULL;
+  if (gnutls_x509_privkey_import2 (x509, &in, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN) >= 0 &&
+      gnutls_x509_privkey_export2_pkcs8 (x509, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN, &out) >= 0)
+    {
+      bytes = g_memdup2 (out.data, out.size);
+      *out_length = out.size;
+      grant_memory_wipe (out.data, out.size);
+      gnutls_free (out.data);
+    }
+  gnutls_x509_privkey_deinit (x509);
+
+  return bytes;
+}
+
+guint8 *
 grant_client_key_dup_private_der (GrantClientKey *self,
                                   gsize          *length)
 {
@@ -1519,7 +1544,9 @@ grant_client_key_dup_private_der (GrantClientKey *self,
   if (ret < 0)
     return NULL;
 
-  if (gnutls_x509_privkey_export2 (x509, GNUTLS_X509_FMT_DER, &der) >= 0)
+  /* Unencrypted PKCS#8, as GnuTLS writes it: the same bytes for the same
+   * key, whatever file it came from. */
+  if (gnutls_x509_privkey_export2_pkcs8 (x509, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN, &der) >= 0)
     {
       bytes = g_memdup2 (der.data, der.size);
       *length = der.size;

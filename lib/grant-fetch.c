@@ -1318,7 +1318,7 @@ store_deadline_cb (gpointer user_data)
   /* Without the lock, the fetch goes on alone; without the stored token,
    * to the network; without the save, to the callers. */
   if (fetch->state == FETCH_LOCKING)
-    fetch->state = FETCH_LOAD;
+    fetch->state = fetch->missed ? FETCH_RESOLVE : FETCH_LOAD;
   else if (fetch->state == FETCH_LOADING)
     fetch->state = FETCH_RESOLVE;
   else
@@ -2313,18 +2313,20 @@ fetch_process (GrantFetch *fetch)
             }
           /* With a store that locks, one process fetches while the others
            * wait for the token it saves. A token already stored is taken
-           * without the lock; only a miss locks, then loads again. */
+           * without the lock; only a miss locks, then loads again. A fetch
+           * that wants a new token whatever is stored (a refresh) takes
+           * no lock: it would only wait for a token it will not use. */
           fetch->state = FETCH_LOAD;
-          if (config->key != NULL && grant_token_store_can_lock (config->store))
-            {
-              if (config->load_stored)
-                fetch->lock_on_miss = TRUE;
-              else
-                fetch->state = FETCH_LOCK;
-            }
+          if (config->key != NULL && config->load_stored && grant_token_store_can_lock (config->store))
+            fetch->lock_on_miss = TRUE;
           break;
 
         case FETCH_LOCK:
+          if (is_abandoned (fetch))
+            {
+              fetch_fail_cancelled (fetch, "Every caller cancelled");
+              break;
+            }
           fetch->state = FETCH_LOCKING;
           store_call (fetch, STORE_LOCK);
           return;

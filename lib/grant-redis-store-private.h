@@ -22,4 +22,10 @@ GrantRespValue *grant_redis_store_command (GrantRedisStore     *self,
 void grant_redis_store_set_step_timeout (GrantRedisStore *self,
                                          guint            seconds);
 
+/* The Redis key the token under @key is kept at, or NULL when the store
+ * has no key to seal it with: for tests. */
+char *grant_redis_store_dup_key_name (GrantRedisStore  *self,
+                                      GrantTokenKey    *key,
+                                      GError          **error);
+
 G_END_DECLS

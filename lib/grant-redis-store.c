@@ -30,8 +30,9 @@
  * seconds, and when the call's cancellable is cancelled.
  *
  * A token is kept under the key made of
- * [property@Grant.RedisStore:key-prefix] and [method@Grant.TokenKey.get_id],
- * with an expiry 60 seconds before the token's (or the token's own expiry
+ * [property@Grant.RedisStore:key-prefix], [method@Grant.TokenKey.get_id]
+ * and a check of the sealing key (so that clients with other credentials
+ * keep other tokens), with an expiry 60 seconds before the token's (or the token's own expiry
  * when less than a minute is left; one hour for a token that does not say
  * when it expires), so that every key the store writes goes away by
  * itself. The value is the serialized token sealed with AES-256-GCM, with
@@ -563,14 +564,28 @@ check_reply (GrantRedisStore  *self,
 
 /* Sealing */
 
+/* The Redis key of the token under @key, sealed with @seal_key: the
+ * prefix, the key's id, and 8 bytes of HMAC-SHA256 under the sealing key,
+ * so that clients whose credentials differ (a secret being rotated, two
+ * valid secrets) keep tokens apart instead of overwriting each other's.
+ * It tells a reader of Redis no more than the sealed value's tag does. */
 static char *
 dup_redis_key (GrantRedisStore *self,
-               GrantTokenKey   *key)
+               GrantTokenKey   *key,
+               const guint8    *seal_key)
 {
+  static const char label[] = "libgrant redis key 1";
+  guint8 mac[32];
+  char check[17];
   char *redis_key;
 
+  if (gnutls_hmac_fast (GNUTLS_MAC_SHA256, seal_key, KEY_SIZE, label, strlen (label), mac) < 0)
+    memset (mac, 0, sizeof mac);
+  for (guint i = 0; i < 8; i++)
+    g_snprintf (check + 2 * i, 3, "%02x", mac[i]);
+
   g_mutex_lock (&self->lock);
-  redis_key = g_strconcat (self->key_prefix, grant_token_key_get_id (key), NULL);
+  redis_key = g_strconcat (self->key_prefix, grant_token_key_get_id (key), ":", check, NULL);
   g_mutex_unlock (&self->lock);
 
   return redis_key;
@@ -735,17 +750,19 @@ unseal (guint8      *key,
  * than the timeout; then they fetch alone). */
 
 #define DEFAULT_LOCK_SECONDS 30
+#define MAX_LOCK_SECONDS (24 * 3600)
 #define LOCK_POLL_MIN_MS 50
 #define LOCK_POLL_MAX_MS 500
 
-/* In one round trip: 2 if the token's value is no longer the one last
- * seen (ARGV[3], its SHA-1, or "-" when unknown), else 1 if it took the
+/* In one round trip: 2 if a token other than the one last seen is there
+ * (ARGV[3], its SHA-1, or "-" when unknown; a token removed is no news),
+ * else 1 if it took the
  * lock, else 0 and how long the lock has left; and the value's SHA-1 ("":
  * none). */
 static const char take_script[] =
   "local value = redis.call('get', KEYS[2]) "
   "local digest = value and redis.sha1hex(value) or '' "
-  "if ARGV[3] ~= '-' and digest ~= ARGV[3] then return {2, 0, digest} end "
+  "if ARGV[3] ~= '-' and digest ~= '' and digest ~= ARGV[3] then return {2, 0, digest} end "
   "if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, 0, digest} end "
   "return {0, redis.call('pttl', KEYS[1]), digest}";
 
@@ -772,6 +789,7 @@ struct _GrantRedisLock
 G_DEFINE_FINAL_TYPE (GrantRedisLock, grant_redis_lock, G_TYPE_OBJECT)
 
 typedef struct {
+  GrantRedisStore *store;  /* for release_thread() */
   char *lock_key;
   char *owner;
   char *channel;
@@ -781,6 +799,7 @@ typedef struct {
 static void
 release_free (Release *release)
 {
+  g_clear_object (&release->store);
   g_free (release->lock_key);
   g_free (release->owner);
   g_free (release->channel);
@@ -829,14 +848,15 @@ release_run (GrantRedisStore *self,
     g_debug ("Cannot release the lock %s (it expires by itself): %s", release->lock_key, error->message);
 }
 
-static void
-release_in_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
+static gpointer
+release_thread (gpointer user_data)
 {
-  release_run (source_object, task_data);
-  g_task_return_boolean (task, TRUE);
+  Release *release = user_data;
+
+  release_run (release->store, release);
+  release_free (release);
+
+  return NULL;
 }
 
 static void
@@ -852,14 +872,18 @@ grant_redis_lock_dispose (GObject *object)
       g_mutex_unlock (&self->store->lock);
     }
 
-  /* Let go of without a save: in a thread, never on the caller's. */
+  /* Let go of without a save: in a thread of its own, never on the
+   * caller's, and tied to no main context. */
   if (release != NULL)
     {
-      g_autoptr(GTask) task = g_task_new (self->store, NULL, NULL, NULL);
+      GThread *thread;
 
-      g_task_set_source_tag (task, grant_redis_lock_dispose);
-      g_task_set_task_data (task, release, (GDestroyNotify) release_free);
-      g_task_run_in_thread (task, release_in_thread);
+      release->store = g_object_ref (self->store);
+      thread = g_thread_try_new ("grant-redis-release", release_thread, release, NULL);
+      if (thread != NULL)
+        g_thread_unref (thread);
+      else
+        release_free (release);  /* it expires by itself */
     }
 
   g_clear_object (&self->store);
@@ -1095,31 +1119,44 @@ lock_thread (gpointer user_data)
   GrantRedisStore *self = g_task_get_source_object (task);
   LockData *data = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
-  g_autofree char *redis_key = dup_redis_key (self, data->key);
-  g_autofree char *lock_key = g_strconcat (redis_key, ":lock", NULL);
-  g_autofree char *channel = g_strconcat (redis_key, ":saved", NULL);
+  g_autofree char *redis_key = NULL;
+  g_autofree char *lock_key = NULL;
+  g_autofree char *channel = NULL;
   g_autofree char *owner = random_owner ();
   g_autofree char *first_digest = NULL;  /* of the token's value at first */
   g_autofree char *ttl = NULL;
   g_autoptr(GrantRespValue) subscribed = NULL;
   g_autoptr(GBytes) subscribe = NULL;
   g_autoptr(GError) error = NULL;
-  guint seconds = grant_token_key_get_lock_timeout (data->key);
+  gint64 seconds = grant_token_key_get_lock_timeout (data->key);
   Connection sub = { NULL, g_byte_array_new () };
   GrantRedisLock *lock = NULL;
   gint64 started = g_get_monotonic_time ();
-  gint64 deadline;
+  gint64 life_ms, deadline;
+  guint8 key[KEY_SIZE];
 
+  if (!get_encryption_key (self, data->key, key, &error))
+    goto out;
+  redis_key = dup_redis_key (self, data->key, key);
+  grant_memory_wipe (key, sizeof key);
+  lock_key = g_strconcat (redis_key, ":lock", NULL);
+  channel = g_strconcat (redis_key, ":saved", NULL);
+
+  /* The lock lives a little less than the timeout, and a wait a little
+   * more than the lock: a lock whose holder died runs out before its
+   * waiters give up. */
   if (seconds == 0)
     seconds = DEFAULT_LOCK_SECONDS;
+  seconds = MIN (seconds, MAX_LOCK_SECONDS);
+  life_ms = seconds * 1000 - MIN (1000, seconds * 1000 / 4);
+  ttl = g_strdup_printf ("%" G_GINT64_FORMAT, life_ms);
+  deadline = started + (seconds * 1000 - MIN (250, seconds * 1000 / 8)) * 1000;
 
   /* A value other than the one this process loaded last is a token saved
    * since: no need to wait for it. */
   g_mutex_lock (&self->lock);
   first_digest = g_strdup (g_hash_table_lookup (self->seen, redis_key));
   g_mutex_unlock (&self->lock);
-  ttl = g_strdup_printf ("%u", MAX (1000, seconds * 1000 - 1000));
-  deadline = started + (gint64) MAX (500, seconds * 1000 - 250) * 1000;
 
   /* Subscribed first, so that no message between a look and the wait is
    * missed. */
@@ -1231,11 +1268,21 @@ grant_redis_store_lock_async (GrantTokenStore     *store,
 {
   GTask *task = g_task_new (store, cancellable, callback, user_data);
   LockData *data = g_new0 (LockData, 1);
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
 
   data->key = grant_token_key_ref (key);
   g_task_set_source_tag (task, grant_redis_store_lock_async);
   g_task_set_task_data (task, data, (GDestroyNotify) lock_data_free);
-  g_thread_unref (g_thread_new ("grant-redis-lock", lock_thread, task));
+  thread = g_thread_try_new ("grant-redis-lock", lock_thread, task, &error);
+  if (thread == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                               "Cannot start a thread to wait for the lock: %s", error->message);
+      g_object_unref (task);
+      return;
+    }
+  g_thread_unref (thread);
 }
 
 static GObject *
@@ -1276,7 +1323,7 @@ load_in_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   GrantRedisStore *self = source_object;
-  g_autofree char *redis_key = dup_redis_key (self, task_data);
+  g_autofree char *redis_key = NULL;
   g_autoptr(GrantRespValue) reply = NULL;
   g_autoptr(GrantSecret) plain = NULL;
   g_autoptr(GError) error = NULL;
@@ -1290,6 +1337,7 @@ load_in_thread (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  redis_key = dup_redis_key (self, task_data, key);
 
   args[0] = "GET";
   args[1] = redis_key;
@@ -1386,7 +1434,7 @@ save_in_thread (GTask        *task,
 {
   GrantRedisStore *self = source_object;
   SaveData *data = task_data;
-  g_autofree char *redis_key = dup_redis_key (self, data->key);
+  g_autofree char *redis_key = NULL;
   g_autoptr(GrantSecret) serialized = NULL;
   g_autoptr(GrantRespValue) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -1404,6 +1452,7 @@ save_in_thread (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  redis_key = dup_redis_key (self, data->key, key);
 
   if (expires_at != NULL)
     {
@@ -1461,6 +1510,7 @@ save_in_thread (GTask        *task,
 
   /* Before the save returns, so that a process that exits once it has
    * its token still tells the others. */
+  remember_seen (self, redis_key, (const char *) sealed, sealed_length);
   release_after_save (self, redis_key);
 
   g_task_return_boolean (task, TRUE);
@@ -1501,10 +1551,22 @@ clear_in_thread (GTask        *task,
                  GCancellable *cancellable)
 {
   GrantRedisStore *self = source_object;
-  g_autofree char *redis_key = dup_redis_key (self, task_data);
+  g_autofree char *redis_key = NULL;
   g_autoptr(GrantRespValue) reply = NULL;
   g_autoptr(GError) error = NULL;
-  const char *args[] = { "DEL", redis_key };
+  const char *args[2];
+  guint8 key[KEY_SIZE];
+
+  /* Without a key, nothing was stored for this client. */
+  if (!get_encryption_key (self, task_data, key, NULL))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  redis_key = dup_redis_key (self, task_data, key);
+  grant_memory_wipe (key, sizeof key);
+  args[0] = "DEL";
+  args[1] = redis_key;
 
   reply = run_command (self, 2, args, NULL, cancellable, &error);
   if (reply == NULL || !check_reply (self, reply, "DEL", &error))
@@ -1921,4 +1983,22 @@ grant_redis_store_set_encryption_key (GrantRedisStore *self,
   if (key != NULL && length != KEY_SIZE)
     g_warning ("The encryption-key of a Redis store must have %d bytes, not %" G_GSIZE_FORMAT
                ": the store keeps no token", KEY_SIZE, length);
+}
+
+char *
+grant_redis_store_dup_key_name (GrantRedisStore  *self,
+                                GrantTokenKey    *key,
+                                GError          **error)
+{
+  guint8 seal_key[KEY_SIZE];
+  char *name;
+
+  g_return_val_if_fail (GRANT_IS_REDIS_STORE (self), NULL);
+
+  if (!get_encryption_key (self, key, seal_key, error))
+    return NULL;
+  name = dup_redis_key (self, key, seal_key);
+  grant_memory_wipe (seal_key, sizeof seal_key);
+
+  return name;
 }

@@ -18,7 +18,11 @@
  *
  *   context = "libgrant sealing key 1" || len || token URL || len || client id
  *   S       = PBKDF2 (client secret, salt = context, 600000 iterations)
- *   IKM     = [S] || [len || private key DER] || [len || certificate key DER]
+ *   IKM     = ['s' || len || S] || ['k' || len || client key] || ['c' || len || certificate key]
+ *
+ * with each private key as unencrypted PKCS#8 DER, as GnuTLS writes it
+ * (the same bytes on every host, whatever file or TLS backend it came
+ * from).
  *   key     = HKDF-Expand (HKDF-Extract (salt = context, IKM), "seal", 32)
  *
  * A secret goes through PBKDF2 because a weak one would otherwise make
@@ -111,13 +115,17 @@ grant_sealer_matches (GrantSealer     *self,
          self->certificate == certificate;
 }
 
+/* A length-prefixed field; with a tag (not 0) first, naming what it is. */
 static void
 append_field (GByteArray   *array,
+              guint8        tag,
               const guint8 *data,
               gsize         length)
 {
   guint8 prefix[4] = { length >> 24, length >> 16, length >> 8, length };
 
+  if (tag != 0)
+    g_byte_array_append (array, &tag, 1);
   g_byte_array_append (array, prefix, sizeof prefix);
   g_byte_array_append (array, data, length);
 }
@@ -127,7 +135,7 @@ append_string (GByteArray *array,
                const char *value)
 {
   value = value != NULL ? value : "";
-  append_field (array, (const guint8 *) value, strlen (value));
+  append_field (array, 0, (const guint8 *) value, strlen (value));
 }
 
 static void
@@ -162,7 +170,7 @@ derive (GrantSealer *self)
                            stretched, sizeof stretched);
       if (ret >= 0)
         {
-          append_field (ikm, stretched, sizeof stretched);
+          append_field (ikm, 's', stretched, sizeof stretched);
           have_material = TRUE;
         }
       grant_memory_wipe (stretched, sizeof stretched);
@@ -175,7 +183,7 @@ derive (GrantSealer *self)
 
       if (der != NULL)
         {
-          append_field (ikm, der, length);
+          append_field (ikm, 'k', der, length);
           grant_memory_wipe (der, length);
           have_material = TRUE;
         }
@@ -189,9 +197,16 @@ derive (GrantSealer *self)
       g_object_get (self->certificate, "private-key", &der, NULL);
       if (der != NULL)
         {
-          append_field (ikm, der->data, der->len);
+          gsize length = 0;
+          g_autofree guint8 *canonical = grant_private_key_canonical_der (der->data, der->len, &length);
+
           grant_memory_wipe (der->data, der->len);
-          have_material = TRUE;
+          if (canonical != NULL)
+            {
+              append_field (ikm, 'c', canonical, length);
+              grant_memory_wipe (canonical, length);
+              have_material = TRUE;
+            }
         }
     }
 

@@ -15,6 +15,7 @@
 #include "grant-client-key-private.h"
 #include "grant-dpop-private.h"
 #include "grant-jws-private.h"
+#include "grant-sealer-private.h"
 
 #define PASSWORD "correct-horse-battery"
 #define P12_PASSWORD "p12-staple-password"
@@ -1406,6 +1407,153 @@ test_dpop_proof (void)
   }
 }
 
+/* The key that seals stored tokens */
+
+static GBytes *
+sealing_key (const char      *token_url,
+             const char      *secret,
+             GrantClientKey  *client_key,
+             GTlsCertificate *certificate)
+{
+  g_autoptr(GrantSealer) sealer = grant_sealer_new (token_url, "sealed-client", secret, client_key, certificate);
+  GBytes *key = grant_sealer_dup_key (sealer);
+
+  /* Derived once: the second call gives the same bytes. */
+  if (key != NULL)
+    {
+      g_autoptr(GBytes) again = grant_sealer_dup_key (sealer);
+
+      g_assert_true (g_bytes_equal (key, again));
+      g_assert_cmpuint (g_bytes_get_size (key), ==, GRANT_SEALING_KEY_SIZE);
+    }
+
+  return key;
+}
+
+static void
+append_prefixed (GByteArray   *array,
+                 const guint8 *data,
+                 gsize         length)
+{
+  guint8 prefix[4] = { length >> 24, length >> 16, length >> 8, length };
+
+  g_byte_array_append (array, prefix, 4);
+  g_byte_array_append (array, data, length);
+}
+
+static void
+test_sealing_key (void)
+{
+  const char *url = "https://auth.example.com/token";
+  g_autoptr(GrantClientKey) pkcs1 = NULL;
+  g_autoptr(GrantClientKey) pkcs8 = NULL;
+  g_autoptr(GrantClientKey) der = NULL;
+  g_autoptr(GrantClientKey) other = NULL;
+  g_autoptr(GTlsCertificate) cert_pkcs1 = NULL;
+  g_autoptr(GTlsCertificate) cert_pkcs8 = NULL;
+  g_autoptr(GBytes) from_secret = NULL;
+  g_autoptr(GBytes) expected = NULL;
+  g_autoptr(GBytes) k1 = NULL, k8 = NULL, kd = NULL, ko = NULL, c1 = NULL, c8 = NULL, kc = NULL;
+  g_autoptr(GBytes) other_url = NULL;
+  g_autoptr(GBytes) nothing = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *cert = NULL;
+
+  if (dir == NULL)
+    {
+      g_test_skip ("openssl could not make the keys");
+      return;
+    }
+
+  /* A secret: PBKDF2-HMAC-SHA256 (600,000 iterations), then HKDF, as
+   * documented, computed here on its own: a fleet's hosts must agree on
+   * every byte, across libgrant versions too. */
+  from_secret = sealing_key (url, "a client secret", NULL, NULL);
+  {
+    g_autoptr(GByteArray) context = g_byte_array_new ();
+    g_autoptr(GByteArray) ikm = g_byte_array_new ();
+    guint8 stretched[32], prk[32], key[32];
+    gnutls_datum_t secret = { (guint8 *) "a client secret", 15 };
+    gnutls_datum_t salt, datum, info = { (guint8 *) "seal", 4 };
+
+    g_byte_array_append (context, (const guint8 *) "libgrant sealing key 1", 22);
+    append_prefixed (context, (const guint8 *) url, strlen (url));
+    append_prefixed (context, (const guint8 *) "sealed-client", 13);
+    salt = (gnutls_datum_t) { context->data, context->len };
+    g_assert_cmpint (gnutls_pbkdf2 (GNUTLS_MAC_SHA256, &secret, &salt, 600000, stretched, 32), ==, 0);
+    g_byte_array_append (ikm, (const guint8 *) "s", 1);
+    append_prefixed (ikm, stretched, 32);
+    datum = (gnutls_datum_t) { ikm->data, ikm->len };
+    g_assert_cmpint (gnutls_hkdf_extract (GNUTLS_MAC_SHA256, &datum, &salt, prk), ==, 0);
+    datum = (gnutls_datum_t) { prk, 32 };
+    g_assert_cmpint (gnutls_hkdf_expand (GNUTLS_MAC_SHA256, &datum, &info, key, 32), ==, 0);
+    expected = g_bytes_new (key, 32);
+  }
+  g_assert_true (g_bytes_equal (from_secret, expected));
+
+  /* The same private key, from PKCS#1, PKCS#8 or DER: the same key. */
+  path = key_path ("rsa-pkcs1.pem");
+  pkcs1 = grant_client_key_new_from_file (path, NULL, &error);
+  g_assert_no_error (error);
+  g_free (path);
+  path = key_path ("rsa-pkcs8.pem");
+  pkcs8 = grant_client_key_new_from_file (path, NULL, &error);
+  g_assert_no_error (error);
+  g_free (path);
+  path = key_path ("rsa-pkcs8.der");
+  der = grant_client_key_new_from_file (path, NULL, &error);
+  g_assert_no_error (error);
+  g_free (path);
+  path = key_path ("ec-sec1.pem");
+  other = grant_client_key_new_from_file (path, NULL, &error);
+  g_assert_no_error (error);
+  k1 = sealing_key (url, NULL, pkcs1, NULL);
+  k8 = sealing_key (url, NULL, pkcs8, NULL);
+  kd = sealing_key (url, NULL, der, NULL);
+  ko = sealing_key (url, NULL, other, NULL);
+  g_assert_true (g_bytes_equal (k1, k8));
+  g_assert_true (g_bytes_equal (k1, kd));
+  g_assert_false (g_bytes_equal (k1, ko));
+  g_assert_false (g_bytes_equal (k1, from_secret));
+
+  /* A client certificate's key, from either file, gives one key too, but
+   * not the one of the same private key as a client key. */
+  cert = key_path ("rsa-cert.pem");
+  g_free (path);
+  path = key_path ("rsa-pkcs1.pem");
+  cert_pkcs1 = g_tls_certificate_new_from_files (cert, path, &error);
+  g_assert_no_error (error);
+  g_free (path);
+  path = key_path ("rsa-pkcs8.pem");
+  cert_pkcs8 = g_tls_certificate_new_from_files (cert, path, &error);
+  g_assert_no_error (error);
+  c1 = sealing_key (url, NULL, NULL, cert_pkcs1);
+  c8 = sealing_key (url, NULL, NULL, cert_pkcs8);
+  g_assert_true (g_bytes_equal (c1, c8));
+  g_assert_false (g_bytes_equal (c1, k1));
+  kc = sealing_key (url, NULL, pkcs1, cert_pkcs1);
+  g_assert_false (g_bytes_equal (kc, k1));
+  g_assert_false (g_bytes_equal (kc, c1));
+
+  /* Another token endpoint, another key; no credentials, no key. */
+  other_url = sealing_key ("https://other.example.com/token", NULL, pkcs1, NULL);
+  g_assert_false (g_bytes_equal (other_url, k1));
+  nothing = sealing_key (url, NULL, NULL, NULL);
+  g_assert_null (nothing);
+
+  /* What a sealer was made from. */
+  {
+    g_autoptr(GrantSealer) sealer = grant_sealer_new (url, "sealed-client", "s", pkcs1, NULL);
+
+    g_assert_true (grant_sealer_matches (sealer, url, "sealed-client", "s", pkcs1, NULL));
+    g_assert_false (grant_sealer_matches (sealer, url, "sealed-client", "t", pkcs1, NULL));
+    g_assert_false (grant_sealer_matches (sealer, url, "sealed-client", "s", pkcs8, NULL));
+    g_assert_false (grant_sealer_matches (sealer, url, "other-client", "s", pkcs1, NULL));
+    g_assert_false (grant_sealer_matches (sealer, url, "sealed-client", "s", pkcs1, cert_pkcs1));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1456,6 +1604,7 @@ main (int   argc,
   g_test_add_func ("/dpop/proof", test_dpop_proof);
   g_test_add_func ("/client-key/threads", test_threads);
   g_test_add_func ("/client-key/pkcs11", test_pkcs11);
+  g_test_add_func ("/client-key/sealing-key", test_sealing_key);
 
   ret = g_test_run ();
 

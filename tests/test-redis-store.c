@@ -485,7 +485,7 @@ test_round_trip (void)
 
   redis = test_redis_start (NULL, NULL);
   store = store_for (redis->url, 1);
-  redis_key = g_strconcat ("grant:", grant_token_key_get_id (key), NULL);
+  redis_key = grant_redis_store_dup_key_name (store, key, NULL);
 
   /* Nothing stored yet: no token, no error. */
   loaded = store_load (store, key, &error);
@@ -545,7 +545,7 @@ test_expiry (void)
   redis = test_redis_start (NULL, NULL);
   store = store_for (redis->url, 1);
   grant_redis_store_set_key_prefix (store, "test:");
-  redis_key = g_strconcat ("test:", grant_token_key_get_id (key), NULL);
+  redis_key = grant_redis_store_dup_key_name (store, key, NULL);
 
   g_assert_true (store_save (store, key, short_lived, &error));
   g_assert_no_error (error);
@@ -581,7 +581,7 @@ test_garbage (void)
 
   redis = test_redis_start (NULL, NULL);
   store = store_for (redis->url, 1);
-  redis_key = g_strconcat ("grant:", grant_token_key_get_id (key), NULL);
+  redis_key = grant_redis_store_dup_key_name (store, key, NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (planted); i++)
     {
@@ -632,6 +632,22 @@ test_wrong_key (void)
   g_assert_true (store_save (store, key, token, &error));
   g_assert_no_error (error);
 
+  /* Another key looks under another name, and finds nothing. */
+  loaded = store_load (other, key, &error);
+  g_assert_no_error (error);
+  g_assert_null (loaded);
+
+  /* The value copied there does not open with it. */
+  {
+    g_autofree char *mine = grant_redis_store_dup_key_name (store, key, NULL);
+    g_autofree char *theirs = grant_redis_store_dup_key_name (other, key, NULL);
+    const char *copy[] = { "COPY", mine, theirs, NULL };
+    g_autoptr(GrantRespValue) copied = grant_redis_store_command (store, copy, NULL, NULL);
+
+    g_assert_cmpstr (mine, !=, theirs);
+    g_assert_nonnull (copied);
+    g_assert_cmpint (copied->integer, ==, 1);
+  }
   loaded = store_load (other, key, &error);
   g_assert_null (loaded);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
@@ -1126,6 +1142,7 @@ test_lock (void)
   g_autoptr(GrantToken) loaded = NULL;
   g_autoptr(GObject) lock = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *redis_key = NULL;
   g_autofree char *lock_key = NULL;
   const char *exists[] = { "EXISTS", NULL, NULL };
   const char *pttl[] = { "PTTL", NULL, NULL };
@@ -1137,7 +1154,8 @@ test_lock (void)
   redis = test_redis_start (NULL, NULL);
   mine = store_for (redis->url, 1);
   theirs = store_for (redis->url, 1);
-  lock_key = g_strconcat ("grant:", grant_token_key_get_id (key), ":lock", NULL);
+  redis_key = grant_redis_store_dup_key_name (mine, key, NULL);
+  lock_key = g_strconcat (redis_key, ":lock", NULL);
   exists[1] = pttl[1] = lock_key;
   grant_token_key_set_lock_timeout (key, 10);
 
@@ -1258,19 +1276,28 @@ member_clear (Member *member)
   g_clear_pointer (&member->errors, g_free);
 }
 
-/* How many processes wait on the channel of the endpoint's token. */
+/* How many processes wait on the channel of a token under @prefix (the
+ * one token of the test: its name holds a check of the sealing key, which
+ * only the fleet's processes derive). */
 static gint64
 count_waiters (GrantRedisStore *probe,
-               LocalEndpoint   *endpoint,
                const char      *prefix)
 {
-  g_autoptr(GrantTokenKey) key = grant_token_key_new (endpoint->token_url, endpoint->client_id,
-                                                      GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
-  g_autofree char *channel = g_strconcat (prefix, grant_token_key_get_id (key), ":saved", NULL);
-  const char *numsub[] = { "PUBSUB", "NUMSUB", channel, NULL };
-  g_autoptr(GrantRespValue) reply = grant_redis_store_command (probe, numsub, NULL, NULL);
+  g_autofree char *pattern = g_strconcat (prefix, "*:saved", NULL);
+  const char *channels[] = { "PUBSUB", "CHANNELS", pattern, NULL };
+  g_autoptr(GrantRespValue) names = grant_redis_store_command (probe, channels, NULL, NULL);
+  g_autoptr(GrantRespValue) reply = NULL;
+  const char *numsub[] = { "PUBSUB", "NUMSUB", NULL, NULL };
   GrantRespValue *count;
 
+  g_assert_nonnull (names);
+  g_assert_cmpint (names->type, ==, GRANT_RESP_ARRAY);
+  g_assert_cmpuint (names->elements->len, <=, 1);
+  if (names->elements->len == 0)
+    return 0;
+
+  numsub[2] = ((GrantRespValue *) g_ptr_array_index (names->elements, 0))->data;
+  reply = grant_redis_store_command (probe, numsub, NULL, NULL);
   g_assert_nonnull (reply);
   g_assert_cmpint (reply->type, ==, GRANT_RESP_ARRAY);
   g_assert_cmpuint (reply->elements->len, ==, 2);
@@ -1280,15 +1307,40 @@ count_waiters (GrantRedisStore *probe,
   return count->integer;
 }
 
+/* The one token key under @prefix. */
+static char *
+find_token_key (GrantRedisStore *probe,
+                const char      *prefix)
+{
+  g_autofree char *pattern = g_strconcat (prefix, "*", NULL);
+  const char *keys[] = { "KEYS", pattern, NULL };
+  g_autoptr(GrantRespValue) names = grant_redis_store_command (probe, keys, NULL, NULL);
+  char *found = NULL;
+
+  g_assert_nonnull (names);
+  g_assert_cmpint (names->type, ==, GRANT_RESP_ARRAY);
+  for (guint i = 0; i < names->elements->len; i++)
+    {
+      GrantRespValue *name = g_ptr_array_index (names->elements, i);
+
+      if (g_str_has_suffix (name->data, ":lock"))
+        continue;
+      g_assert_null (found);
+      found = g_strdup (name->data);
+    }
+  g_assert_nonnull (found);
+
+  return found;
+}
+
 static void
 wait_for_waiters (GrantRedisStore *probe,
-                  LocalEndpoint   *endpoint,
                   const char      *prefix,
                   gint64           n)
 {
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 
-  while (count_waiters (probe, endpoint, prefix) < n)
+  while (count_waiters (probe, prefix) < n)
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_main_context_iteration (NULL, FALSE);
@@ -1366,7 +1418,7 @@ test_fleet (void)
   local_endpoint_hold (endpoint, TRUE);
   fleet_start (members, endpoint, redis, "fleet:", hosts);
   wait_for_held (endpoint, 1);
-  wait_for_waiters (probe, endpoint, "fleet:", n - 1);
+  wait_for_waiters (probe, "fleet:", n - 1);
   released = g_get_monotonic_time ();
   local_endpoint_hold (endpoint, FALSE);
   local_endpoint_release (endpoint);
@@ -1430,7 +1482,7 @@ test_fleet_holder_killed (void)
   wait_for_held (endpoint, 1);
   for (guint i = 0; i < G_N_ELEMENTS (waiters); i++)
     member_start (&waiters[i], endpoint, redis, "fleet:", base, endpoint->client_secret, 4);
-  wait_for_waiters (probe, endpoint, "fleet:", G_N_ELEMENTS (waiters));
+  wait_for_waiters (probe, "fleet:", G_N_ELEMENTS (waiters));
 
   g_subprocess_send_signal (holder.process, SIGKILL);
   test_wait_until (&holder.done);
@@ -1459,7 +1511,6 @@ test_fleet_wrong_secret (void)
   g_autoptr(TestRedis) redis = NULL;
   g_autoptr(LocalEndpoint) endpoint = NULL;
   g_autoptr(GrantRedisStore) probe = NULL;
-  g_autoptr(GrantTokenKey) key = NULL;
   g_autofree char *base = NULL;
   g_autofree char *redis_key = NULL;
   g_autoptr(GrantRespValue) raw = NULL;
@@ -1478,9 +1529,7 @@ test_fleet_wrong_secret (void)
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
 
   /* What Redis holds shows neither the token nor the secret. */
-  key = grant_token_key_new (endpoint->token_url, endpoint->client_id,
-                             GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
-  redis_key = g_strconcat ("fleet:", grant_token_key_get_id (key), NULL);
+  redis_key = find_token_key (probe, "fleet:");
   {
     const char *get[] = { "GET", redis_key, NULL };
 
@@ -1491,17 +1540,100 @@ test_fleet_wrong_secret (void)
   g_assert_null (g_strstr_len (raw->data, raw->length, right.output));
   g_assert_null (g_strstr_len (raw->data, raw->length, endpoint->client_secret));
 
+  /* Another secret seals under another name: the process finds nothing,
+   * asks the endpoint, is refused, and leaves the others' token alone (as
+   * during a secret's rotation, when both secrets are valid). */
   member_start (&wrong, endpoint, redis, "fleet:", base, "not-the-secret", 30);
   test_wait_until (&wrong.done);
   g_assert_false (wrong.ok);
   g_assert_cmpstr (wrong.output, ==, "");
-  g_assert_nonnull (strstr (wrong.errors, "does not open with this client's sealing key"));
+  g_assert_nonnull (strstr (wrong.errors, "invalid_client"));
+  g_assert_null (strstr (wrong.errors, "token store failed"));
   g_assert_null (strstr (wrong.errors, right.output));
   g_assert_null (strstr (wrong.errors, "not-the-secret"));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  {
+    g_autofree char *still = find_token_key (probe, "fleet:");
+    const char *get[] = { "GET", redis_key, NULL };
+    g_autoptr(GrantRespValue) again = grant_redis_store_command (probe, get, NULL, NULL);
+
+    g_assert_cmpstr (still, ==, redis_key);
+    g_assert_cmpmem (again->data, again->length, raw->data, raw->length);
+  }
 
   member_clear (&right);
   member_clear (&wrong);
   test_remove_tree (base);
+}
+
+/* An ACL user with only what docs/stores.md lists can do all of it: the
+ * lock included (a refused command would be a warning, fatal here). */
+static void
+test_documented_acl (void)
+{
+  static const char *acl[] = { "--user", "fleet", "on", ">fleet-" PASSWORD,
+                               "~prod:grant:*", "&prod:grant:*", "resetchannels", "&prod:grant:*",
+                               "+get", "+set", "+del", "+pttl", "+eval", "+publish", "+subscribe",
+                               "+select", NULL };
+  g_autoptr(TestRedis) redis = NULL;
+  g_autoptr(LocalEndpoint) endpoint = NULL;
+  g_autoptr(GrantRedisStore) first = NULL;
+  g_autoptr(GrantRedisStore) second = NULL;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GrantToken) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  GrantTokenProvider *provider;
+
+  if (!require_redis ())
+    return;
+
+  redis = test_redis_start (NULL, acl);
+  endpoint = test_endpoint_new (FALSE);
+  url = g_strdup_printf ("redis://fleet:fleet-" PASSWORD "@127.0.0.1:%u/0", redis->port);
+
+  first = store_for (url, 1);
+  grant_redis_store_set_key_prefix (first, "prod:grant:");
+  provider = provider_with_store (endpoint, first);
+  token = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_finalize_object (provider);
+
+  second = store_for (url, 1);
+  grant_redis_store_set_key_prefix (second, "prod:grant:");
+  provider = provider_with_store (endpoint, second);
+  again = test_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (grant_token_get_access_token (again), ==, grant_token_get_access_token (token));
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_finalize_object (provider);
+
+  /* A wait for another's lock, and the wake-up by its save. */
+  {
+    g_autoptr(GrantTokenKey) key = test_key ();
+    g_autoptr(GrantToken) saved = token_expiring_in ("acl-token", 3600);
+    g_autoptr(GrantToken) loaded = NULL;
+    g_autoptr(GObject) held = NULL;
+    LockResult waiting = { 0 };
+    g_autoptr(GrantRedisStore) probe = NULL;
+
+    loaded = store_load (first, key, &error);
+    g_assert_no_error (error);
+    loaded = store_load (second, key, &error);
+    g_assert_no_error (error);
+    held = store_lock (first, key);
+    grant_token_store_lock_async (GRANT_TOKEN_STORE (second), key, NULL, lock_cb, &waiting);
+    probe = store_for (redis->url, 1);
+    while (count_waiters (probe, "prod:grant:") < 1)
+      g_main_context_iteration (NULL, FALSE);
+    g_assert_true (store_save (first, key, saved, &error));
+    test_wait_until (&waiting.done);
+    g_assert_no_error (waiting.error);
+    g_clear_object (&waiting.lock);
+    loaded = store_load (second, key, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "acl-token");
+  }
 }
 
 /* grant-token --store redis, the URL from GRANT_REDIS_URL */
@@ -1585,6 +1717,7 @@ main (int   argc,
   g_test_add_func ("/redis/provider/redis-down", test_provider_redis_down);
   g_test_add_func ("/redis/provider/wrong-password", test_provider_wrong_password);
   g_test_add_func ("/redis/lock", test_lock);
+  g_test_add_func ("/redis/documented-acl", test_documented_acl);
   g_test_add_func ("/redis/fleet/one-request", test_fleet);
   g_test_add_func ("/redis/fleet/holder-killed", test_fleet_holder_killed);
   g_test_add_func ("/redis/fleet/wrong-secret", test_fleet_wrong_secret);

@@ -721,6 +721,19 @@ test_store_lock_held_around_fetch (void)
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
   g_clear_pointer (&result.events, g_free);
 
+  /* A refresh wants a new token whatever is stored: it neither loads nor
+   * waits for the lock, and saves what it gets. */
+  g_string_truncate (store->events, 0);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GrantToken) refreshed = test_provider_refresh (second, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (refreshed);
+  }
+  g_assert_cmpstr (store->events->str, ==, "save ");
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
   g_assert_finalize_object (provider);
   g_assert_finalize_object (second);
 }
@@ -802,6 +815,36 @@ test_store_lock_then_network (void)
   g_assert_no_error (result.error);
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
   test_result_clear (&result);
+
+  g_assert_finalize_object (provider);
+}
+
+/* A lock that never comes, after a miss: the fetch gives up on it at its
+ * timeout and goes to the network, without loading again; the lock that
+ * comes late is let go at once. */
+static void
+test_store_lock_never_comes (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(TestLockStore) store = g_object_new (TEST_TYPE_LOCK_STORE, NULL);
+  GrantTokenProvider *provider = provider_with_store (endpoint, GRANT_TOKEN_STORE (store));
+  TestResult result = { 0 };
+
+  grant_token_provider_set_timeout (provider, 1);
+  store->hold_lock = TRUE;
+  g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*token store did not answer within 1 seconds*");
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
+  test_wait_until (&result.done);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (result.error);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpstr (store->events->str, ==, "load save ");
+  test_result_clear (&result);
+
+  test_lock_store_grant (store);
+  while (!g_str_has_suffix (store->events->str, "unlock "))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (store->events->str, ==, "load save lock unlock ");
 
   g_assert_finalize_object (provider);
 }
@@ -1567,6 +1610,7 @@ main (int   argc,
   g_test_add_func ("/store/lock/not-offered", test_store_without_lock);
   g_test_add_func ("/store/lock/gives-nothing", test_store_lock_gives_nothing);
   g_test_add_func ("/store/lock/then-network", test_store_lock_then_network);
+  g_test_add_func ("/store/lock/never-comes", test_store_lock_never_comes);
   g_test_add_func ("/store/lock/wait-bounded", test_provider_lock_wait_bounded);
   g_test_add_func ("/store/processes/two", test_two_processes);
   g_test_add_func ("/store/processes/eight-one-request", test_eight_processes_one_request);
