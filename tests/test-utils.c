@@ -39,8 +39,16 @@ test_provider_wait_quiet (GrantTokenProvider *provider,
         test_clock_set (clock, until);
       return;
     }
-  while (g_get_real_time () < until)
-    g_usleep (until - g_get_real_time ());
+  /* The time left, read once: read twice, it could turn negative between
+   * the test and the sleep, and g_usleep() would take it for centuries. */
+  for (;;)
+    {
+      gint64 left = until - g_get_real_time ();
+
+      if (left <= 0)
+        break;
+      g_usleep ((gulong) left);
+    }
 }
 
 void
