@@ -416,6 +416,44 @@ test_store_file (void)
   }
 }
 
+/* A store that fails is a warning on one line, the command's own, and the
+ * token still comes; an empty secret file is called that. */
+static void
+test_one_line_messages (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new ("test-secret");
+  g_autoptr(GSubprocessLauncher) no_secret = launcher_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("grant-cli-XXXXXX", &error);
+  g_autofree char *blocker = g_build_filename (dir, "not-a-directory", NULL);
+  g_autofree char *empty = g_build_filename (dir, "empty-secret", NULL);
+  Run stored = { 0 }, blank = { 0 };
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (blocker, "", 0, NULL));
+  g_assert_true (g_file_set_contents (empty, "\n", 1, NULL));
+
+  /* The cache directory cannot be made: a file is in the way. */
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", blocker, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
+  RUN (launcher, NULL, &stored, "-c", "test-client", "-u", endpoint->token_url, "--store", "file");
+  g_assert_cmpint (stored.status, ==, 0);
+  g_assert_cmpuint (strlen (g_strchomp (stored.out)), >, 0);
+  g_assert_true (g_str_has_prefix (stored.err, "grant-token: warning: The token store failed"));
+  g_assert_cmpuint (strlen (stored.err), ==, strcspn (stored.err, "\n") + 1);
+  g_assert_null (strstr (stored.err, "Grant-WARNING"));
+
+  RUN (no_secret, NULL, &blank, "-c", "test-client", "-u", endpoint->token_url, "--client-secret-file", empty);
+  g_assert_cmpint (blank.status, !=, 0);
+  g_assert_nonnull (strstr (blank.err, "is empty"));
+  g_assert_nonnull (strstr (blank.err, empty));
+
+  run_clear (&stored);
+  run_clear (&blank);
+  test_remove_tree (dir);
+}
+
 static void
 line_cb (GObject      *object,
          GAsyncResult *result,
@@ -478,11 +516,74 @@ test_watch (void)
   g_assert_nonnull (strstr (line3, " refresh failed: "));
   g_assert_nonnull (strstr (line3, "invalid_client"));
 
-  /* Interrupted, it exits cleanly. */
+  /* Then the endpoint works again, and a token comes, whether refreshed
+   * or fetched once the last one expired. */
+  for (guint i = 0; ; i++)
+    {
+      g_autofree char *line = read_line (out);
+
+      g_test_message ("%s", line);
+      g_assert_cmpuint (i, <, 20);
+      g_assert_cmpstr (line, !=, "");
+      if (strstr (line, " refreshed, expires ") != NULL)
+        break;
+    }
+
+  /* Interrupted while all is well, it exits with 0. */
   g_subprocess_send_signal (process, SIGTERM);
   g_assert_true (g_subprocess_wait (process, NULL, &error));
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+}
+
+/* A server that keeps failing until the token has expired: --watch says
+ * so, keeps asking, and exits with the failure's status when interrupted. */
+static void
+test_watch_expired (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "grant-token", NULL);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *first = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean expired = FALSE;
+  guint failures_after = 0;
+
+  endpoint->expires_in = 2;
+  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", "test-secret", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, tool, "-c", "test-client",
+                                         "-u", endpoint->token_url, "--watch", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  first = read_line (out);
+  g_assert_cmpuint (strlen (first), >, 0);
+  for (guint i = 0; i < 1000; i++)
+    local_endpoint_push_failure (endpoint, 503, NULL, NULL, "");
+
+  for (guint i = 0; failures_after < 1; i++)
+    {
+      g_autofree char *line = read_line (out);
+
+      g_test_message ("%s", line);
+      g_assert_cmpuint (i, <, 40);
+      g_assert_cmpstr (line, !=, "");
+      g_assert_null (strstr (line, " refreshed"));
+      if (strstr (line, " expired; asking for a new token") != NULL)
+        expired = TRUE;
+      else if (expired)
+        {
+          g_assert_nonnull (strstr (line, " refresh failed: "));
+          failures_after++;
+        }
+    }
+
+  /* Interrupted after a failure: status 4, the server's. */
+  g_subprocess_send_signal (process, SIGTERM);
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 4);
 }
 
 /* --private-key, --key-id, --key-password-file and GRANT_KEY_PASSWORD;
@@ -684,7 +785,9 @@ main (int   argc,
   g_test_add_func ("/cli/list-presets", test_list_presets);
   g_test_add_func ("/cli/preset-vars", test_preset_vars);
   g_test_add_func ("/cli/store-file", test_store_file);
+  g_test_add_func ("/cli/one-line-messages", test_one_line_messages);
   g_test_add_func ("/cli/watch", test_watch);
+  g_test_add_func ("/cli/watch-expired", test_watch_expired);
   g_test_add_func ("/cli/private-key", test_private_key);
   g_test_add_func ("/cli/dpop", test_dpop);
   g_test_add_func ("/cli/version", test_version);

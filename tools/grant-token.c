@@ -133,7 +133,8 @@ static const char *description =
   "where other users could see it.\n"
   "\n"
   "Exit status:\n"
-  "  0  a token was printed (with --watch: interrupted)\n"
+  "  0  a token was printed (with --watch: interrupted while the last\n"
+  "     refresh had worked; else the status of the last failure)\n"
   "  1  another failure, such as an unreadable secret file\n"
   "  2  bad usage: unknown options, a missing client id or secret\n"
   "  3  the server or the configuration refused: wrong credentials, a scope\n"
@@ -161,6 +162,32 @@ say (const char *format,
   text = g_strdup_vprintf (format, args);
   va_end (args);
   g_printerr ("grant-token: %s\n", text);
+}
+
+/* Messages from the library (a store that failed, say) as the command's
+ * own: one line, starting with "grant-token: ". Debug output, when asked
+ * for with G_MESSAGES_DEBUG, goes as GLib writes it. */
+static GLogWriterOutput
+log_writer (GLogLevelFlags   level,
+            const GLogField *fields,
+            gsize            n_fields,
+            gpointer         user_data)
+{
+  g_autofree char *line = NULL;
+  const char *message = NULL;
+
+  if (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO))
+    return g_log_writer_default (level, fields, n_fields, user_data);
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
+      message = fields[i].value;
+
+  line = g_strdelimit (g_strdup (message != NULL ? message : "(no message)"), "\r\n", ' ');
+  g_printerr ("grant-token: %s: %s\n",
+              level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL) ? "error" : "warning", line);
+
+  return G_LOG_WRITER_HANDLED;
 }
 
 static int
@@ -241,6 +268,13 @@ read_secret (GError **error)
 
   /* A trailing newline is not part of the secret. */
   g_strchomp (data);
+
+  if (*data == '\0')
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is empty",
+                   g_str_equal (opt_secret_file, "-") ? "standard input" : opt_secret_file);
+      return NULL;
+    }
 
   return g_steal_pointer (&data);
 }
@@ -347,9 +381,21 @@ print_token (GrantToken *token,
 
 /* --watch */
 
+/* Once the token has expired without a refresh (the server kept failing),
+ * nobody would ask for another: --watch does, at these intervals. */
+#define WATCH_RETRY_MIN_S 1
+#define WATCH_RETRY_MAX_S 60
+
 typedef struct {
+  GrantTokenProvider *provider;
+  GMainLoop *loop;
   Output output;
+  guint expiry;       /* fires when the token held expires */
+  guint retry_s;      /* the next wait between fetches, once expired */
+  GError *last_error; /* NULL when the last thing seen was a token */
 } Watch;
+
+static void watch_arm (Watch *watch, GrantToken *token);
 
 static void
 watch_refreshed_cb (GrantTokenProvider *provider,
@@ -359,6 +405,10 @@ watch_refreshed_cb (GrantTokenProvider *provider,
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *when = format_time (now);
   g_autofree char *expires = format_time (grant_token_get_expires_at (token));
+
+  g_clear_error (&watch->last_error);
+  watch->retry_s = WATCH_RETRY_MIN_S;
+  watch_arm (watch, token);
 
   if (watch->output == OUTPUT_JSON)
     print_token (token, OUTPUT_JSON, NULL);
@@ -377,8 +427,79 @@ watch_failed_cb (GrantTokenProvider *provider,
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *when = format_time (now);
 
+  g_clear_error (&watch->last_error);
+  watch->last_error = g_error_copy (error);
   printf ("%s refresh failed: %s\n", when, error->message);
   fflush (stdout);
+}
+
+static gboolean watch_fetch_cb (gpointer user_data);
+
+/* A fetch once the token expired: its outcome comes as a signal too. */
+static void
+watch_fetched_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Watch *watch = user_data;
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+
+  token = grant_token_provider_get_token_finish (GRANT_TOKEN_PROVIDER (object), result, &error);
+  if (token != NULL)
+    return;
+
+  /* Again later, less and less often. */
+  if (watch->last_error == NULL)
+    watch->last_error = g_steal_pointer (&error);
+  watch->expiry = g_timeout_add_seconds (watch->retry_s, watch_fetch_cb, watch);
+  watch->retry_s = MIN (watch->retry_s * 2, WATCH_RETRY_MAX_S);
+}
+
+static gboolean
+watch_fetch_cb (gpointer user_data)
+{
+  Watch *watch = user_data;
+
+  watch->expiry = 0;
+  grant_token_provider_get_token_async (watch->provider, NULL, watch_fetched_cb, watch);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+watch_expired_cb (gpointer user_data)
+{
+  Watch *watch = user_data;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *when = format_time (now);
+
+  watch->expiry = 0;
+  /* A refresh may have come just now. */
+  if (grant_token_provider_peek_token (watch->provider) != NULL)
+    return G_SOURCE_REMOVE;
+
+  printf ("%s expired; asking for a new token until one comes\n", when);
+  fflush (stdout);
+
+  return watch_fetch_cb (watch);
+}
+
+static void
+watch_arm (Watch      *watch,
+           GrantToken *token)
+{
+  GDateTime *expires_at = grant_token_get_expires_at (token);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  GTimeSpan left;
+
+  g_clear_handle_id (&watch->expiry, g_source_remove);
+  if (expires_at == NULL)
+    return;
+
+  left = g_date_time_difference (expires_at, now);
+  watch->expiry = g_timeout_add (left > 0 ? (guint) MIN (left / 1000 + 1, G_MAXUINT) : 0,
+                                 watch_expired_cb, watch);
 }
 
 static gboolean
@@ -452,6 +573,7 @@ main (int   argc,
   setlocale (LC_ALL, "");
   /* Standard output is for the token alone. */
   g_log_writer_default_set_use_stderr (TRUE);
+  g_log_set_writer_func (log_writer, NULL, NULL);
 
   context = g_option_context_new ("- print an OAuth 2.0 client credentials token");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -711,14 +833,23 @@ main (int   argc,
   if (opt_watch)
     {
       g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-      Watch watch = { output };
+      Watch watch = { provider, loop, output, 0, WATCH_RETRY_MIN_S, NULL };
+      int status;
 
       g_signal_connect (provider, "token-refreshed", G_CALLBACK (watch_refreshed_cb), &watch);
       g_signal_connect (provider, "refresh-failed", G_CALLBACK (watch_failed_cb), &watch);
+      watch_arm (&watch, token);
       g_unix_signal_add (SIGINT, quit_cb, loop);
       g_unix_signal_add (SIGTERM, quit_cb, loop);
       say ("watching; interrupt to stop");
       g_main_loop_run (loop);
+
+      /* Interrupted: the exit status says how things stood. */
+      g_signal_handlers_disconnect_by_data (provider, &watch);
+      g_clear_handle_id (&watch.expiry, g_source_remove);
+      status = watch.last_error != NULL ? status_for_error (watch.last_error) : EXIT_OK;
+      g_clear_error (&watch.last_error);
+      return status;
     }
 
   return EXIT_OK;
