@@ -2,7 +2,9 @@
  * examples and for trying libgrant without an account anywhere
  *
  * Prints its base URL on the first line of standard output, then serves
- * until interrupted or until standard input closes:
+ * until interrupted (SIGINT, SIGTERM), or, with --until-stdin-closes,
+ * until its standard input closes (as a script's pipe does when the
+ * script ends):
  *
  *   BASE/token                            a strict RFC 6749 endpoint
  *   BASE/expertfile/v2/oauth/token        answers like ExpertFile
