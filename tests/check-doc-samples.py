@@ -1,16 +1,21 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Compiles or checks every code sample in the guides (docs/*.md).
+"""Compiles, checks or runs every code sample in the guides (docs/*.md).
 
 check-doc-samples.py SOURCE_ROOT BUILD_ROOT
 
 By language: C samples are compiled (inside a function with the usual
 variables declared, or at file scope when the sample defines functions),
-Vala samples are compiled to C with valac, Python samples are compiled,
-JavaScript modules are checked by node, provider files (ini) must load as a
-GrantDialect, shell samples must parse. A `<!-- sample: MODE -->` comment
-before a fence picks another mode (c-file, ini-fragment, ini-broken, skip). Samples
-without a language are output, not code, and are skipped.
+Vala samples are compiled to C with valac, provider files (ini) must load
+as a GrantDialect, shell samples must parse. Python and JavaScript samples
+are parsed, then run: those of each guide in order, in one Python
+namespace or one GJS module, against a grant-local-endpoint, with
+`base_url`/`baseUrl`, `token_url`/`tokenUrl`, `client_id`/`clientId`,
+`client_secret`/`clientSecret`, `provider`, `message` and `loop` given. A
+`<!-- sample: MODE -->` comment before a fence picks another mode (c-file,
+ini-fragment, ini-broken, parse: parsed but not run, as a sample that needs
+a key file or a real server; skip). Samples without a language are output,
+not code, and are skipped.
 """
 
 import os
@@ -150,8 +155,132 @@ def check_sh(code, mode, tmp):
 CHECKS = {'c': check_c, 'vala': check_vala, 'python': check_python, 'js': check_js,
           'ini': check_ini, 'sh': check_sh}
 
+# Running the Python and GJS samples
+
+PYTHON_PRELUDE = {
+    'client_id': 'test-client',
+    'client_secret': 'test-secret',
+}
+
+
+def start_endpoint():
+    endpoint = subprocess.Popen([os.path.join(build_root, 'demo', 'grant-local-endpoint'),
+                                 '--until-stdin-closes'],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return endpoint, endpoint.stdout.readline().strip()
+
+
+def run_python(runnable, base_url):
+    """Runs (line, code) in order in one namespace: a list of (ok, output)."""
+    import traceback
+    import gi
+    gi.require_version('Grant', '1.0')
+    gi.require_version('Soup', '3.0')
+    from gi.repository import GLib, Grant, Soup
+
+    errors = []
+    hook = sys.excepthook
+    # An exception in a callback is printed by PyGObject, not raised.
+    sys.excepthook = lambda kind, value, tb: errors.append(''.join(traceback.format_exception(kind, value, tb)))
+    from gi.repository import Gio, GObject
+    namespace = dict(PYTHON_PRELUDE, base_url=base_url, token_url=base_url + '/token',
+                     GLib=GLib, Gio=Gio, GObject=GObject, Grant=Grant, Soup=Soup)
+    namespace['provider'] = Grant.TokenProvider.new(namespace['token_url'], 'test-client', 'test-secret')
+    results = []
+    try:
+        for line, code in runnable:
+            namespace['message'] = Soup.Message.new('GET', base_url + '/api')
+            loop = GLib.MainLoop()
+            namespace['loop'] = loop
+            timed_out = []
+
+            def give_up():
+                timed_out.append(True)
+                loop.quit()
+                return GLib.SOURCE_REMOVE
+
+            timer = GLib.timeout_add_seconds(20, give_up)
+            del errors[:]
+            try:
+                exec(compile(code, f'sample:{line}', 'exec'), namespace)
+            except Exception:
+                errors.append(traceback.format_exc())
+            if not timed_out:
+                GLib.source_remove(timer)
+            else:
+                errors.append('the main loop ran for 20 s: the sample never quit it')
+            results.append((not errors, '\n'.join(errors)))
+    finally:
+        sys.excepthook = hook
+    return results
+
+
+IMPORT = re.compile(r'^import (\w+) from (\S+);\s*$', re.M)
+
+
+def run_gjs(runnable, base_url, tmp):
+    """Runs (line, code) in order in one GJS module, each sample in a block
+    of its own: a list of (ok, output)."""
+    imports = {'GLib': "'gi://GLib'", 'Gio': "'gi://Gio'", 'GObject': "'gi://GObject'",
+               'Grant': "'gi://Grant?version=1.0'", 'Soup': "'gi://Soup?version=3.0'"}
+    body = []
+    for i, (line, code) in enumerate(runnable):
+        for match in IMPORT.finditer(code):
+            imports[match.group(1)] = match.group(2)
+        code = IMPORT.sub('', code)
+        body.append(f'    current = {i};\n    {{\n{code}\n    }}\n    print(`sample-ok ${{current}}`);\n')
+    module = ''.join(f'import {name} from {source};\n' for name, source in imports.items())
+    module += f"""import System from 'system';
+
+const baseUrl = '{base_url}';
+const tokenUrl = `${{baseUrl}}/token`;
+const clientId = 'test-client';
+const clientSecret = 'test-secret';
+let current = -1;
+
+const loop = new GLib.MainLoop(null, false);
+let status = 0;
+let done = false;
+(async () => {{
+  try {{
+    const provider = Grant.TokenProvider.new(tokenUrl, clientId, clientSecret);
+    const message = Soup.Message.new('GET', `${{baseUrl}}/api`);
+{''.join(body)}
+  }} catch (e) {{
+    print(`sample-failed ${{current}} ${{e}} (at ${{String(e.stack).split(String.fromCharCode(10)).join(' < ')}})`);
+    status = 1;
+  }}
+  done = true;
+  loop.quit();
+}})();
+GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, 30, () => {{
+  print(`sample-failed ${{current}} the samples ran for 30 s`);
+  status = 1;
+  loop.quit();
+}});
+if (!done)
+  loop.run();
+System.exit(status);
+"""
+    path = os.path.join(tmp, 'samples.js')
+    open(path, 'w').write(module)
+    ok, out = run(['gjs', '-m', path])
+    passed = set(int(m) for m in re.findall(r'^sample-ok (\d+)$', out, re.M))
+    failed = re.search(r'^sample-failed (-?\d+) (.*)', out, re.M | re.S)
+    results = []
+    for i in range(len(runnable)):
+        if i in passed:
+            results.append((True, ''))
+        elif failed and int(failed.group(1)) == i:
+            results.append((False, failed.group(2)))
+        else:
+            results.append((False, 'not run: ' + (out if not ok else 'an earlier sample failed')))
+    return results
+
+
 failures = 0
 count = 0
+to_run = {}
 for name in sorted(os.listdir(os.path.join(source_root, 'docs'))):
     if not name.endswith('.md'):
         continue
@@ -174,6 +303,29 @@ for name in sorted(os.listdir(os.path.join(source_root, 'docs'))):
         if not ok:
             failures += 1
             print('# ' + output.strip().replace('\n', '\n# '))
+        elif language in ('python', 'js') and mode != 'parse':
+            to_run.setdefault((name, language), []).append((line, code))
+
+endpoint, base_url = start_endpoint()
+try:
+    for (name, language), runnable in sorted(to_run.items()):
+        tmp = tempfile.mkdtemp()
+        try:
+            if language == 'python':
+                results = run_python(runnable, base_url)
+            else:
+                results = run_gjs(runnable, base_url, tmp)
+        finally:
+            shutil.rmtree(tmp)
+        for (line, _), (ok, output) in zip(runnable, results):
+            count += 1
+            print(f'{"ok" if ok else "not ok"} {count} {name}:{line} ({language}, ran)')
+            if not ok:
+                failures += 1
+                print('# ' + output.strip().replace('\n', '\n# '))
+finally:
+    endpoint.stdin.close()
+    endpoint.wait()
 
 print(f'1..{count}')
 sys.exit(1 if failures else 0)
