@@ -17,6 +17,9 @@ void
 grant_memory_wipe (gpointer data,
                    gsize    length)
 {
+  if (data == NULL || length == 0)
+    return;
+
 #ifdef HAVE_EXPLICIT_BZERO
   explicit_bzero (data, length);
 #else
