@@ -14,6 +14,7 @@ packages=(
   clang libclang-rt-14-dev openssl
   libgnutls28-dev softhsm2 gnutls-bin
   redis-server
+  gir1.2-gtk-4.0 gir1.2-adw-1 xvfb xauth
 )
 
 if [ "${1:-}" = --bench ]; then

@@ -37,6 +37,8 @@ ANY_LINK = re.compile(r'\]\(([A-Za-z0-9_./-]+)\.(md|html)(#[^)]*)?\)')
 def check(paths):
     broken = 0
     for path in paths:
+        if not path.endswith('.md'):
+            continue
         with open(path, encoding='utf-8') as f:
             text = f.read()
         for match in ANY_LINK.finditer(text):
