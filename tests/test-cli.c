@@ -479,27 +479,53 @@ read_line (GDataInputStream *stream)
   return line;
 }
 
+/* grant-token --watch for the endpoint's client, its output as lines. */
+static GSubprocess *
+spawn_watch (LocalEndpoint     *endpoint,
+             GDataInputStream **out)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "grant-token", NULL);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *process;
+
+  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", "test-secret", TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, tool, "-c", "test-client",
+                                         "-u", endpoint->token_url, "--watch", NULL);
+  g_assert_no_error (error);
+  *out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+
+  return process;
+}
+
+/* Interrupts it, and checks its exit status. */
+static void
+stop_watch (GSubprocess *process,
+            int          status)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (process, SIGTERM);
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, status);
+}
+
 static void
 test_watch (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "grant-token", NULL);
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autofree char *first = local_endpoint_token (endpoint, 1);
   g_autofree char *line1 = NULL;
   g_autofree char *line2 = NULL;
   g_autofree char *line3 = NULL;
-  g_autoptr(GError) error = NULL;
 
   /* Two-second tokens: refreshed about a second later. */
   endpoint->expires_in = 2;
-  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", "test-secret", TRUE);
-  process = g_subprocess_launcher_spawn (launcher, &error, tool, "-c", "test-client",
-                                         "-u", endpoint->token_url, "--watch", NULL);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  process = spawn_watch (endpoint, &out);
 
   line1 = read_line (out);
   g_assert_cmpstr (line1, ==, first);
@@ -530,10 +556,7 @@ test_watch (void)
     }
 
   /* Interrupted while all is well, it exits with 0. */
-  g_subprocess_send_signal (process, SIGTERM);
-  g_assert_true (g_subprocess_wait (process, NULL, &error));
-  g_assert_true (g_subprocess_get_if_exited (process));
-  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+  stop_watch (process, 0);
 }
 
 /* A server that keeps failing until the token has expired: --watch says
@@ -542,21 +565,14 @@ static void
 test_watch_expired (void)
 {
   g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (FALSE);
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_autofree char *tool = g_test_build_filename (G_TEST_BUILT, "..", "tools", "grant-token", NULL);
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autofree char *first = NULL;
-  g_autoptr(GError) error = NULL;
   gboolean expired = FALSE;
   guint failures_after = 0;
 
   endpoint->expires_in = 2;
-  g_subprocess_launcher_setenv (launcher, "GRANT_CLIENT_SECRET", "test-secret", TRUE);
-  process = g_subprocess_launcher_spawn (launcher, &error, tool, "-c", "test-client",
-                                         "-u", endpoint->token_url, "--watch", NULL);
-  g_assert_no_error (error);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
+  process = spawn_watch (endpoint, &out);
   first = read_line (out);
   g_assert_cmpuint (strlen (first), >, 0);
   for (guint i = 0; i < 1000; i++)
@@ -580,10 +596,7 @@ test_watch_expired (void)
     }
 
   /* Interrupted after a failure: status 4, the server's. */
-  g_subprocess_send_signal (process, SIGTERM);
-  g_assert_true (g_subprocess_wait (process, NULL, &error));
-  g_assert_true (g_subprocess_get_if_exited (process));
-  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 4);
+  stop_watch (process, 4);
 }
 
 /* --private-key, --key-id, --key-password-file and GRANT_KEY_PASSWORD;
