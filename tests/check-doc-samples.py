@@ -18,6 +18,8 @@ a key file or a real server; skip). Samples without a language are output,
 not code, and are skipped.
 """
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -201,10 +203,15 @@ def run_python(runnable, base_url):
 
             timer = GLib.timeout_add_seconds(20, give_up)
             del errors[:]
+            output = io.StringIO()
             try:
-                exec(compile(code, f'sample:{line}', 'exec'), namespace)
+                # What a sample prints is not TAP: shown as comments.
+                with contextlib.redirect_stdout(output):
+                    exec(compile(code, f'sample:{line}', 'exec'), namespace)
             except Exception:
                 errors.append(traceback.format_exc())
+            for printed in output.getvalue().splitlines():
+                print('# ' + printed)
             if not timed_out:
                 GLib.source_remove(timer)
             else:
