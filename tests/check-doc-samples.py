@@ -199,6 +199,9 @@ def run_python(runnable, base_url):
             def give_up():
                 timed_out.append(True)
                 loop.quit()
+                # A sample may run a loop of its own under the same name.
+                if namespace.get('loop') is not loop:
+                    namespace['loop'].quit()
                 return GLib.SOURCE_REMOVE
 
             timer = GLib.timeout_add_seconds(20, give_up)
@@ -273,6 +276,11 @@ System.exit(status);
     open(path, 'w').write(module)
     ok, out = run(['gjs', '-m', path])
     passed = set(int(m) for m in re.findall(r'^sample-ok (\d+)$', out, re.M))
+    # A rejection nobody awaited, or a callback that threw, is only a
+    # warning in GJS: it fails the guide all the same.
+    trouble = re.search(r'JS ERROR|Unhandled promise rejection|-(CRITICAL|WARNING) \*\*', out)
+    if not ok or trouble:
+        return [(False, out) for _ in runnable]
     failed = re.search(r'^sample-failed (-?\d+) (.*)', out, re.M | re.S)
     results = []
     for i in range(len(runnable)):

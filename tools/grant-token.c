@@ -167,6 +167,8 @@ say (const char *format,
 /* Messages from the library (a store that failed, say) as the command's
  * own: one line, starting with "grant-token: ". Debug output, when asked
  * for with G_MESSAGES_DEBUG, goes as GLib writes it. */
+static GLogLevelFlags always_fatal;
+
 static GLogWriterOutput
 log_writer (GLogLevelFlags   level,
             const GLogField *fields,
@@ -174,18 +176,28 @@ log_writer (GLogLevelFlags   level,
             gpointer         user_data)
 {
   g_autofree char *line = NULL;
-  const char *message = NULL;
 
   if (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO))
     return g_log_writer_default (level, fields, n_fields, user_data);
 
-  for (gsize i = 0; i < n_fields; i++)
-    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0)
-      message = fields[i].value;
+  for (gsize i = 0; i < n_fields && line == NULL; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE"))
+      line = fields[i].length < 0 ? g_strdup (fields[i].value)
+                                  : g_strndup (fields[i].value, fields[i].length);
+  if (line == NULL)
+    line = g_strdup ("(no message)");
+  /* One line, and nothing that a terminal would take for a command. */
+  for (char *p = line; *p != '\0'; p++)
+    if (g_ascii_iscntrl (*p))
+      *p = ' ';
 
-  line = g_strdelimit (g_strdup (message != NULL ? message : "(no message)"), "\r\n", ' ');
   g_printerr ("grant-token: %s: %s\n",
-              level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL) ? "error" : "warning", line);
+              level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL) ? "error"
+              : level & G_LOG_LEVEL_WARNING ? "warning" : "note", line);
+
+  /* G_DEBUG=fatal-warnings and the like still stop the program. */
+  if (level & (always_fatal | G_LOG_FLAG_FATAL))
+    G_BREAKPOINT ();
 
   return G_LOG_WRITER_HANDLED;
 }
@@ -254,7 +266,8 @@ read_secret (GError **error)
 
   if (g_str_equal (opt_secret_file, "-"))
     {
-      g_autoptr(GString) text = g_string_new (NULL);
+      /* Sized for any secret, so that no growth leaves a copy behind. */
+      g_autoptr(GString) text = g_string_sized_new (4096);
       char buffer[256];
       size_t n;
 
@@ -268,13 +281,6 @@ read_secret (GError **error)
 
   /* A trailing newline is not part of the secret. */
   g_strchomp (data);
-
-  if (*data == '\0')
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is empty",
-                   g_str_equal (opt_secret_file, "-") ? "standard input" : opt_secret_file);
-      return NULL;
-    }
 
   return g_steal_pointer (&data);
 }
@@ -452,6 +458,7 @@ watch_fetched_cb (GObject      *object,
   /* Again later, less and less often. */
   if (watch->last_error == NULL)
     watch->last_error = g_steal_pointer (&error);
+  g_clear_handle_id (&watch->expiry, g_source_remove);
   watch->expiry = g_timeout_add_seconds (watch->retry_s, watch_fetch_cb, watch);
   watch->retry_s = MIN (watch->retry_s * 2, WATCH_RETRY_MAX_S);
 }
@@ -473,33 +480,51 @@ watch_expired_cb (gpointer user_data)
   Watch *watch = user_data;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *when = format_time (now);
+  GrantToken *token = grant_token_provider_peek_token (watch->provider);
 
   watch->expiry = 0;
-  /* A refresh may have come just now. */
-  if (grant_token_provider_peek_token (watch->provider) != NULL)
-    return G_SOURCE_REMOVE;
+  /* A refresh came just now, or a far expiry was only part of the way. */
+  if (token != NULL)
+    {
+      watch_arm (watch, token);
+      return G_SOURCE_REMOVE;
+    }
 
   printf ("%s expired; asking for a new token until one comes\n", when);
   fflush (stdout);
+  /* Without a valid token, being stopped now is a failure. */
+  if (watch->last_error == NULL)
+    watch->last_error = g_error_new_literal (GRANT_ERROR, GRANT_ERROR_SERVER_ERROR,
+                                             "The token expired without a new one");
 
   return watch_fetch_cb (watch);
 }
 
+/* When the token held stops being valid: its expiry, or for one that
+ * names none, the provider's default lifetime after it was issued; in
+ * steps of at most a day, which is all a timer of milliseconds can say. */
 static void
 watch_arm (Watch      *watch,
            GrantToken *token)
 {
+  g_autoptr(GDateTime) fallback = NULL;
   GDateTime *expires_at = grant_token_get_expires_at (token);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   GTimeSpan left;
 
   g_clear_handle_id (&watch->expiry, g_source_remove);
   if (expires_at == NULL)
-    return;
+    {
+      GDateTime *issued_at = grant_token_get_issued_at (token);
+
+      fallback = g_date_time_add_seconds (issued_at != NULL ? issued_at : now,
+                                          grant_token_provider_get_default_lifetime (watch->provider));
+      expires_at = fallback;
+    }
 
   left = g_date_time_difference (expires_at, now);
-  watch->expiry = g_timeout_add (left > 0 ? (guint) MIN (left / 1000 + 1, G_MAXUINT) : 0,
-                                 watch_expired_cb, watch);
+  left = CLAMP (left / 1000 + 1, 0, 24 * 3600 * 1000);
+  watch->expiry = g_timeout_add ((guint) left, watch_expired_cb, watch);
 }
 
 static gboolean
@@ -507,7 +532,8 @@ quit_cb (gpointer user_data)
 {
   g_main_loop_quit (user_data);
 
-  return G_SOURCE_REMOVE;
+  /* Kept: removed once the loop is done, and catching a second signal. */
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -569,10 +595,14 @@ main (int   argc,
   gboolean have_secret;
   Output output = OUTPUT_TOKEN;
   GrantAuthMethod method;
+  g_autoptr(GMainLoop) watch_loop = NULL;
+  guint sigint_id = 0, sigterm_id = 0;
 
   setlocale (LC_ALL, "");
   /* Standard output is for the token alone. */
   g_log_writer_default_set_use_stderr (TRUE);
+  always_fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK);
+  g_log_set_always_fatal (always_fatal);
   g_log_set_writer_func (log_writer, NULL, NULL);
 
   context = g_option_context_new ("- print an OAuth 2.0 client credentials token");
@@ -753,8 +783,14 @@ main (int   argc,
   if (!have_secret && method != GRANT_AUTH_METHOD_NONE && method != GRANT_AUTH_METHOD_TLS_CLIENT_AUTH &&
       method != GRANT_AUTH_METHOD_SELF_SIGNED_TLS_CLIENT_AUTH && method != GRANT_AUTH_METHOD_PRIVATE_KEY_JWT &&
       !(method == GRANT_AUTH_METHOD_AUTO && (opt_private_key != NULL || opt_tls_certificate != NULL)))
-    return fail (EXIT_USAGE, "no client secret: put it in a file for --client-secret-file, "
-                 "or in the GRANT_CLIENT_SECRET environment variable");
+    {
+      /* An empty file is one the client needs a secret from. */
+      if (opt_secret_file != NULL)
+        return fail (EXIT_OTHER, "the client secret in %s is empty",
+                     g_str_equal (opt_secret_file, "-") ? "standard input" : opt_secret_file);
+      return fail (EXIT_USAGE, "no client secret: put it in a file for --client-secret-file, "
+                   "or in the GRANT_CLIENT_SECRET environment variable");
+    }
 
   for (guint i = 0; opt_params != NULL && opt_params[i] != NULL; i++)
     {
@@ -828,25 +864,34 @@ main (int   argc,
       if (dpop_proof == NULL)
         return fail (EXIT_USAGE, "%s", error->message);
     }
+  /* Caught from the first line on: a supervisor that reads it and stops
+   * the command gets the documented status, not a death by signal. */
+  if (opt_watch)
+    {
+      watch_loop = g_main_loop_new (NULL, FALSE);
+      sigint_id = g_unix_signal_add (SIGINT, quit_cb, watch_loop);
+      sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, watch_loop);
+    }
   print_token (token, output, dpop_proof);
 
   if (opt_watch)
     {
-      g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-      Watch watch = { provider, loop, output, 0, WATCH_RETRY_MIN_S, NULL };
+      Watch watch = { provider, watch_loop, output, 0, WATCH_RETRY_MIN_S, NULL };
       int status;
 
       g_signal_connect (provider, "token-refreshed", G_CALLBACK (watch_refreshed_cb), &watch);
       g_signal_connect (provider, "refresh-failed", G_CALLBACK (watch_failed_cb), &watch);
       watch_arm (&watch, token);
-      g_unix_signal_add (SIGINT, quit_cb, loop);
-      g_unix_signal_add (SIGTERM, quit_cb, loop);
       say ("watching; interrupt to stop");
-      g_main_loop_run (loop);
+      /* Interrupted before the loop runs (right after the first line),
+       * it quits as soon as it does. */
+      g_main_loop_run (watch_loop);
 
       /* Interrupted: the exit status says how things stood. */
       g_signal_handlers_disconnect_by_data (provider, &watch);
       g_clear_handle_id (&watch.expiry, g_source_remove);
+      g_clear_handle_id (&sigint_id, g_source_remove);
+      g_clear_handle_id (&sigterm_id, g_source_remove);
       status = watch.last_error != NULL ? status_for_error (watch.last_error) : EXIT_OK;
       g_clear_error (&watch.last_error);
       return status;

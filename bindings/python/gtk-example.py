@@ -20,11 +20,19 @@ import sys
 
 import gi
 
-gi.require_version('Adw', '1')
-gi.require_version('Gtk', '4.0')
+try:
+    gi.require_version('Adw', '1')
+    gi.require_version('Gtk', '4.0')
+except ValueError as missing:
+    # No GTK 4 or libadwaita typelib: a test run skips (77).
+    print(f'gtk-example.py: {missing}', file=sys.stderr)
+    sys.exit(77)
 gi.require_version('Grant', '1.0')
 gi.require_version('Soup', '3.0')
 from gi.repository import Adw, Gio, GLib, Grant, Gtk, Soup  # noqa: E402
+
+
+MAX_EVENTS = 20
 
 
 def describe_left(token):
@@ -67,6 +75,7 @@ class Window(Adw.ApplicationWindow):
         page.add(api_group)
 
         self.events = Adw.PreferencesGroup(title='Events')
+        self.event_rows = []
         page.add(self.events)
 
         toolbar = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
@@ -76,23 +85,39 @@ class Window(Adw.ApplicationWindow):
 
         # The token property changes with every new token, and when one is
         # dropped: the rows follow it; a timer keeps the countdown.
-        provider.connect('notify::token', lambda *_: self.show_token())
-        provider.connect('token-refreshed', self.on_refreshed)
-        provider.connect('refresh-failed', self.on_failed)
-        GLib.timeout_add_seconds(1, self.tick)
+        self.handlers = [provider.connect('notify::token', lambda *_: self.show_token()),
+                         provider.connect('token-refreshed', self.on_refreshed),
+                         provider.connect('refresh-failed', self.on_failed)]
+        self.ticker = GLib.timeout_add_seconds(1, self.tick)
+        self.connect('close-request', self.on_close)
+
+    def on_close(self, window):
+        # The provider outlives the window: it must not call into it.
+        for handler in self.handlers:
+            self.provider.disconnect(handler)
+        GLib.source_remove(self.ticker)
+        return False
 
     def add_event(self, title, text):
         now = GLib.DateTime.new_now_local().format('%X')
-        self.events.add(Adw.ActionRow(title=f'{now} {title}', subtitle=GLib.markup_escape_text(text)))
+        row = Adw.ActionRow(title=f'{now} {title}', subtitle=GLib.markup_escape_text(text))
+        self.events.add(row)
+        self.event_rows.append(row)
+        # The last few only.
+        if len(self.event_rows) > MAX_EVENTS:
+            self.events.remove(self.event_rows.pop(0))
 
     def show_token(self):
         token = self.provider.props.token
         if token is None:
             self.type_row.props.subtitle = 'none'
+            self.scope_row.props.subtitle = '—'
             self.expiry_row.props.subtitle = '—'
             return
-        self.type_row.props.subtitle = token.props.token_type
-        self.scope_row.props.subtitle = token.props.scope or self.provider.props.scope or 'none asked'
+        # Subtitles are Pango markup: what the server sent is escaped.
+        self.type_row.props.subtitle = GLib.markup_escape_text(token.props.token_type)
+        self.scope_row.props.subtitle = GLib.markup_escape_text(
+            token.props.scope or self.provider.props.scope or 'none asked')
         self.expiry_row.props.subtitle = describe_left(token)
 
     def tick(self):
@@ -107,6 +132,7 @@ class Window(Adw.ApplicationWindow):
         print(f'token-refreshed: a {token.props.token_type} token, expires at {when}', flush=True)
         self.add_event('new token', f'a {token.props.token_type} token, expires at {when}')
 
+
     def on_failed(self, provider, error):
         print(f'refresh-failed: {error.message}', file=sys.stderr, flush=True)
         self.add_event('failure', error.message)
@@ -117,7 +143,7 @@ class Window(Adw.ApplicationWindow):
 
         def on_read(provider, result):
             try:
-                body = provider.send_and_read_finish(result).get_data().decode()
+                body = provider.send_and_read_finish(result).get_data().decode(errors='replace')
                 status = int(message.get_status())
                 print(f'API answered {status}: {body}', flush=True)
                 self.api_row.props.subtitle = GLib.markup_escape_text(f'{status}: {body}')
@@ -158,8 +184,19 @@ def main():
             # The API call gets the token first, as an application's would.
             window.call_api(done=lambda status: finish(window, status))
 
+    if args.self_check:
+        # An exception in a handler is printed, not raised: it fails the check.
+        hook = sys.excepthook
+
+        def failed(*exc_info):
+            outcome['broken'] = True
+            hook(*exc_info)
+        sys.excepthook = failed
+
     app.connect('activate', activate)
     app.run([sys.argv[0]])
+    if args.self_check and outcome.get('broken'):
+        return 1
     return outcome['status'] if args.self_check else 0
 
 
