@@ -14,7 +14,8 @@ import re
 import shutil
 import sys
 
-LINK = re.compile(r'\]\(([A-Za-z0-9_-]+)\.md(#[^)]*)?\)')
+# [text](name.md), (./name.md), (name.md#anchor), (name.md "title")
+LINK = re.compile(r'\]\((?:\./)?([A-Za-z0-9_-]+)\.md(#[^)\s]*)?(\s+"[^"]*")?\)')
 
 
 def main(outdir, paths):
@@ -23,7 +24,8 @@ def main(outdir, paths):
         if path.endswith('.md'):
             with open(path, encoding='utf-8') as f:
                 text = f.read()
-            text = LINK.sub(lambda m: f'](%s.html%s)' % (m.group(1), m.group(2) or ''), text)
+            text = LINK.sub(lambda m: '](%s.html%s%s)' % (m.group(1), m.group(2) or '', m.group(3) or ''),
+                            text)
             with open(target, 'w', encoding='utf-8') as f:
                 f.write(text)
         else:
@@ -31,7 +33,7 @@ def main(outdir, paths):
     return 0
 
 
-ANY_LINK = re.compile(r'\]\(([A-Za-z0-9_./-]+)\.(md|html)(#[^)]*)?\)')
+ANY_LINK = re.compile(r'\]\(([A-Za-z0-9_./-]+)\.(md|html)(#[^)\s]*)?(\s+"[^"]*")?\)')
 
 
 def check(paths):
