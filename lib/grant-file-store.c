@@ -16,6 +16,7 @@
 
 #include "grant-error.h"
 #include "grant-file-store.h"
+#include "grant-token-store-private.h"
 #include "grant-utils-private.h"
 
 /**
@@ -395,8 +396,9 @@ load_in_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   GrantFileStore *self = source_object;
-  g_autofree char *name = token_name (task_data, ".token");
-  g_autofree char *path = token_path (self, task_data, ".token");
+  GrantStoreCall *call = task_data;
+  g_autofree char *name = token_name (call->key, ".token");
+  g_autofree char *path = token_path (self, call->key, ".token");
   g_autoptr(GError) error = NULL;
   g_autoptr(GrantSecret) data = NULL;
   GrantToken *token;
@@ -451,34 +453,8 @@ grant_file_store_load_async (GrantTokenStore     *store,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, grant_file_store_load_async);
-  g_task_set_task_data (task, grant_token_key_ref (key), (GDestroyNotify) grant_token_key_unref);
-  g_task_run_in_thread (task, load_in_thread);
-}
-
-static GrantToken *
-grant_file_store_load_finish (GrantTokenStore  *store,
-                              GAsyncResult     *result,
-                              GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-typedef struct {
-  GrantTokenKey *key;
-  GrantToken *token;
-} SaveData;
-
-static void
-save_data_free (SaveData *data)
-{
-  grant_token_key_unref (data->key);
-  g_clear_object (&data->token);
-  g_free (data);
+  grant_store_call_in_thread (store, grant_file_store_load_async, key, NULL, cancellable,
+                              callback, user_data, load_in_thread);
 }
 
 static void
@@ -488,7 +464,7 @@ save_in_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   GrantFileStore *self = source_object;
-  SaveData *data = task_data;
+  GrantStoreCall *data = task_data;
   g_autofree char *path = token_path (self, data->key, ".token");
   g_autoptr(GrantSecret) serialized = grant_token_serialize (data->token);
   g_autoptr(GError) error = NULL;
@@ -523,24 +499,8 @@ grant_file_store_save_async (GrantTokenStore     *store,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-  SaveData *data = g_new0 (SaveData, 1);
-
-  data->key = grant_token_key_ref (key);
-  data->token = g_object_ref (token);
-  g_task_set_source_tag (task, grant_file_store_save_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);
-  g_task_run_in_thread (task, save_in_thread);
-}
-
-static gboolean
-grant_file_store_boolean_finish (GrantTokenStore  *store,
-                                 GAsyncResult     *result,
-                                 GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  grant_store_call_in_thread (store, grant_file_store_save_async, key, token, cancellable,
+                              callback, user_data, save_in_thread);
 }
 
 static void
@@ -550,7 +510,8 @@ clear_in_thread (GTask        *task,
                  GCancellable *cancellable)
 {
   GrantFileStore *self = source_object;
-  g_autofree char *name = token_name (task_data, ".token");
+  GrantStoreCall *call = task_data;
+  g_autofree char *name = token_name (call->key, ".token");
   g_autoptr(GError) error = NULL;
   int dir_fd;
 
@@ -567,7 +528,7 @@ clear_in_thread (GTask        *task,
   if (unlinkat (dir_fd, name, 0) < 0 && errno != ENOENT)
     {
       int saved_errno = errno;
-      g_autofree char *path = token_path (self, task_data, ".token");
+      g_autofree char *path = token_path (self, call->key, ".token");
 
       close (dir_fd);
       g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (saved_errno),
@@ -586,11 +547,8 @@ grant_file_store_clear_async (GrantTokenStore     *store,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, grant_file_store_clear_async);
-  g_task_set_task_data (task, grant_token_key_ref (key), (GDestroyNotify) grant_token_key_unref);
-  g_task_run_in_thread (task, clear_in_thread);
+  grant_store_call_in_thread (store, grant_file_store_clear_async, key, NULL, cancellable,
+                              callback, user_data, clear_in_thread);
 }
 
 static void     grant_file_store_lock_async  (GrantTokenStore      *self,
@@ -598,21 +556,18 @@ static void     grant_file_store_lock_async  (GrantTokenStore      *self,
                                               GCancellable         *cancellable,
                                               GAsyncReadyCallback   callback,
                                               gpointer              user_data);
-static GObject *grant_file_store_lock_finish (GrantTokenStore      *self,
-                                              GAsyncResult         *result,
-                                              GError              **error);
 
 static void
 grant_file_store_iface_init (GrantTokenStoreInterface *iface)
 {
   iface->load_async = grant_file_store_load_async;
-  iface->load_finish = grant_file_store_load_finish;
+  iface->load_finish = grant_store_call_token_finish;
   iface->save_async = grant_file_store_save_async;
-  iface->save_finish = grant_file_store_boolean_finish;
+  iface->save_finish = grant_store_call_boolean_finish;
   iface->clear_async = grant_file_store_clear_async;
-  iface->clear_finish = grant_file_store_boolean_finish;
+  iface->clear_finish = grant_store_call_boolean_finish;
   iface->lock_async = grant_file_store_lock_async;
-  iface->lock_finish = grant_file_store_lock_finish;
+  iface->lock_finish = grant_store_call_object_finish;
 }
 
 /* The lock */
@@ -660,8 +615,9 @@ lock_in_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   GrantFileStore *self = source_object;
-  g_autofree char *name = token_name (task_data, ".lock");
-  g_autofree char *path = token_path (self, task_data, ".lock");
+  GrantStoreCall *call = task_data;
+  g_autofree char *name = token_name (call->key, ".lock");
+  g_autofree char *path = token_path (self, call->key, ".lock");
   g_autoptr(GError) error = NULL;
   gint64 deadline = g_get_monotonic_time () + LOCK_WAIT_LIMIT;
   GrantFileLock *lock;
@@ -730,21 +686,8 @@ grant_file_store_lock_async (GrantTokenStore     *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, grant_file_store_lock_async);
-  g_task_set_task_data (task, grant_token_key_ref (key), (GDestroyNotify) grant_token_key_unref);
-  g_task_run_in_thread (task, lock_in_thread);
-}
-
-static GObject *
-grant_file_store_lock_finish (GrantTokenStore  *self,
-                              GAsyncResult     *result,
-                              GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  grant_store_call_in_thread (self, grant_file_store_lock_async, key, NULL, cancellable,
+                              callback, user_data, lock_in_thread);
 }
 
 /* The object */

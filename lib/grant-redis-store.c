@@ -1066,17 +1066,6 @@ wait_for_message (GrantRedisStore  *self,
     }
 }
 
-typedef struct {
-  GrantTokenKey *key;
-} LockData;
-
-static void
-lock_data_free (LockData *data)
-{
-  grant_token_key_unref (data->key);
-  g_free (data);
-}
-
 static GrantRedisLock *
 lock_new (GrantRedisStore *self,
           const char      *redis_key,
@@ -1117,7 +1106,7 @@ lock_thread (gpointer user_data)
 {
   GTask *task = user_data;
   GrantRedisStore *self = g_task_get_source_object (task);
-  LockData *data = g_task_get_task_data (task);
+  GrantStoreCall *data = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
   g_autofree char *redis_key = NULL;
   g_autofree char *lock_key = NULL;
@@ -1266,14 +1255,11 @@ grant_redis_store_lock_async (GrantTokenStore     *store,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  GTask *task = g_task_new (store, cancellable, callback, user_data);
-  LockData *data = g_new0 (LockData, 1);
+  GTask *task = grant_store_call_new (store, grant_redis_store_lock_async, key, NULL, cancellable,
+                                      callback, user_data);
   g_autoptr(GError) error = NULL;
   GThread *thread;
 
-  data->key = grant_token_key_ref (key);
-  g_task_set_source_tag (task, grant_redis_store_lock_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) lock_data_free);
   thread = g_thread_try_new ("grant-redis-lock", lock_thread, task, &error);
   if (thread == NULL)
     {
@@ -1283,16 +1269,6 @@ grant_redis_store_lock_async (GrantTokenStore     *store,
       return;
     }
   g_thread_unref (thread);
-}
-
-static GObject *
-grant_redis_store_lock_finish (GrantTokenStore  *store,
-                               GAsyncResult     *result,
-                               GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* Load, save, clear */
@@ -1323,6 +1299,7 @@ load_in_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   GrantRedisStore *self = source_object;
+  GrantStoreCall *call = task_data;
   g_autofree char *redis_key = NULL;
   g_autoptr(GrantRespValue) reply = NULL;
   g_autoptr(GrantSecret) plain = NULL;
@@ -1332,12 +1309,12 @@ load_in_thread (GTask        *task,
   GrantToken *token;
   gsize length = 0;
 
-  if (!get_encryption_key (self, task_data, key, &error))
+  if (!get_encryption_key (self, call->key, key, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  redis_key = dup_redis_key (self, task_data, key);
+  redis_key = dup_redis_key (self, call->key, key);
 
   args[0] = "GET";
   args[1] = redis_key;
@@ -1396,34 +1373,8 @@ grant_redis_store_load_async (GrantTokenStore     *store,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, grant_redis_store_load_async);
-  g_task_set_task_data (task, grant_token_key_ref (key), (GDestroyNotify) grant_token_key_unref);
-  g_task_run_in_thread (task, load_in_thread);
-}
-
-static GrantToken *
-grant_redis_store_load_finish (GrantTokenStore  *store,
-                               GAsyncResult     *result,
-                               GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-typedef struct {
-  GrantTokenKey *key;
-  GrantToken *token;
-} SaveData;
-
-static void
-save_data_free (SaveData *data)
-{
-  grant_token_key_unref (data->key);
-  g_clear_object (&data->token);
-  g_free (data);
+  grant_store_call_in_thread (store, grant_redis_store_load_async, key, NULL, cancellable,
+                              callback, user_data, load_in_thread);
 }
 
 static void
@@ -1433,7 +1384,7 @@ save_in_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   GrantRedisStore *self = source_object;
-  SaveData *data = task_data;
+  GrantStoreCall *data = task_data;
   g_autofree char *redis_key = NULL;
   g_autoptr(GrantSecret) serialized = NULL;
   g_autoptr(GrantRespValue) reply = NULL;
@@ -1524,24 +1475,8 @@ grant_redis_store_save_async (GrantTokenStore     *store,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-  SaveData *data = g_new0 (SaveData, 1);
-
-  data->key = grant_token_key_ref (key);
-  data->token = g_object_ref (token);
-  g_task_set_source_tag (task, grant_redis_store_save_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);
-  g_task_run_in_thread (task, save_in_thread);
-}
-
-static gboolean
-grant_redis_store_boolean_finish (GrantTokenStore  *store,
-                                  GAsyncResult     *result,
-                                  GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  grant_store_call_in_thread (store, grant_redis_store_save_async, key, token, cancellable,
+                              callback, user_data, save_in_thread);
 }
 
 static void
@@ -1551,6 +1486,7 @@ clear_in_thread (GTask        *task,
                  GCancellable *cancellable)
 {
   GrantRedisStore *self = source_object;
+  GrantStoreCall *call = task_data;
   g_autofree char *redis_key = NULL;
   g_autoptr(GrantRespValue) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -1558,12 +1494,12 @@ clear_in_thread (GTask        *task,
   guint8 key[KEY_SIZE];
 
   /* Without a key, nothing was stored for this client. */
-  if (!get_encryption_key (self, task_data, key, NULL))
+  if (!get_encryption_key (self, call->key, key, NULL))
     {
       g_task_return_boolean (task, TRUE);
       return;
     }
-  redis_key = dup_redis_key (self, task_data, key);
+  redis_key = dup_redis_key (self, call->key, key);
   grant_memory_wipe (key, sizeof key);
   args[0] = "DEL";
   args[1] = redis_key;
@@ -1582,24 +1518,21 @@ grant_redis_store_clear_async (GrantTokenStore     *store,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (store, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, grant_redis_store_clear_async);
-  g_task_set_task_data (task, grant_token_key_ref (key), (GDestroyNotify) grant_token_key_unref);
-  g_task_run_in_thread (task, clear_in_thread);
+  grant_store_call_in_thread (store, grant_redis_store_clear_async, key, NULL, cancellable,
+                              callback, user_data, clear_in_thread);
 }
 
 static void
 grant_redis_store_iface_init (GrantTokenStoreInterface *iface)
 {
   iface->load_async = grant_redis_store_load_async;
-  iface->load_finish = grant_redis_store_load_finish;
+  iface->load_finish = grant_store_call_token_finish;
   iface->save_async = grant_redis_store_save_async;
-  iface->save_finish = grant_redis_store_boolean_finish;
+  iface->save_finish = grant_store_call_boolean_finish;
   iface->clear_async = grant_redis_store_clear_async;
-  iface->clear_finish = grant_redis_store_boolean_finish;
+  iface->clear_finish = grant_store_call_boolean_finish;
   iface->lock_async = grant_redis_store_lock_async;
-  iface->lock_finish = grant_redis_store_lock_finish;
+  iface->lock_finish = grant_store_call_object_finish;
 }
 
 /* The object */

@@ -10,6 +10,7 @@
 #endif
 
 #include "grant-secret-store.h"
+#include "grant-token-store-private.h"
 #include "grant-utils-private.h"
 
 /**
@@ -224,35 +225,15 @@ grant_secret_store_clear_async (GrantTokenStore     *store,
 
 #endif /* HAVE_LIBSECRET */
 
-static GrantToken *
-grant_secret_store_load_finish (GrantTokenStore  *store,
-                                GAsyncResult     *result,
-                                GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static gboolean
-grant_secret_store_boolean_finish (GrantTokenStore  *store,
-                                   GAsyncResult     *result,
-                                   GError          **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 grant_secret_store_iface_init (GrantTokenStoreInterface *iface)
 {
   iface->load_async = grant_secret_store_load_async;
-  iface->load_finish = grant_secret_store_load_finish;
+  iface->load_finish = grant_store_call_token_finish;
   iface->save_async = grant_secret_store_save_async;
-  iface->save_finish = grant_secret_store_boolean_finish;
+  iface->save_finish = grant_store_call_boolean_finish;
   iface->clear_async = grant_secret_store_clear_async;
-  iface->clear_finish = grant_secret_store_boolean_finish;
+  iface->clear_finish = grant_store_call_boolean_finish;
 }
 
 static void

@@ -442,6 +442,79 @@ grant_token_key_get_lock_timeout (GrantTokenKey *self)
   return self->lock_timeout;
 }
 
+static void
+store_call_free (GrantStoreCall *call)
+{
+  grant_token_key_unref (call->key);
+  g_clear_object (&call->token);
+  g_free (call);
+}
+
+GTask *
+grant_store_call_new (GrantTokenStore     *store,
+                      gpointer             source_tag,
+                      GrantTokenKey       *key,
+                      GrantToken          *token,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  GTask *task = g_task_new (store, cancellable, callback, user_data);
+  GrantStoreCall *call = g_new0 (GrantStoreCall, 1);
+
+  call->key = grant_token_key_ref (key);
+  call->token = token != NULL ? g_object_ref (token) : NULL;
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, call, (GDestroyNotify) store_call_free);
+
+  return task;
+}
+
+void
+grant_store_call_in_thread (GrantTokenStore     *store,
+                            gpointer             source_tag,
+                            GrantTokenKey       *key,
+                            GrantToken          *token,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data,
+                            GTaskThreadFunc      func)
+{
+  g_autoptr(GTask) task = grant_store_call_new (store, source_tag, key, token, cancellable, callback, user_data);
+
+  g_task_run_in_thread (task, func);
+}
+
+GrantToken *
+grant_store_call_token_finish (GrantTokenStore  *store,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+grant_store_call_boolean_finish (GrantTokenStore  *store,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+GObject *
+grant_store_call_object_finish (GrantTokenStore  *store,
+                                GAsyncResult     *result,
+                                GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, store), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /**
  * grant_token_store_load_async:
  * @self: a store

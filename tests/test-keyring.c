@@ -8,46 +8,6 @@
 
 #include "test-utils.h"
 
-typedef struct {
-  gboolean done;
-  GrantToken *token;
-  gboolean ok;
-  GError *error;
-} StoreResult;
-
-static void
-load_cb (GObject      *object,
-         GAsyncResult *res,
-         gpointer      user_data)
-{
-  StoreResult *result = user_data;
-
-  result->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), res, &result->error);
-  result->done = TRUE;
-}
-
-static void
-save_cb (GObject      *object,
-         GAsyncResult *res,
-         gpointer      user_data)
-{
-  StoreResult *result = user_data;
-
-  result->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), res, &result->error);
-  result->done = TRUE;
-}
-
-static void
-clear_cb (GObject      *object,
-          GAsyncResult *res,
-          gpointer      user_data)
-{
-  StoreResult *result = user_data;
-
-  result->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), res, &result->error);
-  result->done = TRUE;
-}
-
 static char *
 helper_load (const char *token_url,
              const char *client_id)
@@ -73,16 +33,16 @@ test_round_trip_across_processes (void)
                                                       GRANT_AUTH_METHOD_CLIENT_SECRET_POST, NULL, NULL);
   g_autoptr(GDateTime) expires = g_date_time_new_now_utc ();
   g_autoptr(GrantToken) token = grant_token_new ("keyring-token", NULL, NULL, NULL, expires);
-  StoreResult saved = { 0 }, loaded = { 0 }, cleared = { 0 };
+  TestStoreResult saved = { 0 }, loaded = { 0 }, cleared = { 0 };
   g_autofree char *elsewhere = NULL;
   g_autofree char *after_clear = NULL;
 
-  grant_token_store_save_async (GRANT_TOKEN_STORE (store), key, token, NULL, save_cb, &saved);
+  grant_token_store_save_async (GRANT_TOKEN_STORE (store), key, token, NULL, test_store_save_cb, &saved);
   test_wait_until (&saved.done);
   g_assert_no_error (saved.error);
   g_assert_true (saved.ok);
 
-  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, NULL, load_cb, &loaded);
+  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, NULL, test_store_load_cb, &loaded);
   test_wait_until (&loaded.done);
   g_assert_no_error (loaded.error);
   g_assert_cmpstr (grant_token_get_access_token (loaded.token), ==, "keyring-token");
@@ -92,7 +52,7 @@ test_round_trip_across_processes (void)
   elsewhere = helper_load ("https://keyring.example/token", "keyring-client");
   g_assert_cmpstr (elsewhere, ==, "keyring-token");
 
-  grant_token_store_clear_async (GRANT_TOKEN_STORE (store), key, NULL, clear_cb, &cleared);
+  grant_token_store_clear_async (GRANT_TOKEN_STORE (store), key, NULL, test_store_clear_cb, &cleared);
   test_wait_until (&cleared.done);
   g_assert_no_error (cleared.error);
   after_clear = helper_load ("https://keyring.example/token", "keyring-client");

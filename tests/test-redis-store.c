@@ -169,97 +169,6 @@ test_redis_free (TestRedis *redis)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestRedis, test_redis_free)
 
-/* Store calls, run to the end */
-
-typedef struct {
-  gboolean done;
-  gboolean ok;
-  GrantToken *token;
-  GError *error;
-} StoreResult;
-
-static void
-load_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  StoreResult *res = user_data;
-
-  res->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), result, &res->error);
-  g_assert_true (res->token == NULL || res->error == NULL);
-  res->done = TRUE;
-}
-
-static void
-save_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  StoreResult *res = user_data;
-
-  res->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), result, &res->error);
-  g_assert_true (res->ok == (res->error == NULL));
-  res->done = TRUE;
-}
-
-static void
-clear_cb (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  StoreResult *res = user_data;
-
-  res->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), result, &res->error);
-  g_assert_true (res->ok == (res->error == NULL));
-  res->done = TRUE;
-}
-
-static GrantToken *
-store_load (GrantRedisStore  *store,
-            GrantTokenKey    *key,
-            GError          **error)
-{
-  StoreResult result = { 0 };
-
-  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, NULL, load_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
-
-static gboolean
-store_save (GrantRedisStore  *store,
-            GrantTokenKey    *key,
-            GrantToken       *token,
-            GError          **error)
-{
-  StoreResult result = { 0 };
-
-  grant_token_store_save_async (GRANT_TOKEN_STORE (store), key, token, NULL, save_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.ok;
-}
-
-static gboolean
-store_clear (GrantRedisStore  *store,
-             GrantTokenKey    *key,
-             GError          **error)
-{
-  StoreResult result = { 0 };
-
-  grant_token_store_clear_async (GRANT_TOKEN_STORE (store), key, NULL, clear_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.ok;
-}
-
 static GBytes *
 make_key (guint8 fill)
 {
@@ -430,12 +339,12 @@ test_no_key (void)
   g_autoptr(GBytes) short_key = g_bytes_new_static ("short", 5);
 
   g_assert_no_error (error);
-  g_assert_false (store_save (store, key, token, &error));
+  g_assert_false (test_store_save (store, key, token, &error));
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_assert_nonnull (strstr (error->message, "encryption-key"));
   g_clear_error (&error);
 
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_null (loaded);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_clear_error (&error);
@@ -443,7 +352,7 @@ test_no_key (void)
   g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, "*must have 32 bytes, not 5*");
   g_object_set (store, "encryption-key", short_key, NULL);
   g_test_assert_expected_messages ();
-  g_assert_false (store_save (store, key, token, &error));
+  g_assert_false (test_store_save (store, key, token, &error));
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_assert_nonnull (strstr (error->message, "5 bytes"));
 }
@@ -488,13 +397,13 @@ test_round_trip (void)
   redis_key = grant_redis_store_dup_key_name (store, key, NULL);
 
   /* Nothing stored yet: no token, no error. */
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_no_error (error);
   g_assert_null (loaded);
 
-  g_assert_true (store_save (store, key, token, &error));
+  g_assert_true (test_store_save (store, key, token, &error));
   g_assert_no_error (error);
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_no_error (error);
   g_assert_nonnull (loaded);
   g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "redis-access-token-0123456789");
@@ -515,11 +424,11 @@ test_round_trip (void)
   g_assert_cmpint (pttl->integer, >, 3500 * 1000);
   g_assert_cmpint (pttl->integer, <=, 3540 * 1000);
 
-  g_assert_true (store_clear (store, key, &error));
+  g_assert_true (test_store_clear (store, key, &error));
   g_assert_no_error (error);
   gone = raw (store, "EXISTS", redis_key, NULL);
   g_assert_cmpint (gone->integer, ==, 0);
-  cleared = store_load (store, key, &error);
+  cleared = test_store_load (store, key, &error);
   g_assert_no_error (error);
   g_assert_null (cleared);
 }
@@ -547,21 +456,21 @@ test_expiry (void)
   grant_redis_store_set_key_prefix (store, "test:");
   redis_key = grant_redis_store_dup_key_name (store, key, NULL);
 
-  g_assert_true (store_save (store, key, short_lived, &error));
+  g_assert_true (test_store_save (store, key, short_lived, &error));
   g_assert_no_error (error);
   pttl = raw (store, "PTTL", redis_key, NULL);
   g_assert_cmpint (pttl->integer, >, 0);
   g_assert_cmpint (pttl->integer, <=, 30 * 1000);
   g_clear_pointer (&pttl, grant_resp_value_free);
 
-  g_assert_true (store_save (store, key, no_expiry, &error));
+  g_assert_true (test_store_save (store, key, no_expiry, &error));
   g_assert_no_error (error);
   pttl = raw (store, "PTTL", redis_key, NULL);
   g_assert_cmpint (pttl->integer, >, 0);
   g_assert_cmpint (pttl->integer, <=, 3600 * 1000);
 
   /* An expired token is not written; it removes the one stored. */
-  g_assert_true (store_save (store, key, expired, &error));
+  g_assert_true (test_store_save (store, key, expired, &error));
   g_assert_no_error (error);
   exists = raw (store, "EXISTS", redis_key, NULL);
   g_assert_cmpint (exists->integer, ==, 0);
@@ -590,7 +499,7 @@ test_garbage (void)
       g_autoptr(GError) error = NULL;
 
       g_assert_cmpint (set->type, ==, GRANT_RESP_SIMPLE);
-      loaded = store_load (store, key, &error);
+      loaded = test_store_load (store, key, &error);
       g_assert_null (loaded);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
       g_assert_nonnull (strstr (error->message, redis_key));
@@ -604,7 +513,7 @@ test_garbage (void)
     g_autoptr(GrantToken) loaded = NULL;
     g_autoptr(GError) error = NULL;
 
-    loaded = store_load (store, key, &error);
+    loaded = test_store_load (store, key, &error);
     g_assert_null (loaded);
     g_assert_nonnull (error);
     g_assert_nonnull (strstr (error->message, "WRONGTYPE"));
@@ -629,11 +538,11 @@ test_wrong_key (void)
   store = store_for (redis->url, 1);
   other = store_for (redis->url, 2);
 
-  g_assert_true (store_save (store, key, token, &error));
+  g_assert_true (test_store_save (store, key, token, &error));
   g_assert_no_error (error);
 
   /* Another key looks under another name, and finds nothing. */
-  loaded = store_load (other, key, &error);
+  loaded = test_store_load (other, key, &error);
   g_assert_no_error (error);
   g_assert_null (loaded);
 
@@ -648,14 +557,14 @@ test_wrong_key (void)
     g_assert_nonnull (copied);
     g_assert_cmpint (copied->integer, ==, 1);
   }
-  loaded = store_load (other, key, &error);
+  loaded = test_store_load (other, key, &error);
   g_assert_null (loaded);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_assert_nonnull (strstr (error->message, "encryption-key"));
   g_clear_error (&error);
 
   /* The right key still opens it. */
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "sealed-token");
 }
@@ -689,17 +598,17 @@ test_auth (void)
     g_autoptr(GrantToken) elsewhere = NULL;
     g_autoptr(GError) error = NULL;
 
-    g_assert_true (store_save (store, key, token, &error));
+    g_assert_true (test_store_save (store, key, token, &error));
     g_assert_no_error (error);
-    loaded = store_load (store, key, &error);
+    loaded = test_store_load (store, key, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "auth-token");
 
     /* Database 1 is another: nothing there. */
-    elsewhere = store_load (alice, key, &error);
+    elsewhere = test_store_load (alice, key, &error);
     g_assert_no_error (error);
     g_assert_null (elsewhere);
-    g_assert_true (store_save (alice, key, token, &error));
+    g_assert_true (test_store_save (alice, key, token, &error));
     g_assert_no_error (error);
   }
 
@@ -713,7 +622,7 @@ test_auth (void)
         g_autoptr(GrantToken) loaded = NULL;
         g_autoptr(GError) error = NULL;
 
-        loaded = store_load (store, key, &error);
+        loaded = test_store_load (store, key, &error);
         g_test_message ("%s", error != NULL ? error->message : "(no error)");
         g_assert_null (loaded);
         g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
@@ -721,7 +630,7 @@ test_auth (void)
         g_assert_null (strstr (error->message, "not-the-password"));
         g_clear_error (&error);
 
-        g_assert_false (store_save (store, key, token, &error));
+        g_assert_false (test_store_save (store, key, token, &error));
         g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
       }
   }
@@ -743,13 +652,13 @@ test_down_and_back (void)
 
   redis = test_redis_start (NULL, NULL);
   store = store_for (redis->url, 1);
-  g_assert_true (store_save (store, key, token, &error));
+  g_assert_true (test_store_save (store, key, token, &error));
   g_assert_no_error (error);
 
   /* Stopped: the store's connection is dead, and nobody listens. */
   test_redis_kill (redis);
   start = g_get_monotonic_time ();
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_null (loaded);
   g_assert_nonnull (error);
   g_test_message ("%s", error->message);
@@ -757,18 +666,18 @@ test_down_and_back (void)
   g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
   g_clear_error (&error);
 
-  g_assert_false (store_save (store, key, token, &error));
+  g_assert_false (test_store_save (store, key, token, &error));
   g_assert_nonnull (error);
   g_clear_error (&error);
 
   /* Back (empty: it keeps nothing on disk): used again at once. */
   test_redis_run (redis, NULL);
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_no_error (error);
   g_assert_null (loaded);
-  g_assert_true (store_save (store, key, token, &error));
+  g_assert_true (test_store_save (store, key, token, &error));
   g_assert_no_error (error);
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "down-token");
 }
@@ -817,7 +726,7 @@ test_timeout (void)
   store = store_for (url, 1);
   grant_redis_store_set_step_timeout (store, 1);
   start = g_get_monotonic_time ();
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_null (loaded);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_nonnull (strstr (error->message, "Redis at redis://127.0.0.1:"));
@@ -835,7 +744,7 @@ test_cancelled (void)
   g_autoptr(GrantRedisStore) store = NULL;
   g_autoptr(GrantTokenKey) key = test_key ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  StoreResult result = { 0 };
+  TestStoreResult result = { 0 };
 
   if (!require_redis ())
     return;
@@ -844,7 +753,7 @@ test_cancelled (void)
   store = store_for (redis->url, 1);
 
   g_cancellable_cancel (cancellable);
-  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, cancellable, load_cb, &result);
+  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, cancellable, test_store_load_cb, &result);
   test_wait_until (&result.done);
   g_assert_null (result.token);
   g_assert_error (result.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -952,16 +861,16 @@ test_tls (void)
       g_usleep (20 * G_TIME_SPAN_MILLISECOND);
     }
 
-  g_assert_true (store_save (store, key, token, &error));
+  g_assert_true (test_store_save (store, key, token, &error));
   g_assert_no_error (error);
-  loaded = store_load (store, key, &error);
+  loaded = test_store_load (store, key, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "tls-token");
   g_clear_object (&loaded);
 
   /* The system's trust does not know the private CA. */
   system_trust = store_for (url, 1);
-  loaded = store_load (system_trust, key, &error);
+  loaded = test_store_load (system_trust, key, &error);
   g_assert_null (loaded);
   g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
   g_assert_nonnull (strstr (error->message, "rediss://127.0.0.1:"));
@@ -970,7 +879,7 @@ test_tls (void)
   /* Nor does plain RESP reach a TLS port. */
   plain_url = redis_url (tls_port, NULL);
   plain = store_for (plain_url, 1);
-  loaded = store_load (plain, key, &error);
+  loaded = test_store_load (plain, key, &error);
   g_assert_null (loaded);
   g_assert_nonnull (error);
 
@@ -1160,7 +1069,7 @@ test_lock (void)
   grant_token_key_set_lock_timeout (key, 10);
 
   /* A miss, then the lock: held for a second less than the timeout. */
-  loaded = store_load (mine, key, &error);
+  loaded = test_store_load (mine, key, &error);
   g_assert_no_error (error);
   g_assert_null (loaded);
   lock = store_lock (mine, key);
@@ -1169,25 +1078,25 @@ test_lock (void)
   g_assert_cmpint (left, <=, 9000);
 
   /* Its save releases it, before the save returns. */
-  g_assert_true (store_save (mine, key, token, &error));
+  g_assert_true (test_store_save (mine, key, token, &error));
   g_assert_no_error (error);
   g_assert_cmpint (integer_command (mine, exists), ==, 0);
   g_clear_object (&lock);
 
   /* Another process's save between a miss and the lock: the lock is not
    * taken, since the token is there to load. */
-  g_assert_true (store_clear (mine, key, &error));
-  loaded = store_load (mine, key, &error);
+  g_assert_true (test_store_clear (mine, key, &error));
+  loaded = test_store_load (mine, key, &error);
   g_assert_no_error (error);
   g_assert_null (loaded);
-  g_assert_true (store_save (theirs, key, token, &error));
+  g_assert_true (test_store_save (theirs, key, token, &error));
   lock = store_lock (mine, key);
   g_assert_cmpint (integer_command (mine, exists), ==, 0);
   g_clear_object (&lock);
 
   /* A lock let go without a save is released too, in a thread. */
-  g_assert_true (store_clear (mine, key, &error));
-  loaded = store_load (mine, key, &error);
+  g_assert_true (test_store_clear (mine, key, &error));
+  loaded = test_store_load (mine, key, &error);
   g_assert_null (loaded);
   lock = store_lock (mine, key);
   g_assert_cmpint (integer_command (mine, exists), ==, 1);
@@ -1617,20 +1526,20 @@ test_documented_acl (void)
     LockResult waiting = { 0 };
     g_autoptr(GrantRedisStore) probe = NULL;
 
-    loaded = store_load (first, key, &error);
+    loaded = test_store_load (first, key, &error);
     g_assert_no_error (error);
-    loaded = store_load (second, key, &error);
+    loaded = test_store_load (second, key, &error);
     g_assert_no_error (error);
     held = store_lock (first, key);
     grant_token_store_lock_async (GRANT_TOKEN_STORE (second), key, NULL, lock_cb, &waiting);
     probe = store_for (redis->url, 1);
     while (count_waiters (probe, "prod:grant:") < 1)
       g_main_context_iteration (NULL, FALSE);
-    g_assert_true (store_save (first, key, saved, &error));
+    g_assert_true (test_store_save (first, key, saved, &error));
     test_wait_until (&waiting.done);
     g_assert_no_error (waiting.error);
     g_clear_object (&waiting.lock);
-    loaded = store_load (second, key, &error);
+    loaded = test_store_load (second, key, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "acl-token");
   }

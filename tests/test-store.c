@@ -14,92 +14,6 @@
 
 #define S G_GINT64_CONSTANT (1000000)
 
-typedef struct {
-  gboolean done;
-  GrantToken *token;
-  gboolean ok;
-  GError *error;
-} StoreResult;
-
-static void
-load_cb (GObject      *object,
-         GAsyncResult *res,
-         gpointer      user_data)
-{
-  StoreResult *result = user_data;
-
-  result->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), res, &result->error);
-  result->done = TRUE;
-}
-
-static void
-save_cb (GObject      *object,
-         GAsyncResult *res,
-         gpointer      user_data)
-{
-  StoreResult *result = user_data;
-
-  result->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), res, &result->error);
-  result->done = TRUE;
-}
-
-static void
-clear_cb (GObject      *object,
-          GAsyncResult *res,
-          gpointer      user_data)
-{
-  StoreResult *result = user_data;
-
-  result->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), res, &result->error);
-  result->done = TRUE;
-}
-
-static GrantToken *
-store_load (GrantTokenStore  *store,
-            GrantTokenKey    *key,
-            GError          **error)
-{
-  StoreResult result = { 0 };
-
-  grant_token_store_load_async (store, key, NULL, load_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.token;
-}
-
-static gboolean
-store_save (GrantTokenStore  *store,
-            GrantTokenKey    *key,
-            GrantToken       *token,
-            GError          **error)
-{
-  StoreResult result = { 0 };
-
-  grant_token_store_save_async (store, key, token, NULL, save_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.ok;
-}
-
-static gboolean
-store_clear (GrantTokenStore  *store,
-             GrantTokenKey    *key,
-             GError          **error)
-{
-  StoreResult result = { 0 };
-
-  grant_token_store_clear_async (store, key, NULL, clear_cb, &result);
-  test_wait_until (&result.done);
-  if (result.error != NULL)
-    g_propagate_error (error, result.error);
-
-  return result.ok;
-}
-
 static char *
 make_temp_dir (void)
 {
@@ -243,11 +157,11 @@ test_file_store_round_trip (void)
 
   g_assert_cmpstr (grant_file_store_get_directory (store), ==, dir);
 
-  nothing = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  nothing = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
   g_assert_no_error (error);
   g_assert_null (nothing);
 
-  g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_assert_true (test_store_save (GRANT_TOKEN_STORE (store), key, token, &error));
   g_assert_no_error (error);
 
   /* Readable by the owner alone. */
@@ -256,25 +170,25 @@ test_file_store_round_trip (void)
   g_assert_cmpint (g_stat (path, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 
-  loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  loaded = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (loaded), ==, "file-token");
 
   /* Replaced atomically: the new content, and no temporary file left. */
-  g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, newer, &error));
-  loaded_newer = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  g_assert_true (test_store_save (GRANT_TOKEN_STORE (store), key, newer, &error));
+  loaded_newer = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
   g_assert_cmpstr (grant_token_get_access_token (loaded_newer), ==, "newer-token");
   listing = g_dir_open (dir, 0, NULL);
   g_assert_cmpstr (g_dir_read_name (listing), ==, file_name);
   g_assert_null (g_dir_read_name (listing));
 
-  g_assert_true (store_clear (GRANT_TOKEN_STORE (store), key, &error));
+  g_assert_true (test_store_clear (GRANT_TOKEN_STORE (store), key, &error));
   g_assert_no_error (error);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
-  cleared = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  cleared = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
   g_assert_null (cleared);
   /* Clearing nothing is fine. */
-  g_assert_true (store_clear (GRANT_TOKEN_STORE (store), key, &error));
+  g_assert_true (test_store_clear (GRANT_TOKEN_STORE (store), key, &error));
 
   test_remove_tree (base);
 }
@@ -290,7 +204,7 @@ test_file_store_tightens_directory (void)
   struct stat st;
 
   g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
-  g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_assert_true (test_store_save (GRANT_TOKEN_STORE (store), key, token, &error));
   g_assert_cmpint (g_stat (dir, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
 
@@ -321,13 +235,13 @@ test_file_store_bad_files (void)
 
       g_assert_true (g_file_set_contents (path, contents[i], i == 3 ? 4 : -1, NULL));
       g_chmod (path, 0600);
-      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      loaded = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
       g_assert_no_error (error);
       g_assert_null (loaded);
       /* Ignored, and out of the way of the next save. */
       g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
-      g_assert_true (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
-      again = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      g_assert_true (test_store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+      again = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
       g_assert_cmpstr (grant_token_get_access_token (again), ==, "good-token");
     }
 
@@ -347,7 +261,7 @@ test_file_store_unwritable (void)
 
   /* A directory that cannot be made: its parent is a file. */
   g_assert_true (g_file_set_contents (blocker, "", -1, NULL));
-  g_assert_false (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_assert_false (test_store_save (GRANT_TOKEN_STORE (store), key, token, &error));
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, dir));
 
@@ -920,9 +834,9 @@ store_load_within (GrantTokenStore  *store,
                    guint             ms,
                    GError          **error)
 {
-  StoreResult result = { 0 };
+  TestStoreResult result = { 0 };
 
-  grant_token_store_load_async (store, key, NULL, load_cb, &result);
+  grant_token_store_load_async (store, key, NULL, test_store_load_cb, &result);
   g_assert_true (wait_at_most (&result.done, ms));
   if (result.error != NULL)
     g_propagate_error (error, result.error);
@@ -1068,7 +982,7 @@ test_file_store_planted_fifo (void)
   g_test_assert_expected_messages ();
   g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
   assert_token_file_ours (path);
-  reloaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  reloaded = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (grant_token_get_access_token (reloaded), ==, grant_token_get_access_token (token));
 
@@ -1108,7 +1022,7 @@ test_file_store_planted_symlink (void)
   g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
   plant_token (planted, "planted-token");
   g_assert_cmpint (symlink (planted, path), ==, 0);
-  loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+  loaded = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
   g_assert_null (loaded);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
   g_assert_nonnull (strstr (error->message, path));
@@ -1170,7 +1084,7 @@ test_file_store_exposed_token_file (void)
       g_test_message ("mode %04o", cases[i].mode);
       plant_token (path, "exposed-token");
       g_assert_cmpint (g_chmod (path, cases[i].mode), ==, 0);
-      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      loaded = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
       g_assert_null (loaded);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
       g_assert_nonnull (strstr (error->message, path));
@@ -1185,7 +1099,7 @@ test_file_store_exposed_token_file (void)
 
       plant_token (path, "foreign-token");
       g_assert_cmpint (chown (path, 65534, 65534), ==, 0);
-      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      loaded = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
       g_assert_null (loaded);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
       g_assert_nonnull (strstr (error->message, path));
@@ -1252,14 +1166,14 @@ check_refused_directory (const char *base,
       g_autoptr(GObject) lock = NULL;
       g_autoptr(GError) error = NULL;
 
-      loaded = store_load (GRANT_TOKEN_STORE (store), key, &error);
+      loaded = test_store_load (GRANT_TOKEN_STORE (store), key, &error);
       g_assert_null (loaded);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
       g_assert_nonnull (strstr (error->message, dir));
       g_assert_nonnull (strstr (error->message, why));
       g_clear_error (&error);
 
-      g_assert_false (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+      g_assert_false (test_store_save (GRANT_TOKEN_STORE (store), key, token, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
       g_clear_error (&error);
 
@@ -1268,7 +1182,7 @@ check_refused_directory (const char *base,
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
       g_clear_error (&error);
 
-      g_assert_false (store_clear (GRANT_TOKEN_STORE (store), key, &error));
+      g_assert_false (test_store_clear (GRANT_TOKEN_STORE (store), key, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
     }
   g_test_assert_expected_messages ();
@@ -1354,7 +1268,7 @@ test_file_store_symlinked_directory (void)
   g_assert_cmpint (g_mkdir (real, 0700), ==, 0);
   g_assert_cmpint (symlink (real, dir), ==, 0);
   g_test_expect_message ("Grant", G_LOG_LEVEL_WARNING, pattern);
-  g_assert_false (store_save (GRANT_TOKEN_STORE (store), key, token, &error));
+  g_assert_false (test_store_save (GRANT_TOKEN_STORE (store), key, token, &error));
   g_test_assert_expected_messages ();
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
   g_assert_nonnull (strstr (error->message, "is a symbolic link"));

@@ -552,3 +552,87 @@ test_network_monitor_set_available (TestNetworkMonitor *self,
   g_object_notify (G_OBJECT (self), "network-available");
   g_signal_emit_by_name (self, "network-changed", available);
 }
+
+/* Token stores */
+
+void
+test_store_load_cb (GObject      *object,
+                    GAsyncResult *res,
+                    gpointer      user_data)
+{
+  TestStoreResult *result = user_data;
+
+  result->token = grant_token_store_load_finish (GRANT_TOKEN_STORE (object), res, &result->error);
+  g_assert_true (result->token == NULL || result->error == NULL);
+  result->done = TRUE;
+}
+
+void
+test_store_save_cb (GObject      *object,
+                    GAsyncResult *res,
+                    gpointer      user_data)
+{
+  TestStoreResult *result = user_data;
+
+  result->ok = grant_token_store_save_finish (GRANT_TOKEN_STORE (object), res, &result->error);
+  g_assert_true (result->ok == (result->error == NULL));
+  result->done = TRUE;
+}
+
+void
+test_store_clear_cb (GObject      *object,
+                     GAsyncResult *res,
+                     gpointer      user_data)
+{
+  TestStoreResult *result = user_data;
+
+  result->ok = grant_token_store_clear_finish (GRANT_TOKEN_STORE (object), res, &result->error);
+  g_assert_true (result->ok == (result->error == NULL));
+  result->done = TRUE;
+}
+
+GrantToken *
+test_store_load (gpointer       store,
+                 GrantTokenKey *key,
+                 GError       **error)
+{
+  TestStoreResult result = { 0 };
+
+  grant_token_store_load_async (GRANT_TOKEN_STORE (store), key, NULL, test_store_load_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.token;
+}
+
+gboolean
+test_store_save (gpointer       store,
+                 GrantTokenKey *key,
+                 GrantToken    *token,
+                 GError       **error)
+{
+  TestStoreResult result = { 0 };
+
+  grant_token_store_save_async (GRANT_TOKEN_STORE (store), key, token, NULL, test_store_save_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.ok;
+}
+
+gboolean
+test_store_clear (gpointer       store,
+                  GrantTokenKey *key,
+                  GError       **error)
+{
+  TestStoreResult result = { 0 };
+
+  grant_token_store_clear_async (GRANT_TOKEN_STORE (store), key, NULL, test_store_clear_cb, &result);
+  test_wait_until (&result.done);
+  if (result.error != NULL)
+    g_propagate_error (error, result.error);
+
+  return result.ok;
+}

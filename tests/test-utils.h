@@ -60,6 +60,38 @@ GrantToken    *test_provider_refresh      (GrantTokenProvider  *provider,
                                            GCancellable        *cancellable,
                                            GError             **error);
 
+/* What a token store's load, save or clear call gave, once @done: a load
+ * gives a token or not, with no error then; a save or clear is @ok exactly
+ * when it gives no error (the callbacks check both). */
+typedef struct {
+  gboolean done;
+  gboolean ok;
+  GrantToken *token;
+  GError *error;
+} TestStoreResult;
+
+void           test_store_load_cb     (GObject      *object,
+                                       GAsyncResult *res,
+                                       gpointer      user_data);
+void           test_store_save_cb     (GObject      *object,
+                                       GAsyncResult *res,
+                                       gpointer      user_data);
+void           test_store_clear_cb    (GObject      *object,
+                                       GAsyncResult *res,
+                                       gpointer      user_data);
+
+/* Each runs one call on @store (any GrantTokenStore) to its end. */
+GrantToken    *test_store_load        (gpointer       store,
+                                       GrantTokenKey *key,
+                                       GError       **error);
+gboolean       test_store_save        (gpointer       store,
+                                       GrantTokenKey *key,
+                                       GrantToken    *token,
+                                       GError       **error);
+gboolean       test_store_clear       (gpointer       store,
+                                       GrantTokenKey *key,
+                                       GError       **error);
+
 /* Log capture: everything libgrant logs, at every level, for secret checks. */
 void           test_capture_logs      (void);
 char          *test_dup_captured_logs (void);

@@ -195,8 +195,10 @@ log_writer (GLogLevelFlags   level,
               level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL) ? "error"
               : level & G_LOG_LEVEL_WARNING ? "warning" : "note", line);
 
-  /* G_DEBUG=fatal-warnings and the like still stop the program. */
-  if (level & (always_fatal | G_LOG_FLAG_FATAL))
+  /* G_DEBUG=fatal-warnings and the like still stop the program: GLib
+   * applies that mask in its own writer only (G_LOG_FLAG_FATAL it honours
+   * after any writer). */
+  if (level & always_fatal)
     G_BREAKPOINT ();
 
   return G_LOG_WRITER_HANDLED;
