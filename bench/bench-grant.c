@@ -19,9 +19,10 @@
  *               per lifetime; the time to a token from a warm Redis store
  *               against a fresh fetch
  *
- * "bench-grant peer fetch|cached|concurrent BASE_URL N" measures one figure
- * the way bench/go/fetch.go and bench/python/fetch.py measure the peers,
- * and prints it on one line as they do.
+ * "bench-grant peer fetch|floor|cached|concurrent BASE_URL N" measures one
+ * figure the way bench/go/fetch.go and bench/python/fetch.py measure the
+ * peers, and prints it on one line as they do ("floor": the same fresh
+ * fetch written by hand with libsoup's blocking API and json-glib).
  *
  * The token endpoint is grant-local-endpoint: either one already running
  * (--url, as bench/run-benchmarks.sh does so that other clients use the
@@ -167,6 +168,19 @@ new_provider (Bench *bench)
                        "client-secret", "test-secret",
                        "auth-method", GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
                        "session", bench->session,
+                       NULL);
+}
+
+/* The same, on a session the provider makes for itself, as an application
+ * that gives none gets. */
+static GrantTokenProvider *
+new_provider_own_session (Bench *bench)
+{
+  return g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                       "token-url", bench->token_url,
+                       "client-id", "test-client",
+                       "client-secret", "test-secret",
+                       "auth-method", GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC,
                        NULL);
 }
 
@@ -532,6 +546,47 @@ raw_fetch (Bench    *bench,
     g_error ("The raw POST got no token");
 }
 
+/* The floor with libsoup: the same request by hand with libsoup's
+ * blocking API, with what libgrant leaves out of a token request left out
+ * (the auth manager, the content decoder), the body read into a buffer
+ * and parsed with json-glib. */
+static void
+raw_fetch_blocking (Bench *bench)
+{
+  static const char form[] = "grant_type=client_credentials";
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", bench->token_url);
+  g_autoptr(GBytes) body = g_bytes_new_static (form, sizeof form - 1);
+  g_autofree char *credentials = g_base64_encode ((const guchar *) "test-client:test-secret", 23);
+  g_autofree char *authorization = g_strconcat ("Basic ", credentials, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GInputStream) stream = NULL;
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  char buffer[16 * 1024];
+  gsize got = 0;
+  JsonObject *object;
+
+  soup_message_headers_replace (headers, "Authorization", authorization);
+  soup_message_headers_replace (headers, "Accept", "application/json");
+  soup_message_headers_replace (headers, "Accept-Encoding", "identity");
+  soup_message_set_request_body_from_bytes (msg, "application/x-www-form-urlencoded", body);
+  soup_message_add_flags (msg, SOUP_MESSAGE_IDEMPOTENT | SOUP_MESSAGE_NO_REDIRECT);
+  soup_message_disable_feature (msg, SOUP_TYPE_AUTH_MANAGER);
+  soup_message_disable_feature (msg, SOUP_TYPE_CONTENT_DECODER);
+
+  stream = soup_session_send (bench->session, msg, NULL, NULL);
+  if (stream == NULL || soup_message_get_status (msg) != SOUP_STATUS_OK ||
+      !g_input_stream_read_all (stream, buffer, sizeof buffer, &got, NULL, NULL) ||
+      !json_parser_load_from_data (parser, buffer, got, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    g_error ("The blocking raw POST got no token");
+  g_input_stream_close (stream, NULL, NULL);
+
+  object = json_node_get_object (json_parser_get_root (parser));
+  if (json_object_get_string_member_with_default (object, "access_token", NULL) == NULL ||
+      json_object_get_int_member_with_default (object, "expires_in", 0) <= 0)
+    g_error ("The blocking raw POST got no token");
+}
+
 static void
 grant_fetch (GrantTokenProvider *provider)
 {
@@ -540,9 +595,23 @@ grant_fetch (GrantTokenProvider *provider)
   grant_token_provider_invalidate (provider, token);
 }
 
+/* The blocking call, as a script or a command-line tool makes it. */
+static void
+grant_fetch_blocking (GrantTokenProvider *provider)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GrantToken) token = grant_token_provider_get_token (provider, NULL, &error);
+
+  if (token == NULL)
+    g_error ("The blocking call got no token: %s", error->message);
+  grant_token_provider_invalidate (provider, token);
+}
+
 typedef enum {
   LOOP_LIBGRANT,
+  LOOP_LIBGRANT_BLOCKING,
   LOOP_RAW,
+  LOOP_RAW_BLOCKING,
   LOOP_RAW_NEW_CONNECTIONS,
 } Loop;
 
@@ -558,6 +627,10 @@ fetch_loop_us (Bench              *bench,
     {
       if (loop == LOOP_LIBGRANT)
         grant_fetch (provider);
+      else if (loop == LOOP_LIBGRANT_BLOCKING)
+        grant_fetch_blocking (provider);
+      else if (loop == LOOP_RAW_BLOCKING)
+        raw_fetch_blocking (bench);
       else
         raw_fetch (bench, loop == LOOP_RAW);
     }
@@ -569,19 +642,24 @@ static void
 bench_fetch (Bench *bench)
 {
   g_autoptr(GrantTokenProvider) provider = new_provider (bench);
+  g_autoptr(GrantTokenProvider) own = new_provider_own_session (bench);
   guint n = bench->quick ? 200 : 1000;
-  double grant_us[9], raw_us[9], new_us[3], ratio;
+  double grant_us[9], raw_us[9], blocking_us[9], raw_blocking_us[9], new_us[3], ratio;
   char figure[64];
 
-  /* Warm up both: the connection, the code paths. */
+  /* Warm up all: the connection, the code paths. */
   fetch_loop_us (bench, provider, LOOP_LIBGRANT, n / 10);
   fetch_loop_us (bench, NULL, LOOP_RAW, n / 10);
+  fetch_loop_us (bench, own, LOOP_LIBGRANT_BLOCKING, n / 10);
+  fetch_loop_us (bench, NULL, LOOP_RAW_BLOCKING, n / 10);
 
-  /* Interleaved rounds, so that drift in the machine hits both alike. */
+  /* Interleaved rounds, so that drift in the machine hits all alike. */
   for (guint r = 0; r < G_N_ELEMENTS (grant_us); r++)
     {
       grant_us[r] = fetch_loop_us (bench, provider, LOOP_LIBGRANT, n);
       raw_us[r] = fetch_loop_us (bench, NULL, LOOP_RAW, n);
+      blocking_us[r] = fetch_loop_us (bench, own, LOOP_LIBGRANT_BLOCKING, n);
+      raw_blocking_us[r] = fetch_loop_us (bench, NULL, LOOP_RAW_BLOCKING, n);
     }
   for (guint r = 0; r < G_N_ELEMENTS (new_us); r++)
     new_us[r] = fetch_loop_us (bench, NULL, LOOP_RAW_NEW_CONNECTIONS, n / 4);
@@ -594,6 +672,10 @@ bench_fetch (Bench *bench)
   row ("fresh fetch, raw libsoup POST + json-glib", figure, "", "");
   g_snprintf (figure, sizeof figure, "%.3fx", ratio);
   row ("fresh fetch, libgrant against raw libsoup", figure, "<= 1.1x", verdict (bench, ratio <= 1.1));
+  g_snprintf (figure, sizeof figure, "%.1f µs", median (blocking_us, G_N_ELEMENTS (blocking_us)));
+  row ("fresh fetch, the blocking `get_token()` (run on the calling thread)", figure, "", "");
+  g_snprintf (figure, sizeof figure, "%.1f µs", median (raw_blocking_us, G_N_ELEMENTS (raw_blocking_us)));
+  row ("fresh fetch, raw libsoup blocking POST + json-glib", figure, "", "");
   g_snprintf (figure, sizeof figure, "%.1f µs", median (new_us, G_N_ELEMENTS (new_us)));
   row ("for reference: raw libsoup POST without `SOUP_MESSAGE_IDEMPOTENT` (a new connection each time)",
        figure, "", "");
@@ -1137,10 +1219,28 @@ peer_child (const char *mode,
 
   if (g_str_equal (mode, "fetch"))
     {
-      gint64 cpu = cpu_ns ();
-      double wall_us = fetch_loop_us (&bench, provider, LOOP_LIBGRANT, n);
+      /* As the peers' fetches are: the blocking call, on the session the
+       * provider makes for itself (Go's client is the program's own). */
+      g_autoptr(GrantTokenProvider) own = new_provider_own_session (&bench);
+      gint64 cpu;
+      double wall_us;
+
+      fetch_loop_us (&bench, own, LOOP_LIBGRANT_BLOCKING, MIN (n / 10 + 1, 200));
+      cpu = cpu_ns ();
+      wall_us = fetch_loop_us (&bench, own, LOOP_LIBGRANT_BLOCKING, n);
 
       printf ("libgrant fetch %u %.2f %.2f\n", n, wall_us, (double) (cpu_ns () - cpu) / n / 1000);
+    }
+  else if (g_str_equal (mode, "floor"))
+    {
+      /* What libsoup alone costs the same fetch (raw_fetch_blocking()). */
+      gint64 cpu;
+      double wall_us;
+
+      fetch_loop_us (&bench, NULL, LOOP_RAW_BLOCKING, MIN (n / 10 + 1, 200));
+      cpu = cpu_ns ();
+      wall_us = fetch_loop_us (&bench, NULL, LOOP_RAW_BLOCKING, n);
+      printf ("libsoup-blocking fetch %u %.2f %.2f\n", n, wall_us, (double) (cpu_ns () - cpu) / n / 1000);
     }
   else if (g_str_equal (mode, "cached"))
     {

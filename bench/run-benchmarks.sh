@@ -4,7 +4,8 @@
 # Runs every benchmark against one grant-local-endpoint and prints two
 # Markdown tables: libgrant's own figures (bench-grant), then libgrant
 # against Go's golang.org/x/oauth2 and Python's authlib on the same server,
-# in the same run: fresh fetches (wall and CPU time), a cached token, and
+# in the same run: fresh fetches (wall and CPU time, with the floor libsoup
+# sets under libgrant's), a cached token, and
 # concurrent callers on a cold cache, the peers as ratios to libgrant.
 # Installs what it needs on Debian 12 (Go and its x/oauth2 package are
 # Debian's: the Go program builds offline). BUILDDIR defaults to
@@ -65,6 +66,7 @@ run () {
     libgrant) "$builddir/bench/bench-grant" peer "$2" "$url" "$3" ;;
     go) "$builddir/bench/fetch-go" "$2" "$url/token" "$3" ;;
     python) /usr/bin/python3 bench/python/fetch.py "$2" "$url/token" "$3" ;;
+    floor) "$builddir/bench/bench-grant" peer floor "$url" "$3" ;;
   esac
 }
 
@@ -76,6 +78,8 @@ rounds () {
     run libgrant "$1" "$2"
     run go "$1" "$2"
     run python "$1" "$3"
+    # What libsoup alone costs a fresh fetch: the floor under libgrant's.
+    [ "$1" != fetch ] || run floor fetch "$2"
   done > "$work/$1"
 }
 
@@ -118,6 +122,9 @@ echo "| against the peers, same server, same run | libgrant | Go \`x/oauth2\` | 
 echo "|---|---|---|---|"
 peer_row "fresh fetch (keep-alive), wall time" µs fetch 4
 peer_row "fresh fetch, the client's CPU time (user + system)" µs fetch 5
+printf '| for reference: the floor under libgrant, the same fetch by hand with libsoup'"'"'s blocking API + json-glib, CPU time | %s µs | %s µs (%sx) | |\n' \
+  "$(figure fetch libsoup-blocking 5)" "$(figure fetch go-x-oauth2 5)" \
+  "$(awk -v x="$(figure fetch go-x-oauth2 5)" -v y="$(figure fetch libsoup-blocking 5)" 'BEGIN { printf "%.2f", x / y }')"
 peer_row "cached token, blocking call: \`get_token()\`, \`Token()\`, \`ensure_active_token()\`" ns cached 4
 peer_row "cached token, 8 threads at once: time per call as each thread sees it" ns threads 5
 peer_row "cached token, 8 threads at once: calls per microsecond in all (higher is better)" "" threads 6

@@ -49,6 +49,7 @@ typedef struct {
    * transient failures are tried @max_attempts times in all, backing off
    * from @retry_base_ms doubling to @retry_max_ms. */
   SoupSession *session;
+  gboolean private_session;         /* @session carries libgrant's exchanges only */
   GTlsCertificate *tls_certificate; /* presented for mutual TLS, or NULL */
   GrantClientKey *client_key;       /* signs private_key_jwt assertions */
   GrantClientKey *dpop_key;         /* signs DPoP proofs, or NULL */
@@ -111,8 +112,9 @@ typedef struct {
   GDestroyNotify home_destroy;
 } GrantFetchResult;
 
-/* Called once when the fetch ends, on the worker thread, unless the owner
- * detached the fetch first; before any waiter completes. The fetch holds
+/* Called once when the fetch ends, on the worker thread (or the thread
+ * that runs it: grant_fetch_run()), unless the owner detached the fetch
+ * first; before any waiter completes. The fetch holds
  * no reference to @owner: an owner going away must detach its fetches
  * (without holding a lock the callback takes), which waits for a callback
  * in progress. On an error, returns a token
@@ -151,6 +153,16 @@ GrantToken             *grant_fetch_waiter_wait      (GrantFetchWaiter   *waiter
                                                       GCancellable       *cancellable,
                                                       gint64              deadline,
                                                       GError            **error);
+
+/* A blocking caller that made the fetch and its waiter runs it on its own
+ * thread instead of starting it, then waits (which frees @waiter), when
+ * grant_fetch_config_can_run() says it may. */
+gboolean                grant_fetch_config_can_run (const GrantFetchConfig *config);
+GrantToken             *grant_fetch_run          (GrantFetch         *fetch,
+                                                  GrantFetchWaiter   *waiter,
+                                                  GCancellable       *cancellable,
+                                                  gint64              deadline,
+                                                  GError            **error);
 
 /* The longest a fetch of @config takes, in microseconds; -1: no limit. */
 gint64                  grant_fetch_config_get_budget (const GrantFetchConfig *config);

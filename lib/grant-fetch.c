@@ -35,6 +35,7 @@
 #include "config.h"
 
 #include "grant-assertion-private.h"
+#include "grant-deadline-private.h"
 #include "grant-dpop-private.h"
 #include "grant-error.h"
 #include "grant-fetch-private.h"
@@ -144,6 +145,16 @@ struct _GrantFetch {
   GInputStream *stream;
   GByteArray *body;
   GSource *timeout_source;
+
+  /* Run on a blocking caller's thread (grant_fetch_run()) until it ends or
+   * must wait: the runner owns the state as the worker does otherwise. */
+  GThread *runner;             /* set and cleared by it, read by others under @lock */
+  Waiter *runner_waiter;       /* its caller's */
+  GCancellable *runner_cancellable; /* under @lock: its exchange in flight */
+  gint runner_caller_left;     /* atomic: the runner's caller cancelled */
+  gboolean runner_answered;    /* the exchange ended: @runner_error, or a body */
+  gboolean runner_stopped;     /* ...cancelled because its caller left */
+  GError *runner_error;
 };
 
 static void fetch_process (GrantFetch *fetch);
@@ -194,7 +205,18 @@ post_to_worker (GrantFetch  *fetch,
   g_source_unref (source);
 }
 
-/* A source on the worker calling @func (fetch); attached and returned. */
+/* Whether this thread runs @fetch: the blocking caller that made it,
+ * until it hands the fetch to the worker. */
+static gboolean
+runs_here (GrantFetch *fetch)
+{
+  /* Only the runner sets and clears it: it needs no lock to look. */
+  return fetch->runner != NULL && fetch->runner == g_thread_self ();
+}
+
+/* A source on the worker calling @func (fetch); attached and returned.
+ * On the runner's thread it is attached when the worker takes the fetch
+ * over (the runner waits for nothing itself). */
 static GSource *
 worker_timeout (GrantFetch  *fetch,
                 guint        ms,
@@ -204,7 +226,8 @@ worker_timeout (GrantFetch  *fetch,
 
   g_source_set_callback (source, func, fetch, NULL);
   g_source_set_static_name (source, "[libgrant] fetch timer");
-  g_source_attach (source, grant_fetch_worker_context ());
+  if (!runs_here (fetch))
+    g_source_attach (source, grant_fetch_worker_context ());
 
   return source;
 }
@@ -827,7 +850,9 @@ deliver (GrantFetch       *fetch,
           else
             waiter->error = g_error_copy (fetch->error);
           waiter->done = TRUE;
-          g_cond_signal (&waiter->cond);
+          /* The runner's caller is this thread: nobody waits to wake. */
+          if (!(runs_here (fetch) && waiter == fetch->runner_waiter))
+            g_cond_signal (&waiter->cond);
           g_mutex_unlock (&waiter->mutex);
         }
     }
@@ -953,6 +978,64 @@ body_too_large_error (GrantFetch *fetch,
                       "bytes libgrant reads", fetch->what, where, GRANT_MAX_BODY_SIZE);
 }
 
+/* The answer's headers came with @stream (taken): FALSE, with @error set,
+ * when the body it announces is larger than libgrant reads. */
+static gboolean
+body_begin (GrantFetch    *fetch,
+            GInputStream  *stream,
+            GError       **error)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (fetch->message);
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > GRANT_MAX_BODY_SIZE)
+    {
+      g_object_unref (stream);
+      *error = body_too_large_error (fetch, soup_message_headers_get_content_length (headers));
+      return FALSE;
+    }
+
+  fetch->stream = stream;
+  fetch->body = g_byte_array_new ();
+
+  return TRUE;
+}
+
+/* One read of the body, @size bytes (0: its end). TRUE to read on; FALSE
+ * when the body is whole, or wrong (with @error set). */
+static gboolean
+body_add (GrantFetch    *fetch,
+          const void    *data,
+          gsize          size,
+          GError       **error)
+{
+  if (size == 0)
+    {
+      SoupMessageHeaders *headers = soup_message_get_response_headers (fetch->message);
+      gint64 announced = soup_message_headers_get_content_length (headers);
+
+      /* libsoup 3.2 takes an early end of the connection for the end of
+       * the body; a truncated answer that happens to parse is not one to
+       * trust. */
+      if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+          (gint64) fetch->body->len < announced)
+        *error = g_error_new (G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                              "The answer ended after %u of the %" G_GINT64_FORMAT
+                              " bytes it announced", fetch->body->len, announced);
+      return FALSE;
+    }
+
+  if (fetch->body->len + size > GRANT_MAX_BODY_SIZE)
+    {
+      *error = body_too_large_error (fetch, -1);
+      return FALSE;
+    }
+
+  g_byte_array_append (fetch->body, data, size);
+
+  return TRUE;
+}
+
 static void
 read_cb (GObject      *object,
          GAsyncResult *result,
@@ -971,43 +1054,14 @@ read_cb (GObject      *object,
       return;
     }
 
-  if (bytes == NULL)
+  if (bytes == NULL ||
+      !body_add (fetch, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error))
     {
       op_free (op);
       exchange_done (fetch, error);
       return;
     }
 
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      SoupMessageHeaders *headers = soup_message_get_response_headers (fetch->message);
-      gint64 announced = soup_message_headers_get_content_length (headers);
-
-      op_free (op);
-      /* libsoup 3.2 takes an early end of the connection for the end of
-       * the body; a truncated answer that happens to parse is not one to
-       * trust. */
-      if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-          (gint64) fetch->body->len < announced)
-        {
-          exchange_done (fetch, g_error_new (G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                                             "The answer ended after %u of the %" G_GINT64_FORMAT
-                                             " bytes it announced", fetch->body->len, announced));
-          return;
-        }
-
-      exchange_done (fetch, NULL);
-      return;
-    }
-
-  if (fetch->body->len + g_bytes_get_size (bytes) > GRANT_MAX_BODY_SIZE)
-    {
-      op_free (op);
-      exchange_done (fetch, body_too_large_error (fetch, -1));
-      return;
-    }
-
-  g_byte_array_append (fetch->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
   g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
                                    fetch->cancellable, read_cb, op);
 }
@@ -1019,13 +1073,13 @@ send_cb (GObject      *object,
 {
   Op *op = user_data;
   GrantFetch *fetch = op->fetch;
-  g_autoptr(GInputStream) stream = NULL;
-  SoupMessageHeaders *headers;
+  GInputStream *stream;
   GError *error = NULL;
 
   stream = soup_session_send_finish (SOUP_SESSION (object), result, &error);
   if (!op_is_current (op))
     {
+      g_clear_object (&stream);
       g_clear_error (&error);
       op_free (op);
       return;
@@ -1038,19 +1092,24 @@ send_cb (GObject      *object,
       return;
     }
 
-  headers = soup_message_get_response_headers (fetch->message);
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      soup_message_headers_get_content_length (headers) > GRANT_MAX_BODY_SIZE)
+  if (!body_begin (fetch, stream, &error))
     {
       op_free (op);
-      exchange_done (fetch, body_too_large_error (fetch, soup_message_headers_get_content_length (headers)));
+      exchange_done (fetch, error);
       return;
     }
 
-  fetch->stream = g_steal_pointer (&stream);
-  fetch->body = g_byte_array_new ();
   g_input_stream_read_bytes_async (fetch->stream, 16 * 1024, G_PRIORITY_DEFAULT,
                                    fetch->cancellable, read_cb, op);
+}
+
+static GError *
+timed_out_error (GrantFetch *fetch)
+{
+  g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
+
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "The %s to %s timed out after %u seconds",
+                      fetch->what, where, fetch->config->timeout);
 }
 
 /* The exchange took too long. It is given up here rather than left to
@@ -1060,16 +1119,140 @@ static gboolean
 timeout_cb (gpointer user_data)
 {
   GrantFetch *fetch = user_data;
-  g_autofree char *where = grant_describe_uri (soup_message_get_uri (fetch->message));
-  GError *error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                               "The %s to %s timed out after %u seconds",
-                               fetch->what, where, fetch->config->timeout);
+  GError *error = timed_out_error (fetch);
 
   g_clear_pointer (&fetch->timeout_source, g_source_unref);
   fetch_give_up_op (fetch);
   exchange_done (fetch, error);
 
   return G_SOURCE_REMOVE;
+}
+
+/* The exchange in flight on the runner's thread, cancelled from any
+ * thread: its time ran out, its caller left, or the owner did. */
+static void
+runner_interrupt (GrantFetch *fetch)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+
+  g_mutex_lock (&fetch->lock);
+  if (fetch->runner_cancellable != NULL)
+    cancellable = g_object_ref (fetch->runner_cancellable);
+  g_mutex_unlock (&fetch->lock);
+
+  /* Not under the lock: libsoup's handlers run in here. */
+  if (cancellable != NULL)
+    g_cancellable_cancel (cancellable);
+}
+
+/* Whether the runner must send nothing more: the owner went away, or the
+ * runner's own caller left. */
+static gboolean
+runner_must_stop (GrantFetch *fetch)
+{
+  return is_abandoned (fetch) || g_atomic_int_get (&fetch->runner_caller_left);
+}
+
+/* The cancellable of this thread's blocking exchanges. GSocket waits on
+ * the socket and on the cancellable's file descriptor (an eventfd): kept
+ * from one exchange to the next, it is not made and closed for each. */
+static void
+runner_cancellable_free (gpointer data)
+{
+  g_cancellable_release_fd (data);
+  g_object_unref (data);
+}
+
+static GPrivate runner_cancellables = G_PRIVATE_INIT (runner_cancellable_free);
+
+static GCancellable *
+runner_cancellable_take (void)
+{
+  GCancellable *cancellable = g_private_get (&runner_cancellables);
+
+  /* Reused only once nothing else holds it (libsoup, a deadline firing, a
+   * caller cancelling: none can take it after the exchange), and only if
+   * it was never cancelled. */
+  if (cancellable != NULL &&
+      (g_atomic_int_get (&G_OBJECT (cancellable)->ref_count) != 1 || g_cancellable_is_cancelled (cancellable)))
+    {
+      g_private_replace (&runner_cancellables, NULL);
+      cancellable = NULL;
+    }
+
+  if (cancellable == NULL)
+    {
+      GPollFD pollfd;
+
+      cancellable = g_cancellable_new ();
+      g_cancellable_make_pollfd (cancellable, &pollfd);
+      g_private_set (&runner_cancellables, cancellable);
+    }
+
+  return g_object_ref (cancellable);
+}
+
+/* The exchange on the runner's thread, with libsoup's blocking API: no
+ * main context of libgrant's is woken, and the time limit is a deadline
+ * that cancels it (grant-deadline.c). The outcome waits in the fetch for
+ * grant_fetch_run(), which hands it to exchange_done(). */
+static void
+runner_send (GrantFetch  *fetch,
+             SoupMessage *message)
+{
+  guint timeout = fetch->config->timeout;
+  GrantDeadline deadline;
+  GInputStream *stream;
+  GCancellable *cancellable;
+  GError *error = NULL;
+
+  g_clear_object (&fetch->cancellable);
+  fetch->cancellable = cancellable = runner_cancellable_take ();
+  grant_tls_guard_message (message, fetch->config->session, cancellable, FALSE);
+
+  g_mutex_lock (&fetch->lock);
+  g_set_object (&fetch->runner_cancellable, cancellable);
+  g_mutex_unlock (&fetch->lock);
+  /* Looked at once it can be interrupted: nothing is lost in between. */
+  if (runner_must_stop (fetch))
+    g_cancellable_cancel (cancellable);
+
+  /* grant_fetch_config_can_run(): there is a timeout. */
+  grant_deadline_arm (&deadline, g_get_monotonic_time () + (gint64) timeout * G_USEC_PER_SEC, cancellable);
+
+  stream = soup_session_send (fetch->config->session, message, cancellable, &error);
+  if (stream == NULL)
+    error = grant_tls_explain_error (message, error);
+  else if (body_begin (fetch, stream, &error))
+    {
+      char buffer[16 * 1024];
+      gssize size;
+
+      do
+        size = g_input_stream_read (fetch->stream, buffer, sizeof buffer, cancellable, &error);
+      while (size >= 0 && body_add (fetch, buffer, (gsize) size, &error));
+    }
+
+  grant_deadline_disarm (&deadline);
+  g_mutex_lock (&fetch->lock);
+  g_clear_object (&fetch->runner_cancellable);
+  g_mutex_unlock (&fetch->lock);
+
+  if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !is_abandoned (fetch))
+    {
+      if (g_atomic_int_get (&fetch->runner_caller_left))
+        /* Not an answer: the worker sends the request again for the
+         * callers left, or nobody is left (grant_fetch_run()). */
+        fetch->runner_stopped = TRUE;
+      else if (deadline.fired)
+        {
+          g_clear_error (&error);
+          error = timed_out_error (fetch);
+        }
+    }
+
+  fetch->runner_error = error;
+  fetch->runner_answered = TRUE;
 }
 
 /* Sends @message (taking it); the answer goes to the current state. */
@@ -1094,6 +1277,17 @@ fetch_send (GrantFetch  *fetch,
   soup_message_disable_feature (message, SOUP_TYPE_AUTH_MANAGER);
   soup_message_headers_replace (soup_message_get_request_headers (message),
                                 "Accept", "application/json");
+  /* A few hundred bytes gain nothing from compression: the session's
+   * content decoder stays out, and the server is told so. */
+  soup_message_disable_feature (message, SOUP_TYPE_CONTENT_DECODER);
+  soup_message_headers_replace (soup_message_get_request_headers (message),
+                                "Accept-Encoding", "identity");
+
+  if (runs_here (fetch))
+    {
+      runner_send (fetch, message);
+      return;
+    }
 
   op = op_begin (fetch);
   /* Nothing is written to a server the session would not trust, though
@@ -2348,7 +2542,9 @@ fetch_process (GrantFetch *fetch)
           break;
 
         case FETCH_DISCOVER:
-          if (send_discovery_request (fetch))
+          if (is_abandoned (fetch))
+            fetch_fail_cancelled (fetch, "Every caller cancelled");
+          else if (send_discovery_request (fetch))
             return;
           break;
 
@@ -2357,7 +2553,9 @@ fetch_process (GrantFetch *fetch)
           break;
 
         case FETCH_REQUEST:
-          if (send_token_request (fetch))
+          if (is_abandoned (fetch))
+            fetch_fail_cancelled (fetch, "Every caller cancelled");
+          else if (send_token_request (fetch))
             return;
           break;
 
@@ -2440,6 +2638,8 @@ grant_fetch_unref (GrantFetch *fetch)
   clear_source (&fetch->retry_source);
   fetch_clear_exchange (fetch);
   g_clear_object (&fetch->cancellable);
+  g_clear_object (&fetch->runner_cancellable);
+  g_clear_error (&fetch->runner_error);
   g_clear_object (&fetch->message);
   g_clear_object (&fetch->token);
   g_clear_error (&fetch->error);
@@ -2471,6 +2671,121 @@ grant_fetch_start (GrantFetch *fetch)
 
   grant_fetch_ref (fetch);
   post_to_worker (fetch, start_cb);
+}
+
+static gboolean detached_cb (gpointer user_data);
+
+/* The runner's caller cancelled; in the cancelling thread. */
+static void
+runner_cancelled_cb (GCancellable *cancellable,
+                     GrantFetch   *fetch)
+{
+  g_atomic_int_set (&fetch->runner_caller_left, TRUE);
+  runner_interrupt (fetch);
+}
+
+/* The runner stops running @fetch: it has finished, it waits (a backoff,
+ * which the worker waits out), or the runner's caller left in the middle
+ * of an exchange (the worker sends it again for the other callers). */
+static void
+runner_leave (GrantFetch *fetch)
+{
+  gboolean abandoned, others;
+
+  g_mutex_lock (&fetch->lock);
+  fetch->runner = NULL;
+  abandoned = is_abandoned (fetch);
+  /* Still linked, the runner's caller is one of them. */
+  others = fetch->n_waiters > 1;
+  if (fetch->runner_stopped && !others)
+    g_atomic_int_set (&fetch->abandoned, TRUE);
+  g_mutex_unlock (&fetch->lock);
+
+  if (fetch->state == FETCH_FINISHED)
+    return;
+
+  if (fetch->runner_stopped)
+    {
+      fetch->runner_stopped = FALSE;
+      g_clear_error (&fetch->runner_error);
+      fetch_clear_exchange (fetch);
+      if (abandoned || !others)
+        {
+          /* Nobody to send it for: it ends here. */
+          fetch_fail_cancelled (fetch, abandoned ? "The provider went away" : "Every caller cancelled");
+          fetch_process (fetch);
+          return;
+        }
+      /* Not an attempt: its answer was never read. */
+      if (fetch->attempts > 0)
+        fetch->attempts--;
+      fetch->state = fetch->state == FETCH_DISCOVERING ? FETCH_DISCOVER : FETCH_REQUEST;
+      post_to_worker (fetch, start_cb);
+      return;
+    }
+
+  g_assert (fetch->state == FETCH_BACKING_OFF && fetch->retry_source != NULL);
+  if (abandoned)
+    /* The owner left while it ran: it stops on the worker. */
+    post_to_worker (fetch, detached_cb);
+  else
+    g_source_attach (fetch->retry_source, grant_fetch_worker_context ());
+}
+
+/* Instead of grant_fetch_start(): the blocking caller that made @fetch,
+ * whose @waiter it is, runs it on its own thread, with libsoup's blocking
+ * API, until it ends or must wait (a backoff): the worker then goes on
+ * with it. Then waits as grant_fetch_waiter_wait() does. Other callers may
+ * join meanwhile, as they join any fetch. */
+GrantToken *
+grant_fetch_run (GrantFetch        *fetch,
+                 GrantFetchWaiter  *waiter,
+                 GCancellable      *cancellable,
+                 gint64             deadline,
+                 GError           **error)
+{
+  gulong handler = 0;
+
+  g_return_val_if_fail (fetch->state == FETCH_STARTING, NULL);
+  g_return_val_if_fail (grant_fetch_config_can_run (fetch->config), NULL);
+  g_return_val_if_fail (waiter->fetch == fetch, NULL);
+
+  if (grant_debug_enabled ())
+    g_debug ("Fetching on the calling thread");
+  /* As grant_fetch_start() takes: until it has finished. */
+  grant_fetch_ref (fetch);
+  g_mutex_lock (&fetch->lock);
+  fetch->runner = g_thread_self ();
+  fetch->runner_waiter = waiter;
+  g_mutex_unlock (&fetch->lock);
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (runner_cancelled_cb), fetch, NULL);
+
+  fetch_process (fetch);
+  while (fetch->runner_answered && !fetch->runner_stopped)
+    {
+      fetch->runner_answered = FALSE;
+      /* Moves on, up to the next answer or the end. */
+      exchange_done (fetch, g_steal_pointer (&fetch->runner_error));
+    }
+  fetch->runner_answered = FALSE;
+
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  runner_leave (fetch);
+
+  return grant_fetch_waiter_wait (waiter, cancellable, deadline, error);
+}
+
+/* Whether a blocking caller may run a fetch of @config itself: it needs no
+ * store (which is called in its own context), and its session carries
+ * only libgrant's exchanges, each bounded by its timeout: libsoup's
+ * blocking API waits, without looking at cancellation, for a connection
+ * when every one it may open to the host is busy. */
+gboolean
+grant_fetch_config_can_run (const GrantFetchConfig *config)
+{
+  return config->key == NULL && config->private_session && config->timeout > 0;
 }
 
 /* Whether a caller can still join: neither finished nor abandoned. */
@@ -2518,7 +2833,7 @@ grant_fetch_has_waiters_in (GrantFetch   *fetch,
 void
 grant_fetch_detach (GrantFetch *fetch)
 {
-  gboolean stop;
+  gboolean stop, here;
 
   g_mutex_lock (&fetch->done_lock);
   fetch->detached = TRUE;
@@ -2527,8 +2842,13 @@ grant_fetch_detach (GrantFetch *fetch)
   g_mutex_lock (&fetch->lock);
   stop = !is_abandoned (fetch) && !g_atomic_int_get (&fetch->finished);
   g_atomic_int_set (&fetch->abandoned, TRUE);
+  here = fetch->runner != NULL;
   g_mutex_unlock (&fetch->lock);
 
-  if (stop)
+  /* A runner sees the fetch abandoned once its exchange is cancelled, or
+   * when it hands the fetch over. */
+  if (stop && here)
+    runner_interrupt (fetch);
+  else if (stop)
     post_to_worker (fetch, detached_cb);
 }

@@ -93,6 +93,8 @@ struct _GrantTokenProvider
   char *issuer;
   GrantDialect *dialect;
   SoupSession *session;
+  gint session_private;               /* atomic: @session is the provider's
+                                       * own and nobody else has it yet */
   GTlsCertificate *tls_certificate;   /* for mutual TLS, under @lock */
   GrantClientKey *client_key;         /* for private_key_jwt, under @lock */
   GrantClientKey *dpop_key;           /* for DPoP, under @lock */
@@ -777,6 +779,7 @@ snapshot_request (GrantTokenProvider *self,
   config->allow_insecure_http = self->allow_insecure_http;
 
   config->session = g_object_ref (self->session);
+  config->private_session = g_atomic_int_get (&self->session_private);
   config->tls_certificate = self->tls_certificate ? g_object_ref (self->tls_certificate) : NULL;
   config->client_key = self->client_key ? g_object_ref (self->client_key) : NULL;
   config->dpop_key = self->dpop_key ? g_object_ref (self->dpop_key) : NULL;
@@ -827,7 +830,7 @@ joinable_fetch (GrantTokenProvider *self)
   return self->fetch != NULL && grant_fetch_is_joinable (self->fetch) ? self->fetch : NULL;
 }
 
-/* A fetch ended; on the worker thread. Unless the request changed since it
+/* A fetch ended; on the worker thread, or a blocking caller's. Unless the request changed since it
  * started, its token becomes the cached one, or its error is reported. The
  * signals are queued for the home context before the fetch completes any
  * caller. Returns what callers that accept a still-valid token get instead
@@ -979,6 +982,7 @@ join_or_start_fetch (GrantTokenProvider *self,
 static GrantFetchWaiter *
 join_or_start_fetch_blocking (GrantTokenProvider  *self,
                               gint64              *budget,
+                              GrantFetch         **run,
                               GError             **error)
 {
   GrantFetch *joinable = joinable_fetch (self);
@@ -1001,7 +1005,12 @@ join_or_start_fetch_blocking (GrantTokenProvider  *self,
   fetch = new_fetch (self, FALSE, TRUE);
   *budget = grant_fetch_config_get_budget (grant_fetch_get_config (fetch));
   waiter = grant_fetch_add_waiter (fetch, TRUE);
-  grant_fetch_start (fetch);
+  /* The caller waits anyway: it runs the fetch itself when it may, without
+   * a hop to the worker and back. */
+  if (grant_fetch_config_can_run (grant_fetch_get_config (fetch)))
+    *run = fetch;
+  else
+    grant_fetch_start (fetch);
 
   return waiter;
 }
@@ -1247,8 +1256,11 @@ grant_token_provider_constructed (GObject *object)
   apply_dialect (self, self->dialect);
 
   if (self->session == NULL)
-    self->session = soup_session_new_with_options ("user-agent", "libgrant/" PACKAGE_VERSION " ",
-                                                   NULL);
+    {
+      self->session = soup_session_new_with_options ("user-agent", "libgrant/" PACKAGE_VERSION " ",
+                                                     NULL);
+      self->session_private = TRUE;
+    }
 
   set_network_monitor (self, g_network_monitor_get_default (), FALSE);
 }
@@ -1321,7 +1333,7 @@ grant_token_provider_get_property (GObject    *object,
       break;
 
     case PROP_SESSION:
-      g_value_set_object (value, self->session);
+      g_value_set_object (value, grant_token_provider_get_session (self));
       break;
 
     case PROP_TLS_CERTIFICATE:
@@ -2976,6 +2988,11 @@ grant_token_provider_get_session (GrantTokenProvider *self)
 {
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
 
+  /* Its connections may now carry requests of any length: a blocking
+   * call no longer sends on it from its own thread (see
+   * grant_fetch_config_can_run()). */
+  g_atomic_int_set (&self->session_private, FALSE);
+
   return self->session;
 }
 
@@ -3184,8 +3201,10 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
                                 GError             **error)
 {
   GrantFetchWaiter *waiter = NULL;
+  GrantFetch *run = NULL;
   GrantToken *token;
   gint64 budget = -1;
+  gint64 deadline;
   gint64 now;
 
   g_return_val_if_fail (GRANT_IS_TOKEN_PROVIDER (self), NULL);
@@ -3209,16 +3228,18 @@ grant_token_provider_get_token (GrantTokenProvider  *self,
       g_object_ref (token);
     }
   else
-    waiter = join_or_start_fetch_blocking (self, &budget, error);
+    waiter = join_or_start_fetch_blocking (self, &budget, &run, error);
   g_mutex_unlock (&self->lock);
 
   if (token != NULL || waiter == NULL)
     return token;
 
   /* Every wait in the fetch is bounded already; this is the last guard. */
-  token = grant_fetch_waiter_wait (waiter, cancellable,
-                                   budget < 0 ? -1 : g_get_monotonic_time () + budget + 5 * G_USEC_PER_SEC,
-                                   error);
+  deadline = budget < 0 ? -1 : g_get_monotonic_time () + budget + 5 * G_USEC_PER_SEC;
+  if (run != NULL)
+    token = grant_fetch_run (run, waiter, cancellable, deadline, error);
+  else
+    token = grant_fetch_waiter_wait (waiter, cancellable, deadline, error);
 
   /* Called in the home thread (a script): its signals come before the
    * call returns, as for an asynchronous caller there. */

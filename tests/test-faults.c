@@ -14,6 +14,22 @@
 
 #define SECRET "fault-canary-secret"
 
+/* The matrix runs twice: with the asynchronous call, then with the
+ * blocking one, which runs the fetch on the caller's thread with
+ * libsoup's blocking API (the provider's own session, no store). */
+static gboolean blocking;
+
+static GrantToken *
+fault_get_token (GrantTokenProvider  *provider,
+                 GCancellable        *cancellable,
+                 GError             **error)
+{
+  if (blocking)
+    return test_provider_get_token_blocking (provider, cancellable, error);
+
+  return test_provider_get_token (provider, cancellable, error);
+}
+
 static GrantTokenProvider *
 provider_for (FaultServer *server)
 {
@@ -34,7 +50,7 @@ assert_recovers (GrantTokenProvider *provider)
 
   grant_token_provider_invalidate (provider, NULL);
   test_provider_wait_quiet (provider, NULL);
-  token = test_provider_get_token (provider, NULL, &error);
+  token = fault_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (grant_token_get_access_token (token), "fault-token-"));
   g_assert_false (grant_token_is_expired (token, 0));
@@ -81,7 +97,7 @@ run_fault (const Fault *fault)
       fault_server_push (server, fault->kind, fault->status, fault->headers, body);
     }
 
-  token = test_provider_get_token (provider, NULL, &error);
+  token = fault_get_token (provider, NULL, &error);
   if (fault->domain == 0)
     {
       g_assert_no_error (error);
@@ -220,7 +236,7 @@ test_hang (void)
   test_fast_retries (provider, 1);
   fault_server_push_simple (server, FAULT_HANG, 0, NULL, NULL);
   started = g_get_monotonic_time ();
-  token = test_provider_get_token (provider, NULL, &error);
+  token = fault_get_token (provider, NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   assert_clean_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 3 * G_USEC_PER_SEC);
@@ -248,7 +264,7 @@ test_redirects (void)
        * a header too. */
       grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
       fault_server_push_simple (server, FAULT_ANSWER, statuses[i], location, "");
-      token = test_provider_get_token (provider, NULL, &error);
+      token = fault_get_token (provider, NULL, &error);
       g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
       assert_clean_error (error);
       g_assert_nonnull (strstr (error->message, status));
@@ -308,7 +324,7 @@ test_framework_401_auto (void)
 
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
   fault_server_push_simple (server, FAULT_ANSWER, 401, JSON, SPRING_401);
-  token = test_provider_get_token (provider, NULL, &error);
+  token = fault_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (token);
   g_assert_cmpuint (fault_server_get_requests (server), ==, 2);
@@ -340,7 +356,7 @@ test_scope_not_a_string (void)
       g_test_message ("%s", bodies[i]);
       grant_token_provider_set_scope (provider, "read write");
       fault_server_push_simple (server, FAULT_ANSWER, 200, JSON, bodies[i]);
-      token = test_provider_get_token (provider, NULL, &error);
+      token = fault_get_token (provider, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpstr (grant_token_get_scope (token), ==, "read write");
       g_assert_finalize_object (provider);
@@ -361,7 +377,7 @@ test_relative_redirect (void)
   g_autofree char *expected = g_strconcat (origin, "/oauth/v2/token", NULL);
 
   fault_server_push_simple (server, FAULT_ANSWER, 308, "Location: /oauth/v2/token?key=abc\r\n", "");
-  token = test_provider_get_token (provider, NULL, &error);
+  token = fault_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_test_message ("%s", error->message);
   assert_clean_error (error);
@@ -525,7 +541,7 @@ test_echoed_credentials (void)
           test_fast_retries (provider, 1);
           fault_server_push_simple (server, FAULT_ECHO, 401, JSON, body->str);
 
-          token = test_provider_get_token (provider, NULL, &error);
+          token = fault_get_token (provider, NULL, &error);
           g_assert_null (token);
           g_test_message ("%s -> %s", variant, error->message);
           g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
@@ -594,7 +610,7 @@ test_self_signed_tls (void)
 
   /* Rejected by default, before any request is sent. */
   provider = provider_for (server);
-  refused = test_provider_get_token (provider, NULL, &error);
+  refused = fault_get_token (provider, NULL, &error);
   g_assert_null (refused);
   g_test_message ("%s", error->message);
   g_assert_true (error->domain == G_TLS_ERROR);
@@ -613,7 +629,7 @@ test_self_signed_tls (void)
                            "session", trusting,
                            "auto-refresh", FALSE,
                            NULL);
-  accepted = test_provider_get_token (opted_in, NULL, &error);
+  accepted = fault_get_token (opted_in, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (fault_server_get_requests (server), ==, 1);
 
@@ -623,25 +639,53 @@ test_self_signed_tls (void)
   g_unlink (key_path);
 }
 
+static void
+run_async (gconstpointer data)
+{
+  blocking = FALSE;
+  ((GTestFunc) data) ();
+}
+
+static void
+run_blocking (gconstpointer data)
+{
+  blocking = TRUE;
+  ((GTestFunc) data) ();
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  static const struct {
+    const char *path;
+    GTestFunc func;
+  } tests[] = {
+    { "transport", test_transport },
+    { "hang", test_hang },
+    { "server-errors", test_server_errors },
+    { "rate-limited", test_rate_limited },
+    { "bodies", test_bodies },
+    { "huge-body", test_huge_body },
+    { "redirects", test_redirects },
+    { "redirects/relative", test_relative_redirect },
+    { "framework-errors", test_framework_errors },
+    { "framework-errors/auto", test_framework_401_auto },
+    { "scope-not-a-string", test_scope_not_a_string },
+    { "echoed-credentials", test_echoed_credentials },
+    { "self-signed-tls", test_self_signed_tls },
+  };
+
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/faults/transport", test_transport);
-  g_test_add_func ("/faults/hang", test_hang);
-  g_test_add_func ("/faults/server-errors", test_server_errors);
-  g_test_add_func ("/faults/rate-limited", test_rate_limited);
-  g_test_add_func ("/faults/bodies", test_bodies);
-  g_test_add_func ("/faults/huge-body", test_huge_body);
-  g_test_add_func ("/faults/redirects", test_redirects);
-  g_test_add_func ("/faults/redirects/relative", test_relative_redirect);
-  g_test_add_func ("/faults/framework-errors", test_framework_errors);
-  g_test_add_func ("/faults/framework-errors/auto", test_framework_401_auto);
-  g_test_add_func ("/faults/scope-not-a-string", test_scope_not_a_string);
-  g_test_add_func ("/faults/echoed-credentials", test_echoed_credentials);
-  g_test_add_func ("/faults/self-signed-tls", test_self_signed_tls);
+  for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
+    {
+      g_autofree char *async_path = g_strconcat ("/faults/", tests[i].path, NULL);
+      g_autofree char *blocking_path = g_strconcat ("/faults/blocking/", tests[i].path, NULL);
+
+      g_test_add_data_func (async_path, tests[i].func, run_async);
+      g_test_add_data_func (blocking_path, tests[i].func, run_blocking);
+    }
 
   return g_test_run ();
 }

@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 
+#include "grant-deadline-private.h"
 #include "test-utils.h"
 
 static guint
@@ -369,6 +370,185 @@ test_cancel_from_another_thread (void)
   test_result_clear (&result);
   g_clear_error (&blocking.error);
   g_assert_finalize_object (provider);
+}
+
+/* A blocking caller runs its fetch on its own thread (the provider's own
+ * session, no store): others join it as they join any fetch, and its
+ * leaving hands the fetch to the worker for them. */
+
+static void
+test_runner_is_joined (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+  GrantTokenProvider *provider = provider_for (endpoint);
+  Blocking runner = { provider, NULL, NULL, NULL, 0 };
+  Blocking joiner = { provider, NULL, NULL, NULL, 0 };
+  TestResult result = { 0 };
+  GThread *runner_thread, *joiner_thread;
+
+  local_endpoint_hold (endpoint, TRUE);
+  runner_thread = g_thread_new ("test-runner", blocking_thread, &runner);
+  while (local_endpoint_get_held (endpoint) < 1)
+    g_usleep (1000);
+  /* An asynchronous caller here and a blocking one in a thread, while the
+   * runner's request is in flight. */
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
+  joiner_thread = g_thread_new ("test-joiner", blocking_thread, &joiner);
+  g_usleep (50 * 1000);
+  local_endpoint_release (endpoint);
+
+  g_thread_join (runner_thread);
+  g_thread_join (joiner_thread);
+  test_wait_until (&result.done);
+  g_assert_no_error (runner.error);
+  g_assert_no_error (joiner.error);
+  g_assert_no_error (result.error);
+  g_assert_true (runner.token == joiner.token);
+  g_assert_true (runner.token == result.token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+
+  g_clear_object (&runner.token);
+  g_clear_object (&joiner.token);
+  test_result_clear (&result);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_runner_leaves_others (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+  GrantTokenProvider *provider = provider_for (endpoint);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Blocking runner = { provider, cancellable, NULL, NULL, 0 };
+  TestResult result = { 0 };
+  GThread *thread;
+
+  local_endpoint_hold (endpoint, TRUE);
+  thread = g_thread_new ("test-runner", blocking_thread, &runner);
+  while (local_endpoint_get_held (endpoint) < 1)
+    g_usleep (1000);
+  grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
+
+  /* The runner's caller gives up in the middle of the exchange: it
+   * returns at once, and the worker sends the request again for the
+   * caller left. */
+  g_cancellable_cancel (cancellable);
+  g_thread_join (thread);
+  g_assert_null (runner.token);
+  g_assert_error (runner.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (runner.took, <, 5 * G_USEC_PER_SEC);
+  while (local_endpoint_get_requests (endpoint) < 2)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_false (result.done);
+
+  local_endpoint_release (endpoint);
+  test_wait_until (&result.done);
+  g_assert_no_error (result.error);
+  g_assert_nonnull (result.token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  g_clear_error (&runner.error);
+  test_result_clear (&result);
+  g_assert_finalize_object (provider);
+}
+
+static void
+test_runner_alone_stops (void)
+{
+  g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+  GrantTokenProvider *provider = provider_for (endpoint);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Blocking runner = { provider, cancellable, NULL, NULL, 0 };
+  g_autoptr(GrantToken) token = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+
+  local_endpoint_hold (endpoint, TRUE);
+  thread = g_thread_new ("test-runner", blocking_thread, &runner);
+  while (local_endpoint_get_held (endpoint) < 1)
+    g_usleep (1000);
+  g_cancellable_cancel (cancellable);
+  g_thread_join (thread);
+  g_assert_error (runner.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* Nobody else waited: nothing is sent again, and the next call starts a
+   * fetch of its own. */
+  local_endpoint_release (endpoint);
+  token = grant_token_provider_get_token (provider, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (token);
+  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+
+  g_clear_error (&runner.error);
+  g_assert_finalize_object (provider);
+}
+
+/* The deadlines that end blocking exchanges fire in their order, however
+ * they were armed, and a disarmed one never does. */
+
+typedef struct {
+  GMutex lock;
+  GString *order;
+} Fired;
+
+static void
+deadline_cancelled_cb (GCancellable *cancellable,
+                       Fired        *fired)
+{
+  g_mutex_lock (&fired->lock);
+  g_string_append (fired->order, g_object_get_data (G_OBJECT (cancellable), "name"));
+  g_mutex_unlock (&fired->lock);
+}
+
+static void
+test_deadlines (void)
+{
+  const char *names[] = { "a", "b", "c", "d" };
+  /* Milliseconds from now; "c" is disarmed before its time. */
+  const gint64 after_ms[] = { 300, 100, 200, 150 };
+  GrantDeadline deadlines[G_N_ELEMENTS (names)];
+  GCancellable *cancellables[G_N_ELEMENTS (names)];
+  Fired fired = { .order = g_string_new (NULL) };
+  gint64 start = g_get_monotonic_time ();
+
+  g_mutex_init (&fired.lock);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      cancellables[i] = g_cancellable_new ();
+      g_object_set_data (G_OBJECT (cancellables[i]), "name", (gpointer) names[i]);
+      g_signal_connect (cancellables[i], "cancelled", G_CALLBACK (deadline_cancelled_cb), &fired);
+      grant_deadline_arm (&deadlines[i], start + after_ms[i] * 1000, cancellables[i]);
+    }
+  grant_deadline_disarm (&deadlines[2]);
+
+  /* Cancelled first, then its handlers run: wait for the last one's. */
+  for (;;)
+    {
+      gsize len;
+
+      g_mutex_lock (&fired.lock);
+      len = fired.order->len;
+      g_mutex_unlock (&fired.lock);
+      if (len >= 3)
+        break;
+      g_usleep (10 * 1000);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (i != 2)
+      grant_deadline_disarm (&deadlines[i]);
+
+  g_mutex_lock (&fired.lock);
+  g_assert_cmpstr (fired.order->str, ==, "bda");
+  g_mutex_unlock (&fired.lock);
+  g_assert_true (deadlines[0].fired && deadlines[1].fired && deadlines[3].fired);
+  g_assert_false (deadlines[2].fired);
+  g_assert_false (g_cancellable_is_cancelled (cancellables[2]));
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 300 * 1000);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_object_unref (cancellables[i]);
+  g_string_free (fired.order, TRUE);
+  g_mutex_clear (&fired.lock);
 }
 
 /* Signals come in the home context */
@@ -763,6 +943,10 @@ main (int   argc,
   g_test_add_func ("/threads/share-provider", test_threads_share_provider);
   g_test_add_func ("/threads/main-loop-and-workers", test_main_loop_and_workers);
   g_test_add_func ("/threads/cancel-from-another-thread", test_cancel_from_another_thread);
+  g_test_add_func ("/threads/deadlines", test_deadlines);
+  g_test_add_func ("/threads/runner/joined", test_runner_is_joined);
+  g_test_add_func ("/threads/runner/leaves-others", test_runner_leaves_others);
+  g_test_add_func ("/threads/runner/alone-stops", test_runner_alone_stops);
   g_test_add_func ("/threads/signals-in-home-context", test_signals_in_home_context);
   g_test_add_func ("/threads/blocking-times-out", test_blocking_times_out);
   g_test_add_func ("/threads/queued-request-times-out", test_queued_request_times_out);

@@ -120,6 +120,45 @@ test_provider_get_token (GrantTokenProvider  *provider,
   return finish_in_thread_default (&result, error);
 }
 
+typedef struct {
+  GrantTokenProvider *provider;
+  GCancellable *cancellable;
+  TestResult result;
+  GMainContext *context;      /* the waiting thread's, woken at the end */
+} BlockingCall;
+
+static gpointer
+blocking_call_thread (gpointer data)
+{
+  BlockingCall *call = data;
+
+  call->result.token = grant_token_provider_get_token (call->provider, call->cancellable,
+                                                       &call->result.error);
+  g_assert_true ((call->result.token == NULL) != (call->result.error == NULL));
+  g_atomic_int_set (&call->result.done, TRUE);
+  g_main_context_wakeup (call->context);
+
+  return NULL;
+}
+
+GrantToken *
+test_provider_get_token_blocking (GrantTokenProvider  *provider,
+                                  GCancellable        *cancellable,
+                                  GError             **error)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  BlockingCall call = { provider, cancellable, { 0 }, context };
+  GThread *thread = g_thread_new ("test-blocking-call", blocking_call_thread, &call);
+
+  while (!g_atomic_int_get (&call.result.done))
+    g_main_context_iteration (context, TRUE);
+  g_thread_join (thread);
+  if (call.result.error != NULL)
+    g_propagate_error (error, g_steal_pointer (&call.result.error));
+
+  return g_steal_pointer (&call.result.token);
+}
+
 GrantToken *
 test_provider_refresh (GrantTokenProvider  *provider,
                        GCancellable        *cancellable,

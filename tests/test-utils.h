@@ -60,6 +60,13 @@ GrantToken    *test_provider_refresh      (GrantTokenProvider  *provider,
                                            GCancellable        *cancellable,
                                            GError             **error);
 
+/* The blocking grant_token_provider_get_token(), made on a thread of its
+ * own while this one runs its thread-default main context (where an
+ * in-process server answers) until the call returns. */
+GrantToken    *test_provider_get_token_blocking (GrantTokenProvider  *provider,
+                                                 GCancellable        *cancellable,
+                                                 GError             **error);
+
 /* What a token store's load, save or clear call gave, once @done: a load
  * gives a token or not, with no error then; a save or clear is @ok exactly
  * when it gives no error (the callbacks check both). */
