@@ -164,6 +164,8 @@ GrantToken             *grant_fetch_run          (GrantFetch         *fetch,
                                                   gint64              deadline,
                                                   GError            **error);
 
+guint                   grant_fetch_count_runs   (void);
+
 /* The longest a fetch of @config takes, in microseconds; -1: no limit. */
 gint64                  grant_fetch_config_get_budget (const GrantFetchConfig *config);
 

@@ -148,7 +148,7 @@ struct _GrantFetch {
 
   /* Run on a blocking caller's thread (grant_fetch_run()) until it ends or
    * must wait: the runner owns the state as the worker does otherwise. */
-  GThread *runner;             /* set and cleared by it, read by others under @lock */
+  GThread *runner;             /* atomic: set and cleared by it, under @lock */
   Waiter *runner_waiter;       /* its caller's */
   GCancellable *runner_cancellable; /* under @lock: its exchange in flight */
   gint runner_caller_left;     /* atomic: the runner's caller cancelled */
@@ -210,8 +210,9 @@ post_to_worker (GrantFetch  *fetch,
 static gboolean
 runs_here (GrantFetch *fetch)
 {
-  /* Only the runner sets and clears it: it needs no lock to look. */
-  return fetch->runner != NULL && fetch->runner == g_thread_self ();
+  /* Only the runner sets and clears it: it needs no lock to look for
+   * itself, and any other thread sees "not me". */
+  return g_atomic_pointer_get (&fetch->runner) == g_thread_self ();
 }
 
 /* A source on the worker calling @func (fetch); attached and returned.
@@ -2686,14 +2687,16 @@ runner_cancelled_cb (GCancellable *cancellable,
 
 /* The runner stops running @fetch: it has finished, it waits (a backoff,
  * which the worker waits out), or the runner's caller left in the middle
- * of an exchange (the worker sends it again for the other callers). */
+ * of an exchange (the worker sends it again for the other callers). The
+ * runner is cleared only once the worker has the fetch: until then a
+ * detaching owner only marks it abandoned, and the worker finds that at
+ * its next step (the retry, or the request sent again). */
 static void
 runner_leave (GrantFetch *fetch)
 {
   gboolean abandoned, others;
 
   g_mutex_lock (&fetch->lock);
-  fetch->runner = NULL;
   abandoned = is_abandoned (fetch);
   /* Still linked, the runner's caller is one of them. */
   others = fetch->n_waiters > 1;
@@ -2701,10 +2704,7 @@ runner_leave (GrantFetch *fetch)
     g_atomic_int_set (&fetch->abandoned, TRUE);
   g_mutex_unlock (&fetch->lock);
 
-  if (fetch->state == FETCH_FINISHED)
-    return;
-
-  if (fetch->runner_stopped)
+  if (fetch->state != FETCH_FINISHED && fetch->runner_stopped)
     {
       fetch->runner_stopped = FALSE;
       g_clear_error (&fetch->runner_error);
@@ -2714,22 +2714,40 @@ runner_leave (GrantFetch *fetch)
           /* Nobody to send it for: it ends here. */
           fetch_fail_cancelled (fetch, abandoned ? "The provider went away" : "Every caller cancelled");
           fetch_process (fetch);
-          return;
         }
-      /* Not an attempt: its answer was never read. */
-      if (fetch->attempts > 0)
-        fetch->attempts--;
-      fetch->state = fetch->state == FETCH_DISCOVERING ? FETCH_DISCOVER : FETCH_REQUEST;
-      post_to_worker (fetch, start_cb);
-      return;
+      else
+        {
+          /* Not an attempt: its answer was never read. The callers left
+           * wait for the request sent again, a second one for the server. */
+          if (fetch->attempts > 0)
+            fetch->attempts--;
+          fetch->state = fetch->state == FETCH_DISCOVERING ? FETCH_DISCOVER : FETCH_REQUEST;
+          post_to_worker (fetch, start_cb);
+        }
+    }
+  else if (fetch->state != FETCH_FINISHED)
+    {
+      g_assert (fetch->state == FETCH_BACKING_OFF && fetch->retry_source != NULL);
+      if (abandoned)
+        /* The owner left while it ran: it stops on the worker. */
+        post_to_worker (fetch, detached_cb);
+      else
+        g_source_attach (fetch->retry_source, grant_fetch_worker_context ());
     }
 
-  g_assert (fetch->state == FETCH_BACKING_OFF && fetch->retry_source != NULL);
-  if (abandoned)
-    /* The owner left while it ran: it stops on the worker. */
-    post_to_worker (fetch, detached_cb);
-  else
-    g_source_attach (fetch->retry_source, grant_fetch_worker_context ());
+  g_mutex_lock (&fetch->lock);
+  g_atomic_pointer_set (&fetch->runner, NULL);
+  g_mutex_unlock (&fetch->lock);
+}
+
+static gint n_runs;
+
+/* How many fetches blocking callers ran themselves in this process; for
+ * the tests. */
+guint
+grant_fetch_count_runs (void)
+{
+  return (guint) g_atomic_int_get (&n_runs);
 }
 
 /* Instead of grant_fetch_start(): the blocking caller that made @fetch,
@@ -2754,8 +2772,9 @@ grant_fetch_run (GrantFetch        *fetch,
     g_debug ("Fetching on the calling thread");
   /* As grant_fetch_start() takes: until it has finished. */
   grant_fetch_ref (fetch);
+  g_atomic_int_inc (&n_runs);
   g_mutex_lock (&fetch->lock);
-  fetch->runner = g_thread_self ();
+  g_atomic_pointer_set (&fetch->runner, g_thread_self ());
   fetch->runner_waiter = waiter;
   g_mutex_unlock (&fetch->lock);
   if (cancellable != NULL)
@@ -2842,7 +2861,7 @@ grant_fetch_detach (GrantFetch *fetch)
   g_mutex_lock (&fetch->lock);
   stop = !is_abandoned (fetch) && !g_atomic_int_get (&fetch->finished);
   g_atomic_int_set (&fetch->abandoned, TRUE);
-  here = fetch->runner != NULL;
+  here = g_atomic_pointer_get (&fetch->runner) != NULL;
   g_mutex_unlock (&fetch->lock);
 
   /* A runner sees the fetch abandoned once its exchange is cancelled, or

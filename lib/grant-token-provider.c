@@ -1006,8 +1006,11 @@ join_or_start_fetch_blocking (GrantTokenProvider  *self,
   *budget = grant_fetch_config_get_budget (grant_fetch_get_config (fetch));
   waiter = grant_fetch_add_waiter (fetch, TRUE);
   /* The caller waits anyway: it runs the fetch itself when it may, without
-   * a hop to the worker and back. */
-  if (grant_fetch_config_can_run (grant_fetch_get_config (fetch)))
+   * a hop to the worker and back; not while another of the provider's
+   * fetches (one made obsolete by a change, or given up) may hold the
+   * session's connections, which libsoup's blocking API would wait for
+   * without looking at the timeout. */
+  if (grant_fetch_config_can_run (grant_fetch_get_config (fetch)) && self->fetches->next == NULL)
     *run = fetch;
   else
     grant_fetch_start (fetch);

@@ -52,7 +52,9 @@ void           test_provider_refresh_cb   (GObject      *object,
                                            gpointer      user_data);
 
 /* Each starts the call and runs the thread-default main context until it
- * is done, as libsoup's soup_test_session_async_send() does. */
+ * is done, as libsoup's soup_test_session_async_send() does; with
+ * GRANT_TEST_BLOCKING set in the environment, test_provider_get_token()
+ * makes the blocking call instead (test_provider_get_token_blocking()). */
 GrantToken    *test_provider_get_token    (GrantTokenProvider  *provider,
                                            GCancellable        *cancellable,
                                            GError             **error);
