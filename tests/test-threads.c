@@ -377,6 +377,24 @@ test_cancel_from_another_thread (void)
  * session, no store): others join it as they join any fetch, and its
  * leaving hands the fetch to the worker for them. */
 
+/* Starts @runner's blocking call in a thread and waits until the endpoint
+ * holds its request: a request the caller runs itself. */
+static GThread *
+start_held_runner (LocalEndpoint *endpoint,
+                   Blocking      *runner)
+{
+  guint runs = grant_fetch_count_runs ();
+  GThread *thread;
+
+  local_endpoint_hold (endpoint, TRUE);
+  thread = g_thread_new ("test-runner", blocking_thread, runner);
+  while (local_endpoint_get_held (endpoint) < 1)
+    g_usleep (1000);
+  g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + 1);
+
+  return thread;
+}
+
 static void
 test_runner_is_joined (void)
 {
@@ -388,12 +406,7 @@ test_runner_is_joined (void)
   GThread *runner_thread, *joiner_thread;
   guint runs = grant_fetch_count_runs ();
 
-  local_endpoint_hold (endpoint, TRUE);
-  runner_thread = g_thread_new ("test-runner", blocking_thread, &runner);
-  while (local_endpoint_get_held (endpoint) < 1)
-    g_usleep (1000);
-  /* The blocking caller runs its request itself. */
-  g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + 1);
+  runner_thread = start_held_runner (endpoint, &runner);
   /* An asynchronous caller here while the runner's request is held: it
    * joins it (a fetch of its own would be a second request). A blocking
    * one in a thread joins it too, or finds its token cached. */
@@ -428,13 +441,8 @@ test_runner_leaves_others (void)
   Blocking runner = { provider, cancellable, NULL, NULL, 0 };
   TestResult result = { 0 };
   GThread *thread;
-  guint runs = grant_fetch_count_runs ();
 
-  local_endpoint_hold (endpoint, TRUE);
-  thread = g_thread_new ("test-runner", blocking_thread, &runner);
-  while (local_endpoint_get_held (endpoint) < 1)
-    g_usleep (1000);
-  g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + 1);
+  thread = start_held_runner (endpoint, &runner);
   grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
 
   /* The runner's caller gives up in the middle of the exchange: it
@@ -470,13 +478,8 @@ test_runner_alone_stops (void)
   g_autoptr(GrantToken) token = NULL;
   g_autoptr(GError) error = NULL;
   GThread *thread;
-  guint runs = grant_fetch_count_runs ();
 
-  local_endpoint_hold (endpoint, TRUE);
-  thread = g_thread_new ("test-runner", blocking_thread, &runner);
-  while (local_endpoint_get_held (endpoint) < 1)
-    g_usleep (1000);
-  g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + 1);
+  thread = start_held_runner (endpoint, &runner);
   g_cancellable_cancel (cancellable);
   g_thread_join (thread);
   g_assert_error (runner.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
