@@ -101,6 +101,7 @@ struct _GrantFetch {
   GQueue blocking_waiters;
   guint n_waiters;
   gint abandoned;              /* atomic: every caller left, or the owner did */
+  gint owner_left;             /* atomic: ...the owner did */
   gint finished;               /* atomic, set under @lock */
   int store_busy;              /* atomic: store calls waiting for its context */
 
@@ -343,6 +344,13 @@ static gboolean
 is_abandoned (GrantFetch *fetch)
 {
   return g_atomic_int_get (&fetch->abandoned);
+}
+
+/* Why an abandoned fetch stops, for its error. */
+static const char *
+abandoned_why (GrantFetch *fetch)
+{
+  return g_atomic_int_get (&fetch->owner_left) ? "The provider went away" : "Every caller cancelled";
 }
 
 static gboolean
@@ -952,7 +960,7 @@ exchange_done (GrantFetch *fetch,
   if (is_abandoned (fetch))
     {
       g_clear_error (&error);
-      fetch_fail_cancelled (fetch, "Every caller cancelled");
+      fetch_fail_cancelled (fetch, abandoned_why (fetch));
     }
   else if (fetch->state == FETCH_DISCOVERING)
     discovery_response (fetch, body, error);
@@ -1591,7 +1599,7 @@ store_call_returned_cb (gpointer user_data)
     case STORE_LOCK:
       fetch->lock_held = g_steal_pointer (&call->lock);
       if (fetch->lock_held == NULL && (cancelled || is_abandoned (fetch)))
-        fetch_fail_cancelled (fetch, "Every caller cancelled");
+        fetch_fail_cancelled (fetch, abandoned_why (fetch));
       else
         {
           fetch->state = FETCH_LOAD;
@@ -1607,7 +1615,7 @@ store_call_returned_cb (gpointer user_data)
 
     case STORE_LOAD:
       if (call->error != NULL && (cancelled || is_abandoned (fetch)))
-        fetch_fail_cancelled (fetch, "Every caller cancelled");
+        fetch_fail_cancelled (fetch, abandoned_why (fetch));
       else if (call->error != NULL)
         {
           /* A store that cannot load is not asked for its lock either. */
@@ -2290,7 +2298,7 @@ resolve_endpoint (GrantFetch *fetch)
   GError *error = NULL;
 
   if (is_abandoned (fetch))
-    fetch_fail_cancelled (fetch, "Every caller cancelled");
+    fetch_fail_cancelled (fetch, abandoned_why (fetch));
   else if (config->network != NULL &&
            !grant_network_reaches (g_atomic_int_get (&config->network->available),
                                    g_atomic_int_get (&config->network->covers_loopback),
@@ -2395,7 +2403,7 @@ fetch_finish (GrantFetch *fetch)
       !g_error_matches (fetch->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_clear_error (&fetch->error);
-      fetch->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Every caller cancelled");
+      fetch->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, abandoned_why (fetch));
     }
 
   /* Other processes may go on. */
@@ -2497,7 +2505,7 @@ fetch_process (GrantFetch *fetch)
         case FETCH_STARTING:
           if (is_abandoned (fetch))
             {
-              fetch_fail_cancelled (fetch, "Every caller cancelled");
+              fetch_fail_cancelled (fetch, abandoned_why (fetch));
               break;
             }
           if (!is_set (config->client_id))
@@ -2519,7 +2527,7 @@ fetch_process (GrantFetch *fetch)
         case FETCH_LOCK:
           if (is_abandoned (fetch))
             {
-              fetch_fail_cancelled (fetch, "Every caller cancelled");
+              fetch_fail_cancelled (fetch, abandoned_why (fetch));
               break;
             }
           fetch->state = FETCH_LOCKING;
@@ -2529,7 +2537,7 @@ fetch_process (GrantFetch *fetch)
         case FETCH_LOAD:
           fetch->state = FETCH_RESOLVE;
           if (is_abandoned (fetch))
-            fetch_fail_cancelled (fetch, "Every caller cancelled");
+            fetch_fail_cancelled (fetch, abandoned_why (fetch));
           else if (config->key != NULL && config->load_stored)
             {
               fetch->state = FETCH_LOADING;
@@ -2544,7 +2552,7 @@ fetch_process (GrantFetch *fetch)
 
         case FETCH_DISCOVER:
           if (is_abandoned (fetch))
-            fetch_fail_cancelled (fetch, "Every caller cancelled");
+            fetch_fail_cancelled (fetch, abandoned_why (fetch));
           else if (send_discovery_request (fetch))
             return;
           break;
@@ -2555,7 +2563,7 @@ fetch_process (GrantFetch *fetch)
 
         case FETCH_REQUEST:
           if (is_abandoned (fetch))
-            fetch_fail_cancelled (fetch, "Every caller cancelled");
+            fetch_fail_cancelled (fetch, abandoned_why (fetch));
           else if (send_token_request (fetch))
             return;
           break;
@@ -2712,7 +2720,7 @@ runner_leave (GrantFetch *fetch)
       if (abandoned || !others)
         {
           /* Nobody to send it for: it ends here. */
-          fetch_fail_cancelled (fetch, abandoned ? "The provider went away" : "Every caller cancelled");
+          fetch_fail_cancelled (fetch, abandoned_why (fetch));
           fetch_process (fetch);
         }
       else
@@ -2860,6 +2868,7 @@ grant_fetch_detach (GrantFetch *fetch)
 
   g_mutex_lock (&fetch->lock);
   stop = !is_abandoned (fetch) && !g_atomic_int_get (&fetch->finished);
+  g_atomic_int_set (&fetch->owner_left, TRUE);
   g_atomic_int_set (&fetch->abandoned, TRUE);
   here = g_atomic_pointer_get (&fetch->runner) != NULL;
   g_mutex_unlock (&fetch->lock);

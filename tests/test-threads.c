@@ -542,6 +542,48 @@ test_runner_not_beside_other_fetches (void)
   g_assert_finalize_object (provider);
 }
 
+static void
+test_runner_provider_goes_away (void)
+{
+  /* The provider disposed while a blocking call waits for its answer: the
+   * call ends at once, with the same error whether it runs its request
+   * itself (the provider's own session) or the worker does (the
+   * application's). */
+  for (guint own = 0; own < 2; own++)
+    {
+      g_autoptr(LocalEndpoint) endpoint = test_endpoint_new (TRUE);
+      g_autoptr(SoupSession) session = soup_session_new ();
+      GrantTokenProvider *provider = own ? provider_for (endpoint)
+                                         : g_object_new (GRANT_TYPE_TOKEN_PROVIDER,
+                                                         "token-url", endpoint->token_url,
+                                                         "client-id", endpoint->client_id,
+                                                         "client-secret", endpoint->client_secret,
+                                                         "auto-refresh", FALSE,
+                                                         "session", session,
+                                                         NULL);
+      Blocking blocking = { provider, NULL, NULL, NULL, 0 };
+      guint runs = grant_fetch_count_runs ();
+      GThread *thread;
+
+      local_endpoint_hold (endpoint, TRUE);
+      thread = g_thread_new ("test-blocking", blocking_thread, &blocking);
+      while (local_endpoint_get_held (endpoint) < 1)
+        g_usleep (1000);
+      g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + own);
+
+      g_object_run_dispose (G_OBJECT (provider));
+      g_thread_join (thread);
+      g_assert_null (blocking.token);
+      g_assert_error (blocking.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_cmpstr (blocking.error->message, ==, "The provider went away");
+      g_assert_cmpint (blocking.took, <, 5 * G_USEC_PER_SEC);
+
+      local_endpoint_release (endpoint);
+      g_clear_error (&blocking.error);
+      g_assert_finalize_object (provider);
+    }
+}
+
 /* The deadlines that end blocking exchanges fire in their order, however
  * they were armed, and a disarmed one never does. */
 
@@ -1021,6 +1063,7 @@ main (int   argc,
   g_test_add_func ("/threads/runner/leaves-others", test_runner_leaves_others);
   g_test_add_func ("/threads/runner/alone-stops", test_runner_alone_stops);
   g_test_add_func ("/threads/runner/not-beside-other-fetches", test_runner_not_beside_other_fetches);
+  g_test_add_func ("/threads/runner/provider-goes-away", test_runner_provider_goes_away);
   g_test_add_func ("/threads/signals-in-home-context", test_signals_in_home_context);
   g_test_add_func ("/threads/blocking-times-out", test_blocking_times_out);
   g_test_add_func ("/threads/queued-request-times-out", test_queued_request_times_out);
