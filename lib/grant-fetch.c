@@ -153,9 +153,8 @@ struct _GrantFetch {
   Waiter *runner_waiter;       /* its caller's */
   GCancellable *runner_cancellable; /* under @lock: its exchange in flight */
   gint runner_caller_left;     /* atomic: the runner's caller cancelled */
-  gboolean runner_answered;    /* the exchange ended: @runner_error, or a body */
-  gboolean runner_stopped;     /* ...cancelled because its caller left */
-  GError *runner_error;
+  gboolean runner_stopped;     /* its exchange cancelled because its caller left */
+  GError *runner_error;        /* its exchange's, or NULL with a body */
 };
 
 static void fetch_process (GrantFetch *fetch);
@@ -1261,7 +1260,6 @@ runner_send (GrantFetch  *fetch,
     }
 
   fetch->runner_error = error;
-  fetch->runner_answered = TRUE;
 }
 
 /* Sends @message (taking it); the answer goes to the current state. */
@@ -2789,13 +2787,10 @@ grant_fetch_run (GrantFetch        *fetch,
     handler = g_cancellable_connect (cancellable, G_CALLBACK (runner_cancelled_cb), fetch, NULL);
 
   fetch_process (fetch);
-  while (fetch->runner_answered && !fetch->runner_stopped)
-    {
-      fetch->runner_answered = FALSE;
-      /* Moves on, up to the next answer or the end. */
-      exchange_done (fetch, g_steal_pointer (&fetch->runner_error));
-    }
-  fetch->runner_answered = FALSE;
+  /* Waiting for an answer here means it is in: the exchange blocked. */
+  while ((fetch->state == FETCH_REQUESTING || fetch->state == FETCH_DISCOVERING) && !fetch->runner_stopped)
+    /* Moves on, up to the next answer or the end. */
+    exchange_done (fetch, g_steal_pointer (&fetch->runner_error));
 
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);

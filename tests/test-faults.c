@@ -14,22 +14,6 @@
 
 #define SECRET "fault-canary-secret"
 
-/* The matrix runs twice: with the asynchronous call, then with the
- * blocking one, which runs the fetch on the caller's thread with
- * libsoup's blocking API (the provider's own session, no store). */
-static gboolean blocking;
-
-static GrantToken *
-fault_get_token (GrantTokenProvider  *provider,
-                 GCancellable        *cancellable,
-                 GError             **error)
-{
-  if (blocking)
-    return test_provider_get_token_blocking (provider, cancellable, error);
-
-  return test_provider_get_token (provider, cancellable, error);
-}
-
 static GrantTokenProvider *
 provider_for (FaultServer *server)
 {
@@ -50,7 +34,7 @@ assert_recovers (GrantTokenProvider *provider)
 
   grant_token_provider_invalidate (provider, NULL);
   test_provider_wait_quiet (provider, NULL);
-  token = fault_get_token (provider, NULL, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (grant_token_get_access_token (token), "fault-token-"));
   g_assert_false (grant_token_is_expired (token, 0));
@@ -97,7 +81,7 @@ run_fault (const Fault *fault)
       fault_server_push (server, fault->kind, fault->status, fault->headers, body);
     }
 
-  token = fault_get_token (provider, NULL, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   if (fault->domain == 0)
     {
       g_assert_no_error (error);
@@ -236,7 +220,7 @@ test_hang (void)
   test_fast_retries (provider, 1);
   fault_server_push_simple (server, FAULT_HANG, 0, NULL, NULL);
   started = g_get_monotonic_time ();
-  token = fault_get_token (provider, NULL, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   assert_clean_error (error);
   g_assert_cmpint (g_get_monotonic_time () - started, <, 3 * G_USEC_PER_SEC);
@@ -264,7 +248,7 @@ test_redirects (void)
        * a header too. */
       grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_CLIENT_SECRET_BASIC);
       fault_server_push_simple (server, FAULT_ANSWER, statuses[i], location, "");
-      token = fault_get_token (provider, NULL, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
       assert_clean_error (error);
       g_assert_nonnull (strstr (error->message, status));
@@ -324,7 +308,7 @@ test_framework_401_auto (void)
 
   grant_token_provider_set_auth_method (provider, GRANT_AUTH_METHOD_AUTO);
   fault_server_push_simple (server, FAULT_ANSWER, 401, JSON, SPRING_401);
-  token = fault_get_token (provider, NULL, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (token);
   g_assert_cmpuint (fault_server_get_requests (server), ==, 2);
@@ -356,7 +340,7 @@ test_scope_not_a_string (void)
       g_test_message ("%s", bodies[i]);
       grant_token_provider_set_scope (provider, "read write");
       fault_server_push_simple (server, FAULT_ANSWER, 200, JSON, bodies[i]);
-      token = fault_get_token (provider, NULL, &error);
+      token = test_provider_get_token (provider, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpstr (grant_token_get_scope (token), ==, "read write");
       g_assert_finalize_object (provider);
@@ -377,7 +361,7 @@ test_relative_redirect (void)
   g_autofree char *expected = g_strconcat (origin, "/oauth/v2/token", NULL);
 
   fault_server_push_simple (server, FAULT_ANSWER, 308, "Location: /oauth/v2/token?key=abc\r\n", "");
-  token = fault_get_token (provider, NULL, &error);
+  token = test_provider_get_token (provider, NULL, &error);
   g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CONFIGURATION);
   g_test_message ("%s", error->message);
   assert_clean_error (error);
@@ -541,7 +525,7 @@ test_echoed_credentials (void)
           test_fast_retries (provider, 1);
           fault_server_push_simple (server, FAULT_ECHO, 401, JSON, body->str);
 
-          token = fault_get_token (provider, NULL, &error);
+          token = test_provider_get_token (provider, NULL, &error);
           g_assert_null (token);
           g_test_message ("%s -> %s", variant, error->message);
           g_assert_error (error, GRANT_ERROR, GRANT_ERROR_INVALID_CLIENT);
@@ -610,7 +594,7 @@ test_self_signed_tls (void)
 
   /* Rejected by default, before any request is sent. */
   provider = provider_for (server);
-  refused = fault_get_token (provider, NULL, &error);
+  refused = test_provider_get_token (provider, NULL, &error);
   g_assert_null (refused);
   g_test_message ("%s", error->message);
   g_assert_true (error->domain == G_TLS_ERROR);
@@ -629,7 +613,7 @@ test_self_signed_tls (void)
                            "session", trusting,
                            "auto-refresh", FALSE,
                            NULL);
-  accepted = fault_get_token (opted_in, NULL, &error);
+  accepted = test_provider_get_token (opted_in, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (fault_server_get_requests (server), ==, 1);
 
@@ -639,17 +623,21 @@ test_self_signed_tls (void)
   g_unlink (key_path);
 }
 
+/* The matrix runs twice: with the asynchronous call, then with the
+ * blocking one, which runs the fetch on the caller's thread with
+ * libsoup's blocking API (the provider's own session, no store). */
+
 static void
 run_async (gconstpointer data)
 {
-  blocking = FALSE;
+  test_use_blocking_calls (FALSE);
   ((GTestFunc) data) ();
 }
 
 static void
 run_blocking (gconstpointer data)
 {
-  blocking = TRUE;
+  test_use_blocking_calls (TRUE);
   ((GTestFunc) data) ();
 }
 

@@ -1296,46 +1296,76 @@ fleet_start (Member        *members,
                   endpoint->client_secret, 30);
 }
 
+/* What the fleet tests share: a redis-server, an endpoint, a store to look
+ * into Redis with, and a directory for the members' hosts. */
+typedef struct {
+  TestRedis *redis;
+  LocalEndpoint *endpoint;
+  GrantRedisStore *probe;
+  char *base;
+} Fleet;
+
+/* FALSE (the test skipped) without a redis-server. */
+static gboolean
+fleet_init (Fleet *fleet)
+{
+  if (!require_redis ())
+    return FALSE;
+
+  fleet->redis = test_redis_start (NULL, NULL);
+  fleet->endpoint = test_endpoint_new (TRUE);
+  fleet->probe = store_for (fleet->redis->url, 1);
+  fleet->base = make_temp_dir ();
+
+  return TRUE;
+}
+
+static void
+fleet_clear (Fleet *fleet)
+{
+  if (fleet->base != NULL)
+    test_remove_tree (fleet->base);
+  g_clear_pointer (&fleet->base, g_free);
+  g_clear_object (&fleet->probe);
+  g_clear_pointer (&fleet->endpoint, local_endpoint_free);
+  g_clear_pointer (&fleet->redis, test_redis_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Fleet, fleet_clear)
+
 static void
 test_fleet (void)
 {
-  g_autoptr(TestRedis) redis = NULL;
-  g_autoptr(LocalEndpoint) endpoint = NULL;
-  g_autoptr(GrantRedisStore) probe = NULL;
-  g_autofree char *base = NULL;
+  g_auto(Fleet) fleet = { 0 };
   char *hosts[FLEET_HOSTS + 1] = { NULL };
   Member members[FLEET_HOSTS * FLEET_PROCESSES_PER_HOST];
   const guint n = G_N_ELEMENTS (members);
   g_autofree char *token = NULL;
   gint64 released;
 
-  if (!require_redis ())
+  if (!fleet_init (&fleet))
     return;
 
-  redis = test_redis_start (NULL, NULL);
-  endpoint = test_endpoint_new (TRUE);
-  probe = store_for (redis->url, 1);
-  base = make_temp_dir ();
   for (guint h = 0; h < FLEET_HOSTS; h++)
     {
-      hosts[h] = g_strdup_printf ("%s/host-%u", base, h);
+      hosts[h] = g_strdup_printf ("%s/host-%u", fleet.base, h);
       g_assert_cmpint (g_mkdir (hosts[h], 0700), ==, 0);
     }
 
   /* A cold store, and every process at once: the first request is held
    * until all the others wait on the lock, so that they surely meet. */
-  local_endpoint_hold (endpoint, TRUE);
-  fleet_start (members, endpoint, redis, "fleet:", hosts);
-  wait_for_held (endpoint, 1);
-  wait_for_waiters (probe, "fleet:", n - 1);
+  local_endpoint_hold (fleet.endpoint, TRUE);
+  fleet_start (members, fleet.endpoint, fleet.redis, "fleet:", hosts);
+  wait_for_held (fleet.endpoint, 1);
+  wait_for_waiters (fleet.probe, "fleet:", n - 1);
   released = g_get_monotonic_time ();
-  local_endpoint_hold (endpoint, FALSE);
-  local_endpoint_release (endpoint);
+  local_endpoint_hold (fleet.endpoint, FALSE);
+  local_endpoint_release (fleet.endpoint);
   members_wait (members, n);
   /* Woken by the holder's message, not by the end of its lock (29 s). */
   g_assert_cmpint (g_get_monotonic_time () - released, <, 10 * G_USEC_PER_SEC);
 
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (fleet.endpoint), ==, 1);
   token = g_strdup (members[0].output);
   g_assert_cmpuint (strlen (token), >, 0);
   for (guint i = 0; i < n; i++)
@@ -1345,9 +1375,9 @@ test_fleet (void)
     }
 
   /* Restarts, all at once again: the token is in Redis, nobody fetches. */
-  fleet_start (members, endpoint, redis, "fleet:", hosts);
+  fleet_start (members, fleet.endpoint, fleet.redis, "fleet:", hosts);
   members_wait (members, n);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (fleet.endpoint), ==, 1);
   for (guint i = 0; i < n; i++)
     {
       g_assert_cmpstr (members[i].output, ==, token);
@@ -1355,15 +1385,14 @@ test_fleet (void)
     }
 
   /* Another environment, under its own prefix, has tokens of its own. */
-  member_start (&members[0], endpoint, redis, "staging:", hosts[0], endpoint->client_secret, 30);
+  member_start (&members[0], fleet.endpoint, fleet.redis, "staging:", hosts[0], fleet.endpoint->client_secret, 30);
   members_wait (members, 1);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fleet.endpoint), ==, 2);
   g_assert_cmpstr (members[0].output, !=, token);
   member_clear (&members[0]);
 
   for (guint h = 0; h < FLEET_HOSTS; h++)
     g_free (hosts[h]);
-  test_remove_tree (base);
 }
 
 /* The holder dies mid-fetch: its lock runs out a second before the
@@ -1371,37 +1400,31 @@ test_fleet (void)
 static void
 test_fleet_holder_killed (void)
 {
-  g_autoptr(TestRedis) redis = NULL;
-  g_autoptr(LocalEndpoint) endpoint = NULL;
-  g_autoptr(GrantRedisStore) probe = NULL;
-  g_autofree char *base = NULL;
+  g_auto(Fleet) fleet = { 0 };
   Member holder, waiters[2];
   gint64 killed;
 
-  if (!require_redis ())
+  if (!fleet_init (&fleet))
     return;
 
-  redis = test_redis_start (NULL, NULL);
-  endpoint = test_endpoint_new (TRUE);
-  probe = store_for (redis->url, 1);
-  base = make_temp_dir ();
-
-  local_endpoint_hold (endpoint, TRUE);
-  member_start (&holder, endpoint, redis, "fleet:", base, endpoint->client_secret, 4);
-  wait_for_held (endpoint, 1);
+  local_endpoint_hold (fleet.endpoint, TRUE);
+  member_start (&holder, fleet.endpoint, fleet.redis, "fleet:", fleet.base,
+                fleet.endpoint->client_secret, 4);
+  wait_for_held (fleet.endpoint, 1);
   for (guint i = 0; i < G_N_ELEMENTS (waiters); i++)
-    member_start (&waiters[i], endpoint, redis, "fleet:", base, endpoint->client_secret, 4);
-  wait_for_waiters (probe, "fleet:", G_N_ELEMENTS (waiters));
+    member_start (&waiters[i], fleet.endpoint, fleet.redis, "fleet:", fleet.base,
+                  fleet.endpoint->client_secret, 4);
+  wait_for_waiters (fleet.probe, "fleet:", G_N_ELEMENTS (waiters));
 
   g_subprocess_send_signal (holder.process, SIGKILL);
   test_wait_until (&holder.done);
   g_assert_false (holder.ok);
   killed = g_get_monotonic_time ();
-  local_endpoint_hold (endpoint, FALSE);
-  local_endpoint_release (endpoint);
+  local_endpoint_hold (fleet.endpoint, FALSE);
+  local_endpoint_release (fleet.endpoint);
 
   members_wait (waiters, G_N_ELEMENTS (waiters));
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fleet.endpoint), ==, 2);
   g_assert_cmpstr (waiters[0].output, ==, waiters[1].output);
   /* Within the lock's life (3 s), not after each waited it out. */
   g_assert_cmpint (g_get_monotonic_time () - killed, <, 4 * G_USEC_PER_SEC);
@@ -1409,7 +1432,6 @@ test_fleet_holder_killed (void)
   member_clear (&holder);
   for (guint i = 0; i < G_N_ELEMENTS (waiters); i++)
     member_clear (&waiters[i]);
-  test_remove_tree (base);
 }
 
 /* A process with the client's id but another secret cannot open what the
@@ -1417,42 +1439,34 @@ test_fleet_holder_killed (void)
 static void
 test_fleet_wrong_secret (void)
 {
-  g_autoptr(TestRedis) redis = NULL;
-  g_autoptr(LocalEndpoint) endpoint = NULL;
-  g_autoptr(GrantRedisStore) probe = NULL;
-  g_autofree char *base = NULL;
+  g_auto(Fleet) fleet = { 0 };
   g_autofree char *redis_key = NULL;
   g_autoptr(GrantRespValue) raw = NULL;
   Member right, wrong;
 
-  if (!require_redis ())
+  if (!fleet_init (&fleet))
     return;
 
-  redis = test_redis_start (NULL, NULL);
-  endpoint = test_endpoint_new (TRUE);
-  probe = store_for (redis->url, 1);
-  base = make_temp_dir ();
-
-  member_start (&right, endpoint, redis, "fleet:", base, endpoint->client_secret, 30);
+  member_start (&right, fleet.endpoint, fleet.redis, "fleet:", fleet.base, fleet.endpoint->client_secret, 30);
   members_wait (&right, 1);
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 1);
+  g_assert_cmpuint (local_endpoint_get_requests (fleet.endpoint), ==, 1);
 
   /* What Redis holds shows neither the token nor the secret. */
-  redis_key = find_token_key (probe, "fleet:");
+  redis_key = find_token_key (fleet.probe, "fleet:");
   {
     const char *get[] = { "GET", redis_key, NULL };
 
-    raw = grant_redis_store_command (probe, get, NULL, NULL);
+    raw = grant_redis_store_command (fleet.probe, get, NULL, NULL);
   }
   g_assert_nonnull (raw);
   g_assert_cmpint (raw->type, ==, GRANT_RESP_BULK);
   g_assert_null (g_strstr_len (raw->data, raw->length, right.output));
-  g_assert_null (g_strstr_len (raw->data, raw->length, endpoint->client_secret));
+  g_assert_null (g_strstr_len (raw->data, raw->length, fleet.endpoint->client_secret));
 
   /* Another secret seals under another name: the process finds nothing,
-   * asks the endpoint, is refused, and leaves the others' token alone (as
+   * asks the fleet.endpoint, is refused, and leaves the others' token alone (as
    * during a secret's rotation, when both secrets are valid). */
-  member_start (&wrong, endpoint, redis, "fleet:", base, "not-the-secret", 30);
+  member_start (&wrong, fleet.endpoint, fleet.redis, "fleet:", fleet.base, "not-the-secret", 30);
   test_wait_until (&wrong.done);
   g_assert_false (wrong.ok);
   g_assert_cmpstr (wrong.output, ==, "");
@@ -1460,11 +1474,11 @@ test_fleet_wrong_secret (void)
   g_assert_null (strstr (wrong.errors, "token store failed"));
   g_assert_null (strstr (wrong.errors, right.output));
   g_assert_null (strstr (wrong.errors, "not-the-secret"));
-  g_assert_cmpuint (local_endpoint_get_requests (endpoint), ==, 2);
+  g_assert_cmpuint (local_endpoint_get_requests (fleet.endpoint), ==, 2);
   {
-    g_autofree char *still = find_token_key (probe, "fleet:");
+    g_autofree char *still = find_token_key (fleet.probe, "fleet:");
     const char *get[] = { "GET", redis_key, NULL };
-    g_autoptr(GrantRespValue) again = grant_redis_store_command (probe, get, NULL, NULL);
+    g_autoptr(GrantRespValue) again = grant_redis_store_command (fleet.probe, get, NULL, NULL);
 
     g_assert_cmpstr (still, ==, redis_key);
     g_assert_cmpmem (again->data, again->length, raw->data, raw->length);
@@ -1472,7 +1486,6 @@ test_fleet_wrong_secret (void)
 
   member_clear (&right);
   member_clear (&wrong);
-  test_remove_tree (base);
 }
 
 /* An ACL user with only what docs/stores.md lists can do all of it: the

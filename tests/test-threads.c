@@ -377,20 +377,22 @@ test_cancel_from_another_thread (void)
  * session, no store): others join it as they join any fetch, and its
  * leaving hands the fetch to the worker for them. */
 
-/* Starts @runner's blocking call in a thread and waits until the endpoint
- * holds its request: a request the caller runs itself. */
+/* Starts @blocking's call in a thread and waits until the endpoint holds
+ * its request: one the caller runs itself when @runs_itself, or the
+ * worker's. */
 static GThread *
-start_held_runner (LocalEndpoint *endpoint,
-                   Blocking      *runner)
+start_held_call (LocalEndpoint *endpoint,
+                 Blocking      *blocking,
+                 gboolean       runs_itself)
 {
   guint runs = grant_fetch_count_runs ();
   GThread *thread;
 
   local_endpoint_hold (endpoint, TRUE);
-  thread = g_thread_new ("test-runner", blocking_thread, runner);
+  thread = g_thread_new ("test-blocking", blocking_thread, blocking);
   while (local_endpoint_get_held (endpoint) < 1)
     g_usleep (1000);
-  g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + 1);
+  g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + (runs_itself ? 1 : 0));
 
   return thread;
 }
@@ -406,7 +408,7 @@ test_runner_is_joined (void)
   GThread *runner_thread, *joiner_thread;
   guint runs = grant_fetch_count_runs ();
 
-  runner_thread = start_held_runner (endpoint, &runner);
+  runner_thread = start_held_call (endpoint, &runner, TRUE);
   /* An asynchronous caller here while the runner's request is held: it
    * joins it (a fetch of its own would be a second request). A blocking
    * one in a thread joins it too, or finds its token cached. */
@@ -442,7 +444,7 @@ test_runner_leaves_others (void)
   TestResult result = { 0 };
   GThread *thread;
 
-  thread = start_held_runner (endpoint, &runner);
+  thread = start_held_call (endpoint, &runner, TRUE);
   grant_token_provider_get_token_async (provider, NULL, test_provider_get_token_cb, &result);
 
   /* The runner's caller gives up in the middle of the exchange: it
@@ -479,7 +481,7 @@ test_runner_alone_stops (void)
   g_autoptr(GError) error = NULL;
   GThread *thread;
 
-  thread = start_held_runner (endpoint, &runner);
+  thread = start_held_call (endpoint, &runner, TRUE);
   g_cancellable_cancel (cancellable);
   g_thread_join (thread);
   g_assert_error (runner.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -562,14 +564,7 @@ test_runner_provider_goes_away (void)
                                                          "session", session,
                                                          NULL);
       Blocking blocking = { provider, NULL, NULL, NULL, 0 };
-      guint runs = grant_fetch_count_runs ();
-      GThread *thread;
-
-      local_endpoint_hold (endpoint, TRUE);
-      thread = g_thread_new ("test-blocking", blocking_thread, &blocking);
-      while (local_endpoint_get_held (endpoint) < 1)
-        g_usleep (1000);
-      g_assert_cmpuint (grant_fetch_count_runs (), ==, runs + own);
+      GThread *thread = start_held_call (endpoint, &blocking, own);
 
       g_object_run_dispose (G_OBJECT (provider));
       g_thread_join (thread);

@@ -108,6 +108,15 @@ finish_in_thread_default (TestResult  *result,
   return g_steal_pointer (&result->token);
 }
 
+/* -1: as GRANT_TEST_BLOCKING says. */
+static int blocking_calls = -1;
+
+void
+test_use_blocking_calls (gboolean blocking)
+{
+  blocking_calls = blocking;
+}
+
 GrantToken *
 test_provider_get_token (GrantTokenProvider  *provider,
                          GCancellable        *cancellable,
@@ -115,7 +124,9 @@ test_provider_get_token (GrantTokenProvider  *provider,
 {
   TestResult result = { 0 };
 
-  if (g_getenv ("GRANT_TEST_BLOCKING") != NULL)
+  if (blocking_calls < 0)
+    blocking_calls = g_getenv ("GRANT_TEST_BLOCKING") != NULL;
+  if (blocking_calls)
     return test_provider_get_token_blocking (provider, cancellable, error);
 
   grant_token_provider_get_token_async (provider, cancellable, test_provider_get_token_cb, &result);

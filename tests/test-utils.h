@@ -53,8 +53,10 @@ void           test_provider_refresh_cb   (GObject      *object,
 
 /* Each starts the call and runs the thread-default main context until it
  * is done, as libsoup's soup_test_session_async_send() does; with
- * GRANT_TEST_BLOCKING set in the environment, test_provider_get_token()
- * makes the blocking call instead (test_provider_get_token_blocking()). */
+ * GRANT_TEST_BLOCKING set in the environment, or after
+ * test_use_blocking_calls (TRUE), test_provider_get_token() makes the
+ * blocking call instead (test_provider_get_token_blocking()). */
+void           test_use_blocking_calls    (gboolean             blocking);
 GrantToken    *test_provider_get_token    (GrantTokenProvider  *provider,
                                            GCancellable        *cancellable,
                                            GError             **error);

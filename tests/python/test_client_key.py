@@ -20,6 +20,8 @@ gi.require_version('Grant', '1.0')
 gi.require_version('Soup', '3.0')
 from gi.repository import GLib, Grant, Soup  # noqa: E402
 
+import testlib  # noqa: E402
+
 PASSWORD = 'python-test-password'
 
 REQUIRED = {
@@ -141,18 +143,7 @@ class PrivateKeyJwt(unittest.TestCase):
         msg.set_response('application/json', Soup.MemoryUse.COPY, data)
 
     def get_token(self, provider):
-        loop = GLib.MainLoop()
-        out = {}
-
-        def done(source, result):
-            try:
-                out['token'] = source.get_token_finish(result)
-            except GLib.Error as error:
-                out['error'] = error
-            loop.quit()
-
-        provider.get_token_async(None, done)
-        loop.run()
+        out = testlib.get_token(provider)
         if 'error' in out:
             raise out['error']
         return out['token']

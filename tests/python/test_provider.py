@@ -12,6 +12,8 @@ gi.require_version('Grant', '1.0')
 gi.require_version('Soup', '3.0')
 from gi.repository import Gio, GLib, Grant, Soup  # noqa: E402
 
+import testlib  # noqa: E402
+
 
 class TokenEndpoint:
     """A token endpoint on 127.0.0.1 that checks credentials in a form body."""
@@ -68,19 +70,7 @@ class ProviderTest(unittest.TestCase):
         self.loop = GLib.MainLoop()
 
     def get_token(self, provider):
-        result = {}
-
-        def done(source, res):
-            try:
-                result['token'] = source.get_token_finish(res)
-            except GLib.Error as error:
-                result['error'] = error
-            self.loop.quit()
-
-        provider.get_token_async(None, done)
-        GLib.timeout_add_seconds(20, self.loop.quit)
-        self.loop.run()
-        return result
+        return testlib.get_token(provider, self.loop)
 
     def test_async_token_and_signals(self):
         provider = Grant.TokenProvider.new(self.endpoint.token_url,

@@ -17,6 +17,8 @@ gi.require_version('Grant', '1.0')
 gi.require_version('Soup', '3.0')
 from gi.repository import GLib, Grant, Soup  # noqa: E402
 
+import testlib  # noqa: E402
+
 PASSWORD = 'py-redis-pass'
 
 
@@ -132,20 +134,7 @@ class RedisStoreTest(unittest.TestCase):
         return provider
 
     def get_token(self, provider):
-        result = {}
-
-        def done(source, res):
-            try:
-                result['token'] = source.get_token_finish(res)
-            except GLib.Error as error:
-                result['error'] = error
-            self.loop.quit()
-
-        provider.get_token_async(None, done)
-        timeout = GLib.timeout_add_seconds(20, self.loop.quit)
-        self.loop.run()
-        GLib.source_remove(timeout)
-        return result
+        return testlib.get_token(provider, self.loop)
 
     def stored_value(self, prefix='grant:'):
         """The one token under @prefix: its name ends with a check of the

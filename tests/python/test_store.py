@@ -17,6 +17,8 @@ gi.require_version('Grant', '1.0')
 gi.require_version('Soup', '3.0')
 from gi.repository import Gio, GLib, GObject, Grant, Soup  # noqa: E402
 
+import testlib  # noqa: E402
+
 
 class DictStore(GObject.Object, Grant.TokenStore):
     """Keeps serialized tokens in a dictionary, keyed by the key's id.
@@ -226,19 +228,7 @@ class ThreadedEndpoint(Endpoint):
 
 class StoreTest(unittest.TestCase):
     def get_token(self, provider):
-        loop = GLib.MainLoop()
-        result = {}
-
-        def done(source, res):
-            try:
-                result['token'] = source.get_token_finish(res)
-            except GLib.Error as error:
-                result['error'] = error
-            loop.quit()
-
-        provider.get_token_async(None, done)
-        GLib.timeout_add_seconds(20, loop.quit)
-        loop.run()
+        result = testlib.get_token(provider)
         self.assertNotIn('error', result)
         return result['token']
 
